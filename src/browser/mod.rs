@@ -1,0 +1,157 @@
+//! One WebDriver browser: the chromedriver process juru owns (or a remote WebDriver
+//! URL), and a session whose actions wait for their elements themselves.
+//!
+//! Everything here is async (tokio owns the sockets and the driver process). Verbs
+//! follow WebDriver's: `goto`, `find`, `click`. Every action waits until its element
+//! is present, visible and enabled, up to [`Settings::timeout`]; a wait that runs out
+//! is an error naming the selector and what it was still waiting for
+//! ([`BrowserError::is_miss`] tells "element never came" apart from other failures).
+//!
+//! This module knows nothing of bots, runs or items.
+
+mod driver;
+mod session;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use driver::Driver;
+pub use session::{Browser, FieldValue};
+
+/// How to reach a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriverKind {
+    /// Start `chromedriver` (a path or a name on PATH) on a free loopback port.
+    Local {
+        chromedriver: PathBuf,
+        /// The Chromium binary; `None` lets chromedriver look (Debian: /usr/bin/chromium).
+        chromium: Option<PathBuf>,
+    },
+    /// Use a WebDriver server that is already running (Selenium Grid, a cloud grid).
+    Remote { url: String },
+}
+
+/// Browser settings (from `[browser]` in agent.toml).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub driver: DriverKind,
+    pub headless: bool,
+    /// Extra Chromium command-line arguments.
+    pub args: Vec<String>,
+    /// How long an action waits for its element (present, visible, enabled).
+    pub timeout: Duration,
+    /// How long a page may take to load.
+    pub page_load_timeout: Duration,
+    /// How long chromedriver and Chromium may take to start.
+    pub startup_timeout: Duration,
+    pub window_size: (u32, u32),
+}
+
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            driver: DriverKind::Local {
+                chromedriver: PathBuf::from("chromedriver"),
+                chromium: None,
+            },
+            headless: true,
+            args: Vec::new(),
+            timeout: Duration::from_secs(30),
+            page_load_timeout: Duration::from_secs(60),
+            startup_timeout: Duration::from_secs(30),
+            window_size: (1366, 900),
+        }
+    }
+}
+
+/// What went wrong in the browser. Messages are whole sentences for the run log and
+/// the exception report.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error("chromedriver was not found at \"{}\": install Debian's packages (apt-get install chromium chromium-driver) or set browser.chromedriver in config/agent.toml", path.display())]
+    DriverNotFound { path: PathBuf },
+    #[error("chromedriver \"{}\" could not start: {reason}", path.display())]
+    DriverStart { path: PathBuf, reason: String },
+    #[error("chromedriver and the browser do not match: {message}; install matching versions (apt-get install chromium chromium-driver)")]
+    VersionMismatch { message: String },
+    #[error("the browser could not start: {reason}")]
+    Session { reason: String },
+    #[error("no element matches `{selector}` after waiting {}", secs(*waited))]
+    NotFound { selector: String, waited: Duration },
+    #[error("element `{selector}` is still {state} after waiting {}", secs(*waited))]
+    NotReady {
+        selector: String,
+        state: String,
+        waited: Duration,
+    },
+    #[error("the text \"{text}\" did not appear on the page after waiting {}", secs(*waited))]
+    TextNotFound { text: String, waited: Duration },
+    #[error("no dialog (alert/confirm/prompt) appeared after waiting {}", secs(*waited))]
+    NoDialog { waited: Duration },
+    #[error("`{selector}` has no option \"{option}\"; its options are: {available}")]
+    NoOption {
+        selector: String,
+        option: String,
+        available: String,
+    },
+    #[error("{action} failed: {source}")]
+    Command {
+        action: String,
+        #[source]
+        source: fantoccini::error::CmdError,
+    },
+    #[error("{0}")]
+    Io(String),
+}
+
+impl BrowserError {
+    /// The element (or text, or dialog) never came.
+    pub fn is_miss(&self) -> bool {
+        matches!(
+            self,
+            BrowserError::NotFound { .. }
+                | BrowserError::NotReady { .. }
+                | BrowserError::TextNotFound { .. }
+                | BrowserError::NoDialog { .. }
+        )
+    }
+
+    /// The browser or driver cannot be used at all (start-up failures).
+    pub fn is_startup(&self) -> bool {
+        matches!(
+            self,
+            BrowserError::DriverNotFound { .. }
+                | BrowserError::DriverStart { .. }
+                | BrowserError::VersionMismatch { .. }
+                | BrowserError::Session { .. }
+        )
+    }
+
+    /// A stable word for history and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BrowserError::DriverNotFound { .. }
+            | BrowserError::DriverStart { .. }
+            | BrowserError::VersionMismatch { .. }
+            | BrowserError::Session { .. } => "browser_start",
+            BrowserError::NotFound { .. } | BrowserError::NotReady { .. } => "element_missing",
+            BrowserError::TextNotFound { .. } => "text_missing",
+            BrowserError::NoDialog { .. } => "dialog_missing",
+            BrowserError::NoOption { .. } => "option_missing",
+            BrowserError::Command { source, .. } if source.is_unexpected_alert_open() => {
+                "unexpected_dialog"
+            }
+            BrowserError::Command { .. } => "webdriver",
+            BrowserError::Io(_) => "io",
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
