@@ -240,10 +240,14 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
         shared: shared.clone(),
     };
     let vars: Map = vars.into_iter().map(|(k, v)| (k.into(), v)).collect();
+    let s = shared.clone();
     #[allow(deprecated)]
-    engine.on_var(move |name, _, _| match name {
+    engine.on_var(move |name, index, _| match name {
         "browser" => Ok(Some(Dynamic::from(browser.clone()))),
         "vars" => Ok(Some(Dynamic::from(vars.clone()))),
+        // Top-level constants inside functions (Rhai functions see no outer scope);
+        // a local variable of the same name (index > 0) wins.
+        _ if index == 0 => Ok(s.constants.borrow().get(name).cloned()),
         _ => Ok(None),
     });
 

@@ -167,6 +167,8 @@ pub(crate) struct Shared {
     bot: String,
     item_log: RefCell<Vec<String>>,
     screenshots: RefCell<u32>,
+    /// Constants declared at the script's top level, visible inside its functions.
+    constants: RefCell<BTreeMap<String, Dynamic>>,
 }
 
 impl Shared {
@@ -257,6 +259,7 @@ impl Host {
             bot: ctx.bot,
             item_log: RefCell::new(Vec::new()),
             screenshots: RefCell::new(0),
+            constants: RefCell::new(BTreeMap::new()),
         });
         let mut engine = sandbox();
         let vars = ctx
@@ -265,6 +268,18 @@ impl Host {
             .map(|(k, v)| (k.clone(), toml_to_dynamic(v)))
             .collect();
         api::register(&mut engine, &shared, vars);
+        let s = shared.clone();
+        engine.on_progress(move |_| {
+            if *s.cancel.borrow() {
+                return Some(Dynamic::from(Failure::cancelled()));
+            }
+            match *s.deadline.borrow() {
+                Some((at, limit)) if Instant::now() >= at => {
+                    Some(Dynamic::from(Failure::timed_out(limit)))
+                }
+                _ => None,
+            }
+        });
         let mut host = Host {
             engine,
             script,
@@ -276,6 +291,12 @@ impl Host {
         host.engine
             .run_ast_with_scope(&mut host.scope, &ast)
             .map_err(|e| classify(&host.script.shown, &e))?;
+        *host.shared.constants.borrow_mut() = host
+            .scope
+            .iter()
+            .filter(|(_, constant, _)| *constant)
+            .map(|(name, _, value)| (name.to_string(), value))
+            .collect();
         Ok(host)
     }
 

@@ -1,0 +1,169 @@
+//! Host tests without a browser: items, outputs, failures, limits, the reference.
+
+use super::*;
+use crate::sheet::Cell;
+
+fn host(script: &str) -> (Host, watch::Sender<bool>, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, rx) = watch::channel(false);
+    let source = Source {
+        text: script.to_string(),
+        shown: "bots/t/main.rhai".into(),
+    };
+    let ctx = HostContext {
+        handle: rt.handle().clone(),
+        cancel: rx,
+        work_dir: std::env::temp_dir(),
+        vars: BTreeMap::from([("portal_url".to_string(), toml::Value::String("http://x".into()))]),
+        secrets: BTreeMap::from([("pw".to_string(), "rahasia".to_string())]),
+        bot: "t".into(),
+    };
+    (Host::new(&source, ctx).unwrap(), tx, rt)
+}
+
+fn item() -> ItemInput {
+    ItemInput {
+        index: 0,
+        row: 2,
+        fields: vec![
+            ("NIK".into(), Cell::Text("3201010101010001".into())),
+            ("Jumlah".into(), Cell::Int(3)),
+            ("Tanggal".into(), Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())),
+            ("Kosong".into(), Cell::Empty),
+        ],
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn process_reads_fields_and_sets_outputs() {
+    let (mut h, _tx, _rt) = host(
+        r#"
+        fn process(item) {
+            item.output("NIK lagi", item["nik "]);
+            item.output("Dua kali", item["Jumlah"] * 2);
+            item.output("Tanggal", item["Tanggal"]);
+            item.output("Kosong?", item["Kosong"] == "");
+            item.output("Portal", vars.portal_url);
+            item.output("Baris", item.row);
+            item.output("Rahasia", secret("pw").len());
+        }
+        "#,
+    );
+    let r = h.process(item(), LIMIT).unwrap();
+    let get = |k: &str| r.outputs.iter().find(|(n, _)| n == k).map(|(_, c)| c.clone());
+    assert_eq!(get("NIK lagi"), Some(Cell::Text("3201010101010001".into())));
+    assert_eq!(get("Dua kali"), Some(Cell::Int(6)));
+    assert_eq!(get("Tanggal"), Some(Cell::Text("05/03/2026".into())));
+    assert_eq!(get("Kosong?"), Some(Cell::Bool(true)));
+    assert_eq!(get("Portal"), Some(Cell::Text("http://x".into())));
+    assert_eq!(get("Baris"), Some(Cell::Int(2)));
+    assert_eq!(get("Rahasia"), Some(Cell::Int(7)));
+}
+
+#[test]
+fn fail_business_inside_a_helper_function_is_business() {
+    let (mut h, _tx, _rt) = host(
+        r#"
+        fn check(nik) { if nik.len() != 16 { fail_business(`NIK ${nik} tidak valid`); } }
+        fn process(item) { check("123"); item.output("x", 1); }
+        "#,
+    );
+    let err = h.process(item(), LIMIT).unwrap_err();
+    assert_eq!(
+        err,
+        ScriptError::Business {
+            message: "NIK 123 tidak valid".into()
+        }
+    );
+}
+
+#[test]
+fn unknown_column_is_a_system_error_listing_columns() {
+    let (mut h, _tx, _rt) = host(r#"fn process(item) { item["Nama"] }"#);
+    let err = h.process(item(), LIMIT).unwrap_err();
+    assert_eq!(err.kind(), "script");
+    assert!(err.message().contains("no column \"Nama\""), "{}", err.message());
+    assert!(err.message().contains("\"NIK\", \"Jumlah\""), "{}", err.message());
+}
+
+#[test]
+fn script_bug_names_file_and_line() {
+    let (mut h, _tx, _rt) = host("fn process(item) {\n  let x = 1;\n  x.no_such_method();\n}\n");
+    let err = h.process(item(), LIMIT).unwrap_err();
+    assert!(err.message().starts_with("bots/t/main.rhai:3"), "{}", err.message());
+}
+
+#[test]
+fn endless_loop_times_out() {
+    let (mut h, _tx, _rt) = host("fn process(item) { loop { } }");
+    let err = h.process(item(), Duration::from_millis(200)).unwrap_err();
+    assert_eq!(
+        err,
+        ScriptError::TimedOut {
+            after: Duration::from_millis(200)
+        }
+    );
+}
+
+#[test]
+fn cancel_stops_a_running_script() {
+    let (mut h, tx, _rt) = host("fn process(item) { loop { } }");
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let _ = tx.send(true);
+    });
+    assert_eq!(h.process(item(), LIMIT).unwrap_err(), ScriptError::Cancelled);
+}
+
+#[test]
+fn browser_call_without_browser_is_a_system_error() {
+    let (mut h, _tx, _rt) = host(r#"fn process(item) { browser.open("http://x"); }"#);
+    let err = h.process(item(), LIMIT).unwrap_err();
+    assert_eq!(err.kind(), "no_browser");
+}
+
+#[test]
+fn sandbox_has_no_eval() {
+    let err = compile_text("fn process(item) { eval(\"1\") }", "m.rhai").unwrap_err();
+    assert!(err.location.starts_with("m.rhai:1:"), "{err}");
+}
+
+#[test]
+fn syntax_error_has_line_and_column() {
+    let err = compile_text("fn process(item) {\n  let = 3;\n}\n", "bots/x/main.rhai").unwrap_err();
+    assert_eq!(err.location, "bots/x/main.rhai:2:7");
+}
+
+/// Every function a script can call is documented in docs/bot-reference.md.
+#[test]
+fn bot_reference_names_every_function() {
+    let (h, _tx, _rt) = host("fn process(item) {}");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/bot-reference.md"))
+        .expect("docs/bot-reference.md exists");
+    let mut missing = Vec::new();
+    for sig in h.engine().gen_fn_signatures(false) {
+        let name = sig.split('(').next().unwrap_or_default().trim();
+        let name = name.strip_prefix("get$").unwrap_or(name);
+        if name.starts_with("index$") || name == "to_string" {
+            continue;
+        }
+        if !doc.contains(&format!("`{name}")) && !doc.contains(&format!(".{name}(")) && !doc.contains(&format!(".{name}`")) {
+            missing.push(sig);
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/bot-reference.md: {missing:#?}");
+}
+
+#[test]
+fn global_constants_reach_functions() {
+    let (mut h, _tx, _rt) = host(
+        "const PORTAL = \"http://portal\";\nfn process(item) { item.output(\"p\", PORTAL); }\n",
+    );
+    let r = h.process(item(), LIMIT).unwrap();
+    assert_eq!(r.outputs[0].1, Cell::Text("http://portal".into()));
+}
