@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use tokio::sync::watch;
 
 use crate::bot;
 use crate::config::AgentConfig;
 use crate::demo;
-use crate::run::{self, MailStatus, RunError, RunOptions, RunState, RunSummary};
+use crate::run::{self, MailStatus, RunError, RunOptions, RunState, RunSummary, Stop};
 use crate::Problems;
 
 /// The name of the bundled example bot that `juru demo` runs.
@@ -123,7 +122,9 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Demo {
                 serve: true, port, ..
             } => serve_demo(port.unwrap_or(8765)).await,
-            Command::Demo { port, headed, .. } => run_demo(&cli.dirs, port.unwrap_or(0), headed).await,
+            Command::Demo { port, headed, .. } => {
+                run_demo(&cli.dirs, port.unwrap_or(0), headed).await
+            }
         }
     })
 }
@@ -168,27 +169,39 @@ pub fn check(dirs: &Dirs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// A cancel signal that turns `true` on Ctrl-C or SIGTERM.
-fn cancel_on_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// How long the current item may go on after Ctrl-C or SIGTERM before it is aborted.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Ctrl-C or SIGTERM lets the current item finish (up to [`STOP_GRACE`]) and starts no
+/// other; a second signal, or the end of the grace period, aborts it.
+fn stop_on_signals() -> Stop {
+    let (stop, finish, abort) = Stop::new();
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending().await,
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut signal = async move || match term.as_mut() {
+            Some(t) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = t.recv() => {},
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
             }
         };
+        signal().await;
+        tracing::warn!(
+            "stopping: the current item may finish within {} s (signal again to abort it); no new item starts",
+            STOP_GRACE.as_secs()
+        );
+        let _ = finish.send(true);
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term => {},
+            _ = signal() => {},
+            _ = tokio::time::sleep(STOP_GRACE) => {},
         }
-        tracing::warn!("stopping: finishing the current step, then closing the browser");
-        let _ = tx.send(true);
+        tracing::warn!("aborting the current item");
+        let _ = abort.send(true);
     });
-    rx
+    stop
 }
 
 async fn run_bot(
@@ -226,7 +239,7 @@ async fn run_bot(
         secrets,
         trigger: trigger.to_string(),
     };
-    match run::run(bot, opts, cancel_on_signals()).await {
+    match run::run(bot, opts, stop_on_signals()).await {
         Ok(summary) => {
             print_summary(&summary);
             match summary.state {
@@ -250,7 +263,10 @@ fn print_summary(s: &RunSummary) {
         RunState::Cancelled => "cancelled".to_string(),
     };
     let per_item = if c.total > c.pending && c.total > 0 {
-        format!(" ({:.1} per item)", s.commands as f64 / (c.total - c.pending) as f64)
+        format!(
+            " ({:.1} per item)",
+            s.commands as f64 / (c.total - c.pending) as f64
+        )
     } else {
         String::new()
     };
@@ -285,12 +301,20 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("demo portal: {} (user {}, password {})", portal.url(), demo::DEMO_USER, demo::DEMO_PASSWORD);
+    println!(
+        "demo portal: {} (user {}, password {})",
+        portal.url(),
+        demo::DEMO_USER,
+        demo::DEMO_PASSWORD
+    );
     let vars = BTreeMap::from([("portal_url".to_string(), portal.url())]);
     let secrets = demo_secrets();
     let code = run_bot(dirs, DEMO_BOT, None, vars, secrets, headed, "demo").await;
     let saved = portal.records().len();
-    println!("  {:<22} {saved} record(s) saved by the portal", "demo portal");
+    println!(
+        "  {:<22} {saved} record(s) saved by the portal",
+        "demo portal"
+    );
     portal.stop().await;
     code
 }
@@ -299,7 +323,10 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
 pub fn demo_secrets() -> BTreeMap<String, String> {
     BTreeMap::from([
         ("portal_user".to_string(), demo::DEMO_USER.to_string()),
-        ("portal_password".to_string(), demo::DEMO_PASSWORD.to_string()),
+        (
+            "portal_password".to_string(),
+            demo::DEMO_PASSWORD.to_string(),
+        ),
     ])
 }
 
@@ -312,9 +339,12 @@ async fn serve_demo(port: u16) -> ExitCode {
         }
     };
     println!("demo portal: {}", portal.url());
-    println!("log in as {} / {}; Ctrl-C stops it", demo::DEMO_USER, demo::DEMO_PASSWORD);
+    println!(
+        "log in as {} / {}; Ctrl-C stops it",
+        demo::DEMO_USER,
+        demo::DEMO_PASSWORD
+    );
     let _ = tokio::signal::ctrl_c().await;
     portal.stop().await;
     ExitCode::SUCCESS
 }
-

@@ -258,11 +258,17 @@ mod tests {
 
     #[test]
     fn reports_manifest_and_script_problems_together() {
-        let manifest = OK.replace("[notify]", "[notify]\nofficer = []").replace("name = \"izin\"", "name = \"izn\"");
+        let manifest = OK
+            .replace("[notify]", "[notify]\nofficer = []")
+            .replace("name = \"izin\"", "name = \"izn\"");
         let dir = bot_dir(&manifest, "fn process(item) {\n  let x = ;\n}\n");
         let problems = load(dir.path(), "izin").unwrap_err();
         let all = problems.to_string();
-        assert!(all.contains("bot.toml:6:1: notify: unknown field `officer`") || all.contains("unknown field `officer`"), "{all}");
+        assert!(
+            all.contains("bot.toml:6:1: notify: unknown field `officer`")
+                || all.contains("unknown field `officer`"),
+            "{all}"
+        );
         assert!(all.contains("main.rhai:2:"), "{all}");
     }
 
@@ -272,7 +278,10 @@ mod tests {
         let dir = bot_dir(&manifest, "fn init() {}\n");
         let all = load(dir.path(), "izin").unwrap_err().to_string();
         assert!(all.contains("must define `fn process(item)`"), "{all}");
-        assert!(all.contains("notify.officers: \"loket at example\" is not a mail address"), "{all}");
+        assert!(
+            all.contains("notify.officers: \"loket at example\" is not a mail address"),
+            "{all}"
+        );
         assert!(all.contains("bot.toml:6:"), "{all}");
     }
 

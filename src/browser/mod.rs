@@ -47,7 +47,6 @@ pub struct Settings {
     pub window_size: (u32, u32),
 }
 
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -149,7 +148,7 @@ impl BrowserError {
 }
 
 fn secs(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{} s", d.as_secs())
     } else {
         format!("{:.1} s", d.as_secs_f64())

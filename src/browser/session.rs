@@ -202,7 +202,11 @@ impl Browser {
 
     // ---- waiting ----------------------------------------------------------------
 
-    async fn probe(&self, selector: &str, want: Option<&str>) -> Result<Result<Ready, String>, BrowserError> {
+    async fn probe(
+        &self,
+        selector: &str,
+        want: Option<&str>,
+    ) -> Result<Result<Ready, String>, BrowserError> {
         self.count(1);
         let found = self
             .client
@@ -212,7 +216,10 @@ impl Browser {
         let state = found["state"].as_str().unwrap_or("missing").to_string();
         match state.as_str() {
             "ready" => {
-                let id = found["el"][ELEMENT_KEY].as_str().unwrap_or_default().to_string();
+                let id = found["el"][ELEMENT_KEY]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 Ok(Ok(Ready {
                     element: Element::from_element_id(self.client.clone(), ElementRef::from(id)),
                     tag: found["tag"].as_str().unwrap_or_default().to_string(),
@@ -339,8 +346,11 @@ impl Browser {
         };
         let ready = self.ready(selector, want).await?;
         match (ready.tag.as_str(), ready.kind.as_str(), value) {
-            ("select", _, FieldValue::Text(text)) => self.choose(selector, &ready.element, text).await,
-            ("input", "radio", FieldValue::Text(_)) | ("input", "radio", FieldValue::Flag(true)) => {
+            ("select", _, FieldValue::Text(text)) => {
+                self.choose(selector, &ready.element, text).await
+            }
+            ("input", "radio", FieldValue::Text(_))
+            | ("input", "radio", FieldValue::Flag(true)) => {
                 if ready.checked {
                     return Ok(());
                 }
@@ -386,7 +396,12 @@ impl Browser {
         }
     }
 
-    async fn choose(&self, selector: &str, select: &Element, text: &str) -> Result<(), BrowserError> {
+    async fn choose(
+        &self,
+        selector: &str,
+        select: &Element,
+        text: &str,
+    ) -> Result<(), BrowserError> {
         // One script: find the option by visible text (then by value), select it and
         // fire the events a page listens to; report the options when none matches.
         self.count(1);
@@ -542,7 +557,11 @@ return {ok: true};
     }
 
     /// Saves a PNG of one element to `path`.
-    pub async fn screenshot_element(&self, selector: &str, path: &Path) -> Result<(), BrowserError> {
+    pub async fn screenshot_element(
+        &self,
+        selector: &str,
+        path: &Path,
+    ) -> Result<(), BrowserError> {
         let ready = self.ready(selector, None).await?;
         self.count(1);
         let png = ready

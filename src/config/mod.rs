@@ -233,7 +233,10 @@ impl BrowserFile {
                 problems.0.push(at.problem(
                     v,
                     "browser.window_size",
-                    format!("expected WIDTHxHEIGHT such as \"1366x768\", got \"{}\"", v.get_ref()),
+                    format!(
+                        "expected WIDTHxHEIGHT such as \"1366x768\", got \"{}\"",
+                        v.get_ref()
+                    ),
                 ));
                 defaults.window_size
             }),
@@ -242,7 +245,13 @@ impl BrowserFile {
             driver,
             headless: self.headless.unwrap_or(defaults.headless),
             args: self.args,
-            timeout: duration_field(&self.timeout, "browser.timeout", defaults.timeout, at, problems),
+            timeout: duration_field(
+                &self.timeout,
+                "browser.timeout",
+                defaults.timeout,
+                at,
+                problems,
+            ),
             page_load_timeout: duration_field(
                 &self.page_load_timeout,
                 "browser.page_load_timeout",
@@ -316,7 +325,9 @@ impl SmtpFile {
         let host = match &self.host {
             Some(h) if !h.get_ref().trim().is_empty() => h.get_ref().trim().to_string(),
             Some(h) => {
-                problems.0.push(at.problem(h, "mail.smtp.host", "must not be empty"));
+                problems
+                    .0
+                    .push(at.problem(h, "mail.smtp.host", "must not be empty"));
                 String::new()
             }
             None => {
@@ -336,7 +347,9 @@ impl SmtpFile {
                 problems.0.push(at.problem(
                     t,
                     "mail.smtp.tls",
-                    format!("unknown TLS mode \"{other}\", expected \"starttls\", \"tls\" or \"none\""),
+                    format!(
+                        "unknown TLS mode \"{other}\", expected \"starttls\", \"tls\" or \"none\""
+                    ),
                 ));
                 mail::Tls::StartTls
             }
@@ -388,7 +401,8 @@ fn parse_size(s: &str) -> Option<(u32, u32)> {
 
 /// Parses `"500ms"`, `"30s"`, `"5m"`, `"2h"` or a combination such as `"1m30s"`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("expected a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\", got \"{s}\"");
+    let bad =
+        || format!("expected a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\", got \"{s}\"");
     let text = s.trim();
     if text.is_empty() {
         return Err(bad());
@@ -396,13 +410,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(bad());
         }
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         total += match unit {
@@ -442,11 +460,16 @@ mod tests {
 
     #[test]
     fn wrong_type_points_at_line_and_key() {
-        let err = AgentConfig::parse("config/agent.toml", "[browser]\nheadless = \"yes\"\n")
-            .unwrap_err();
+        let err =
+            AgentConfig::parse("config/agent.toml", "[browser]\nheadless = \"yes\"\n").unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err.0[0].location, "config/agent.toml:2:12");
-        assert!(err.0[0].message.starts_with("browser.headless: invalid type"), "{err}");
+        assert!(
+            err.0[0]
+                .message
+                .starts_with("browser.headless: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -455,12 +478,21 @@ mod tests {
         let err = AgentConfig::parse("config/agent.toml", text).unwrap_err();
         let all = err.to_string();
         assert_eq!(err.len(), 6, "{all}");
-        assert!(all.contains("config/agent.toml:1:13: time_zone: unknown time zone \"Asia/Jakrta\""), "{all}");
+        assert!(
+            all.contains("config/agent.toml:1:13: time_zone: unknown time zone \"Asia/Jakrta\""),
+            "{all}"
+        );
         assert!(all.contains("config/agent.toml:2:12: language:"), "{all}");
-        assert!(all.contains("config/agent.toml:4:11: browser.timeout:"), "{all}");
+        assert!(
+            all.contains("config/agent.toml:4:11: browser.timeout:"),
+            "{all}"
+        );
         assert!(all.contains("mail.from:"), "{all}");
         assert!(all.contains("mail.smtp.host: missing"), "{all}");
-        assert!(all.contains("config/agent.toml:9:7: mail.smtp.tls: unknown TLS mode \"ssl\""), "{all}");
+        assert!(
+            all.contains("config/agent.toml:9:7: mail.smtp.tls: unknown TLS mode \"ssl\""),
+            "{all}"
+        );
     }
 
     #[test]
@@ -473,7 +505,11 @@ mod tests {
         }
         let bad = ok.replace("127.0.0.1", "mail.example.go.id");
         let err = AgentConfig::parse("a.toml", &bad).unwrap_err();
-        assert!(err.to_string().contains("only for a server on this machine"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("only for a server on this machine"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -116,15 +116,19 @@ pub fn parse_mailbox(text: &str) -> Result<Mailbox, String> {
 }
 
 fn mailbox(text: &str) -> Result<Mailbox, MailError> {
-    text.trim().parse::<Mailbox>().map_err(|e| MailError::Address {
-        address: text.to_string(),
-        reason: e.to_string(),
-    })
+    text.trim()
+        .parse::<Mailbox>()
+        .map_err(|e| MailError::Address {
+            address: text.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Builds the RFC 5322 message.
 pub fn build(from: &str, mail: &Mail) -> Result<Message, MailError> {
-    let mut builder = Message::builder().from(mailbox(from)?).subject(mail.subject.clone());
+    let mut builder = Message::builder()
+        .from(mailbox(from)?)
+        .subject(mail.subject.clone());
     for to in &mail.to {
         builder = builder.to(mailbox(to)?);
     }
@@ -141,7 +145,8 @@ pub fn build(from: &str, mail: &Mail) -> Result<Message, MailError> {
         for a in &mail.attachments {
             let ct = ContentType::parse(&a.content_type)
                 .map_err(|e| MailError::Build(format!("content type {}: {e}", a.content_type)))?;
-            mixed = mixed.singlepart(LettreAttachment::new(a.name.clone()).body(a.bytes.clone(), ct));
+            mixed =
+                mixed.singlepart(LettreAttachment::new(a.name.clone()).body(a.bytes.clone(), ct));
         }
         builder.multipart(mixed)
     };
@@ -162,11 +167,13 @@ pub async fn send(
         Transport::File => Ok(Delivery::Written(path)),
         Transport::Smtp(smtp) => {
             let server = format!("{}:{}", smtp.host, smtp.port);
-            send_smtp(smtp, message).await.map_err(|reason| MailError::Smtp {
-                server: server.clone(),
-                reason,
-                kept: path.clone(),
-            })?;
+            send_smtp(smtp, message)
+                .await
+                .map_err(|reason| MailError::Smtp {
+                    server: server.clone(),
+                    reason,
+                    kept: path.clone(),
+                })?;
             let sent = outbox.join("sent").join(format!("{name}.eml"));
             let moved = std::fs::create_dir_all(outbox.join("sent"))
                 .and_then(|_| std::fs::rename(&path, &sent));
@@ -190,7 +197,9 @@ async fn send_smtp(smtp: &SmtpSettings, message: Message) -> Result<(), String> 
     let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
     if let Some(user) = &smtp.username {
         let password = match &smtp.password_env {
-            Some(var) => std::env::var(var).map_err(|_| MailError::Password(var.clone()).to_string())?,
+            Some(var) => {
+                std::env::var(var).map_err(|_| MailError::Password(var.clone()).to_string())?
+            }
             None => String::new(),
         };
         builder = builder.credentials(Credentials::new(user.clone(), password));
@@ -235,8 +244,13 @@ mod tests {
                 bytes: b"PK\x03\x04".to_vec(),
             }],
         };
-        let raw = String::from_utf8(build("juru <juru@localhost>", &mail).unwrap().formatted()).unwrap();
-        assert!(raw.contains("To: \"Loket Izin\" <loket@example.go.id>") || raw.contains("To: Loket Izin <loket@example.go.id>"), "{raw}");
+        let raw =
+            String::from_utf8(build("juru <juru@localhost>", &mail).unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("To: \"Loket Izin\" <loket@example.go.id>")
+                || raw.contains("To: Loket Izin <loket@example.go.id>"),
+            "{raw}"
+        );
         assert!(raw.contains("Cc: kabid@example.go.id"), "{raw}");
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("filename=\"exceptions.xlsx\""), "{raw}");

@@ -163,7 +163,10 @@ impl RunReport {
     }
 
     fn duration(&self) -> String {
-        let secs = (self.finished_at - self.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+        let secs = (self.finished_at - self.started_at)
+            .num_milliseconds()
+            .max(0) as f64
+            / 1000.0;
         if secs < 60.0 {
             format!("{secs:.1} s")
         } else {
@@ -287,21 +290,45 @@ impl RunReport {
     fn summary_lines(&self) -> Vec<(String, Cell)> {
         let c = self.counts();
         let id = self.language == Language::Id;
-        let l = |id_text: &str, en: &str| if id { id_text.to_string() } else { en.to_string() };
+        let l = |id_text: &str, en: &str| {
+            if id {
+                id_text.to_string()
+            } else {
+                en.to_string()
+            }
+        };
         let mut lines = vec![
             ("Bot".to_string(), Cell::Text(self.bot.clone())),
             (l("Nomor run", "Run"), Cell::Text(self.run_id.clone())),
-            (l("Berkas masukan", "Input file"), Cell::Text(self.input.clone())),
-            (l("Mulai", "Started"), Cell::Text(self.local(self.started_at))),
-            (l("Selesai pada", "Finished"), Cell::Text(self.local(self.finished_at))),
+            (
+                l("Berkas masukan", "Input file"),
+                Cell::Text(self.input.clone()),
+            ),
+            (
+                l("Mulai", "Started"),
+                Cell::Text(self.local(self.started_at)),
+            ),
+            (
+                l("Selesai pada", "Finished"),
+                Cell::Text(self.local(self.finished_at)),
+            ),
             (l("Durasi", "Duration"), Cell::Text(self.duration())),
             (l("Jumlah baris", "Rows"), Cell::Int(c.total as i64)),
             (l("Selesai", "Done"), Cell::Int(c.done as i64)),
-            (l("Pengecualian bisnis", "Business exceptions"), Cell::Int(c.business as i64)),
-            (l("Pengecualian sistem", "System exceptions"), Cell::Int(c.system as i64)),
+            (
+                l("Pengecualian bisnis", "Business exceptions"),
+                Cell::Int(c.business as i64),
+            ),
+            (
+                l("Pengecualian sistem", "System exceptions"),
+                Cell::Int(c.system as i64),
+            ),
         ];
         if c.pending > 0 {
-            lines.push((l("Belum diproses", "Not processed"), Cell::Int(c.pending as i64)));
+            lines.push((
+                l("Belum diproses", "Not processed"),
+                Cell::Int(c.pending as i64),
+            ));
         }
         if let Some(e) = &self.error {
             lines.push((l("Run berhenti", "Run stopped"), Cell::Text(e.clone())));
@@ -336,7 +363,10 @@ impl RunReport {
                 self.bot, c.total, self.input
             )
         } else {
-            format!("Bot {} processed {} rows of {}.", self.bot, c.total, self.input)
+            format!(
+                "Bot {} processed {} rows of {}.",
+                self.bot, c.total, self.input
+            )
         };
         let failed: Vec<&ItemReport> = self
             .items
@@ -376,7 +406,14 @@ impl RunReport {
             );
             for item in failed {
                 let reason = item.reason.clone().unwrap_or_default();
-                let _ = writeln!(text, "- {} {}: {} ({})", w.row, item.row, reason, self.status(item.outcome));
+                let _ = writeln!(
+                    text,
+                    "- {} {}: {} ({})",
+                    w.row,
+                    item.row,
+                    reason,
+                    self.status(item.outcome)
+                );
                 let _ = writeln!(
                     html,
                     "<tr><td style=\"border:1px solid #ccc\">{}</td><td style=\"border:1px solid #ccc\">{}</td><td style=\"border:1px solid #ccc\">{}</td></tr>",
@@ -393,7 +430,11 @@ impl RunReport {
             "This message was sent automatically by juru."
         };
         let _ = write!(text, "\n{footer}\n");
-        let _ = write!(html, "<p style=\"color:#666\">{}</p></body></html>\n", escape(footer));
+        let _ = writeln!(
+            html,
+            "<p style=\"color:#666\">{}</p></body></html>",
+            escape(footer)
+        );
         Mail {
             to: to.to_vec(),
             cc: cc.to_vec(),
@@ -465,7 +506,10 @@ mod tests {
     #[test]
     fn output_sheet_has_status_outputs_and_message() {
         let s = report(Language::Id).output_sheet();
-        assert_eq!(s.headers, vec!["NIK", "Nama", "Status", "Nomor", "Keterangan"]);
+        assert_eq!(
+            s.headers,
+            vec!["NIK", "Nama", "Status", "Nomor", "Keterangan"]
+        );
         assert_eq!(s.rows[0].cells[2], Cell::Text("Selesai".into()));
         assert_eq!(s.rows[0].cells[3], Cell::Text("503/1".into()));
         assert_eq!(s.rows[1].cells[3], Cell::Empty);
@@ -481,7 +525,9 @@ mod tests {
         assert_eq!(row[0], Cell::Int(3));
         assert_eq!(row[2], Cell::Text("NIK salah".into()));
         assert_eq!(row[3], Cell::Text("27/11/2026 10:00:00 WIB".into()));
-        assert!(matches!(&row[4], Cell::Link { target, .. } if target == "screenshots/item-3-001.png"));
+        assert!(
+            matches!(&row[4], Cell::Link { target, .. } if target == "screenshots/item-3-001.png")
+        );
         assert_eq!(sheets[1].name, "Ringkasan");
     }
 

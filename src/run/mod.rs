@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use crate::bot::Bot;
 use crate::browser::{self, Browser, Driver};
 use crate::config::AgentConfig;
-use crate::mail::{self, Attachment};
 pub use crate::mail::Delivery;
+use crate::mail::{self, Attachment};
 use crate::report::{Counts, ItemReport, Outcome, RunReport};
 use crate::script::{Host, HostContext, ItemInput, ScriptError, Source};
 use crate::sheet::{self, Cell, Table};
@@ -102,12 +102,26 @@ pub enum RunError {
     Failed(String),
 }
 
-/// Runs `bot` once. `cancel` turning `true` stops the run between steps.
-pub async fn run(
-    bot: Bot,
-    opts: RunOptions,
-    cancel: watch::Receiver<bool>,
-) -> Result<RunSummary, RunError> {
+/// How a run is asked to stop: `finish` turning `true` lets the current item end and
+/// starts no other; `abort` turning `true` stops the current item at once (between
+/// script operations, or in the middle of a browser wait).
+#[derive(Debug, Clone)]
+pub struct Stop {
+    pub finish: watch::Receiver<bool>,
+    pub abort: watch::Receiver<bool>,
+}
+
+impl Stop {
+    /// A stop signal that never fires (and the senders that would fire it).
+    pub fn new() -> (Stop, watch::Sender<bool>, watch::Sender<bool>) {
+        let (finish_tx, finish) = watch::channel(false);
+        let (abort_tx, abort) = watch::channel(false);
+        (Stop { finish, abort }, finish_tx, abort_tx)
+    }
+}
+
+/// Runs `bot` once, until every item ended or `stop` says so.
+pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let started_at = Utc::now();
     let input_path = bot.input_path(opts.input.as_deref());
@@ -119,10 +133,20 @@ pub async fn run(
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
     let runs_dir = opts.data_dir.join("runs");
-    let id = new_run_id(&store, &runs_dir, &bot.name, started_at, opts.config.time_zone)?;
+    let id = new_run_id(
+        &store,
+        &runs_dir,
+        &bot.name,
+        started_at,
+        opts.config.time_zone,
+    )?;
     let dir = runs_dir.join(&id);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| RunError::Failed(format!("cannot create the run folder {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        RunError::Failed(format!(
+            "cannot create the run folder {}: {e}",
+            dir.display()
+        ))
+    })?;
     let rows: Vec<(i64, String)> = table
         .rows
         .iter()
@@ -146,7 +170,8 @@ pub async fn run(
     tracing::info!(run = %id, bot = %bot.name, items = table.rows.len(), "run started");
 
     // The browser, then the items on a blocking thread.
-    let work = match Driver::start(&opts.config.browser, Some(&dir.join("chromedriver.log"))).await {
+    let work = match Driver::start(&opts.config.browser, Some(&dir.join("chromedriver.log"))).await
+    {
         Err(e) => WorkDone {
             outcomes: Vec::new(),
             state: RunState::Failed(e.to_string()),
@@ -161,7 +186,7 @@ pub async fn run(
                 run_id: id.clone(),
                 work_dir: dir.clone(),
                 handle: Handle::current(),
-                cancel: cancel.clone(),
+                stop: stop.clone(),
                 settings: opts.config.browser.clone(),
                 driver_url: driver.url().to_string(),
                 vars: script_vars(&bot.vars, &opts.vars),
@@ -177,7 +202,16 @@ pub async fn run(
 
     // Outputs.
     let finished_at = Utc::now();
-    let report = build_report(&bot, &opts, &id, &input_text, &table, &work, started_at, finished_at);
+    let report = build_report(
+        &bot,
+        &opts,
+        &id,
+        &input_text,
+        &table,
+        &work,
+        started_at,
+        finished_at,
+    );
     let output = dir.join("output.xlsx");
     let exceptions = dir.join("exceptions.xlsx");
     let (out_sheet, exc_sheets) = (report.output_sheet(), report.exception_sheets());
@@ -223,7 +257,9 @@ pub async fn run(
     })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, RunError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RunError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| RunError::Failed(format!("a worker thread failed: {e}")))
@@ -238,7 +274,12 @@ async fn read_input(bot: &Bot, path: PathBuf) -> Result<Table, RunError> {
         .map_err(|e| RunError::Invalid(Problem::new("", e.to_string()).into()))?;
     let missing = table.missing(&bot.input.required);
     if !missing.is_empty() {
-        let quote = |v: &[String]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        let quote = |v: &[String]| {
+            v.iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return Err(RunError::Invalid(
             Problem::new(
                 "",
@@ -269,7 +310,9 @@ fn new_run_id(
     let base = format!("{}-{bot}", at.with_timezone(&tz).format("%Y%m%d-%H%M%S"));
     let mut id = base.clone();
     for n in 2.. {
-        let taken = store.has_run(&id).map_err(|e| RunError::Failed(e.to_string()))?
+        let taken = store
+            .has_run(&id)
+            .map_err(|e| RunError::Failed(e.to_string()))?
             || runs_dir.join(&id).exists();
         if !taken {
             break;
@@ -317,7 +360,7 @@ struct Job {
     run_id: String,
     work_dir: PathBuf,
     handle: Handle,
-    cancel: watch::Receiver<bool>,
+    stop: Stop,
     settings: browser::Settings,
     driver_url: String,
     vars: BTreeMap<String, toml::Value>,
@@ -374,7 +417,11 @@ fn evidence(host: &Host, job: &Job, row: u32) -> (Option<String>, Option<String>
             if let Some(text) = browser.clear_dialog().await {
                 tracing::warn!(row, "dismissed an open dialog: {text}");
             }
-            let shot = browser.screenshot(&full).await.ok().map(|_| relative.clone());
+            let shot = browser
+                .screenshot(&full)
+                .await
+                .ok()
+                .map(|_| relative.clone());
             let url = browser.url().await.ok();
             let title = browser.title().await.ok();
             (shot, url, title)
@@ -390,7 +437,7 @@ fn work(job: Job) -> WorkDone {
     let mut commands = 0;
     let context = HostContext {
         handle: job.handle.clone(),
-        cancel: job.cancel.clone(),
+        cancel: job.stop.abort.clone(),
         work_dir: job.work_dir.clone(),
         vars: job.vars.clone(),
         secrets: job.secrets.clone(),
@@ -401,7 +448,10 @@ fn work(job: Job) -> WorkDone {
         Err(e) => {
             return WorkDone {
                 outcomes,
-                state: RunState::Failed(format!("the script failed before the first item: {}", e.message())),
+                state: RunState::Failed(format!(
+                    "the script failed before the first item: {}",
+                    e.message()
+                )),
                 store: job.store,
                 commands,
             }
@@ -427,11 +477,14 @@ fn work(job: Job) -> WorkDone {
 
     let mut state = RunState::Finished;
     for (index, row) in job.table.rows.iter().enumerate() {
-        if *job.cancel.borrow() {
+        if *job.stop.finish.borrow() || *job.stop.abort.borrow() {
             state = RunState::Cancelled;
             break;
         }
-        if let Err(e) = job.store.item_started(&job.run_id, index, &Utc::now().to_rfc3339()) {
+        if let Err(e) = job
+            .store
+            .item_started(&job.run_id, index, &Utc::now().to_rfc3339())
+        {
             commands += commands_of(&host);
             let mut done = fail(&host, outcomes, e.to_string(), job.store);
             done.commands = commands;
@@ -492,7 +545,11 @@ fn work(job: Job) -> WorkDone {
                 }
                 (
                     ItemOutcome {
-                        outcome: if business { Outcome::Business } else { Outcome::System },
+                        outcome: if business {
+                            Outcome::Business
+                        } else {
+                            Outcome::System
+                        },
                         outputs: Vec::new(),
                         reason: Some(reason),
                         screenshot,
@@ -523,21 +580,34 @@ fn work(job: Job) -> WorkDone {
             _ => "system exception",
         };
         match &outcome.reason {
-            Some(reason) => tracing::info!(row = row.number, "{word} in {:.1} s: {reason}", t0.elapsed().as_secs_f64()),
-            None => tracing::info!(row = row.number, "{word} in {:.1} s", t0.elapsed().as_secs_f64()),
+            Some(reason) => tracing::info!(
+                row = row.number,
+                "{word} in {:.1} s: {reason}",
+                t0.elapsed().as_secs_f64()
+            ),
+            None => tracing::info!(
+                row = row.number,
+                "{word} in {:.1} s",
+                t0.elapsed().as_secs_f64()
+            ),
         }
         outcomes.push(outcome);
         if state == RunState::Cancelled {
             break;
         }
-        if restart {
+        if restart && !*job.stop.finish.borrow() {
             commands += commands_of(&host);
-            tracing::info!(row = row.number, "restarting the browser session after a system exception");
+            tracing::info!(
+                row = row.number,
+                "restarting the browser session after a system exception"
+            );
             if let Err(reason) = start_session(&mut host, &job) {
                 let mut done = fail(
                     &host,
                     outcomes,
-                    format!("the browser could not be restarted after a system exception: {reason}"),
+                    format!(
+                        "the browser could not be restarted after a system exception: {reason}"
+                    ),
                     job.store,
                 );
                 done.commands = commands;
@@ -642,7 +712,9 @@ async fn send_summary(
                 content_type: XLSX.into(),
                 bytes,
             }),
-            Err(e) => return MailStatus::Failed(format!("cannot attach {}: {e}", exceptions.display())),
+            Err(e) => {
+                return MailStatus::Failed(format!("cannot attach {}: {e}", exceptions.display()))
+            }
         }
     }
     let outbox = opts.data_dir.join(&opts.config.mail.outbox);

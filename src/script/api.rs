@@ -90,7 +90,10 @@ impl fmt::Display for Failure {
 
 impl From<Failure> for Box<EvalAltResult> {
     fn from(f: Failure) -> Self {
-        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(f), rhai::Position::NONE))
+        Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(f),
+            rhai::Position::NONE,
+        ))
     }
 }
 
@@ -131,8 +134,12 @@ impl Item {
         {
             Some((_, cell)) => Ok(cell_to_dynamic(cell)),
             None => {
-                let names: Vec<String> =
-                    state.input.fields.iter().map(|(h, _)| format!("\"{h}\"")).collect();
+                let names: Vec<String> = state
+                    .input
+                    .fields
+                    .iter()
+                    .map(|(h, _)| format!("\"{h}\""))
+                    .collect();
                 Err(Failure::system(
                     "script",
                     format!(
@@ -211,7 +218,13 @@ pub struct BrowserApi {
 fn safe_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let cleaned = cleaned.trim_matches('-');
     if cleaned.is_empty() {
@@ -255,12 +268,20 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
     let s = shared.clone();
     engine.on_print(move |text| s.log(text));
     let s = shared.clone();
-    engine.on_debug(move |text, _, pos| s.log(&format!("debug at line {}: {text}", pos.line().unwrap_or(0))));
+    engine.on_debug(move |text, _, pos| {
+        s.log(&format!(
+            "debug at line {}: {text}",
+            pos.line().unwrap_or(0)
+        ))
+    });
     let s = shared.clone();
     engine.register_fn("log", move |message: &str| s.log(message));
     let s = shared.clone();
     engine.register_fn("secret", move |name: &str| -> Res<String> {
-        let var = format!("JURU_SECRET_{}", name.to_uppercase().replace(['-', '.', ' '], "_"));
+        let var = format!(
+            "JURU_SECRET_{}",
+            name.to_uppercase().replace(['-', '.', ' '], "_")
+        );
         if let Ok(value) = std::env::var(&var) {
             return Ok(value);
         }
@@ -283,8 +304,12 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
     engine.register_fn("output", |item: &mut Item, name: &str, value: Dynamic| {
         item.output(name, value)
     });
-    engine.register_get("row", |item: &mut Item| item.inner.borrow().input.row as INT);
-    engine.register_get("index", |item: &mut Item| item.inner.borrow().input.index as INT);
+    engine.register_get("row", |item: &mut Item| {
+        item.inner.borrow().input.row as INT
+    });
+    engine.register_get("index", |item: &mut Item| {
+        item.inner.borrow().input.index as INT
+    });
     engine.register_fn("to_map", |item: &mut Item| item.to_map());
 
     // ---- browser ----------------------------------------------------------------
@@ -295,36 +320,42 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
     engine.register_fn("click", |b: &mut BrowserApi, selector: &str| {
         b.shared.block_on(async |br| br.click(selector).await)
     });
-    engine.register_fn("click", |b: &mut BrowserApi, selector: &str, options: Map| -> Res<()> {
-        let confirm = match options.get("confirm") {
-            None => None,
-            Some(v) => Some(v.as_bool().map_err(|_| {
-                Failure::system("script", "click option `confirm` must be true or false")
-            })?),
-        };
-        if let Some(key) = options.keys().find(|k| k.as_str() != "confirm") {
-            return Err(Failure::system(
-                "script",
-                format!("unknown click option `{key}`; the options are: confirm"),
-            )
-            .into());
-        }
-        b.shared.block_on(async |br| {
-            br.click(selector).await?;
-            match confirm {
-                Some(true) => br.accept_dialog().await.map(|_| ()),
-                Some(false) => br.dismiss_dialog().await.map(|_| ()),
-                None => Ok(()),
+    engine.register_fn(
+        "click",
+        |b: &mut BrowserApi, selector: &str, options: Map| -> Res<()> {
+            let confirm = match options.get("confirm") {
+                None => None,
+                Some(v) => Some(v.as_bool().map_err(|_| {
+                    Failure::system("script", "click option `confirm` must be true or false")
+                })?),
+            };
+            if let Some(key) = options.keys().find(|k| k.as_str() != "confirm") {
+                return Err(Failure::system(
+                    "script",
+                    format!("unknown click option `{key}`; the options are: confirm"),
+                )
+                .into());
             }
-        })
-    });
+            b.shared.block_on(async |br| {
+                br.click(selector).await?;
+                match confirm {
+                    Some(true) => br.accept_dialog().await.map(|_| ()),
+                    Some(false) => br.dismiss_dialog().await.map(|_| ()),
+                    None => Ok(()),
+                }
+            })
+        },
+    );
     engine.register_fn("click_link", |b: &mut BrowserApi, text: &str| {
         b.shared.block_on(async |br| br.click_link(text).await)
     });
-    engine.register_fn("fill", |b: &mut BrowserApi, selector: &str, value: Dynamic| {
-        let value = field_value(&value);
-        b.shared.block_on(async |br| br.set(selector, &value).await)
-    });
+    engine.register_fn(
+        "fill",
+        |b: &mut BrowserApi, selector: &str, value: Dynamic| {
+            let value = field_value(&value);
+            b.shared.block_on(async |br| br.set(selector, &value).await)
+        },
+    );
     engine.register_fn("fill_form", |b: &mut BrowserApi, fields: Map| {
         let fields: Vec<(String, FieldValue)> = fields
             .iter()
@@ -341,7 +372,8 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
         b.shared.block_on(async |br| br.text(selector).await)
     });
     engine.register_fn("text_if_present", |b: &mut BrowserApi, selector: &str| {
-        b.shared.block_on(async |br| br.text_if_present(selector).await)
+        b.shared
+            .block_on(async |br| br.text_if_present(selector).await)
     });
     engine.register_fn("value", |b: &mut BrowserApi, selector: &str| {
         b.shared.block_on(async |br| br.value(selector).await)
@@ -361,15 +393,20 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
     engine.register_fn("dismiss_dialog", |b: &mut BrowserApi| {
         b.shared.block_on(async |br| br.dismiss_dialog().await)
     });
-    engine.register_fn("url", |b: &mut BrowserApi| b.shared.block_on(async |br| br.url().await));
+    engine.register_fn("url", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.url().await)
+    });
     engine.register_fn("title", |b: &mut BrowserApi| {
         b.shared.block_on(async |br| br.title().await)
     });
-    engine.register_fn("screenshot", |b: &mut BrowserApi, name: &str| -> Res<String> {
-        let (relative, full) = b.screenshot_path(name);
-        b.shared.block_on(async |br| br.screenshot(&full).await)?;
-        Ok(relative)
-    });
+    engine.register_fn(
+        "screenshot",
+        |b: &mut BrowserApi, name: &str| -> Res<String> {
+            let (relative, full) = b.screenshot_path(name);
+            b.shared.block_on(async |br| br.screenshot(&full).await)?;
+            Ok(relative)
+        },
+    );
     engine.register_fn(
         "screenshot",
         |b: &mut BrowserApi, selector: &str, name: &str| -> Res<String> {

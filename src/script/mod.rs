@@ -214,7 +214,10 @@ impl Shared {
 }
 
 fn stop_error(f: Failure) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(f), rhai::Position::NONE))
+    Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from(f),
+        rhai::Position::NONE,
+    ))
 }
 
 /// One script host: an engine with the API registered, the compiled script, and
@@ -327,7 +330,11 @@ impl Host {
     }
 
     /// Calls `process(item)`.
-    pub fn process(&mut self, input: ItemInput, limit: Duration) -> Result<ItemResult, ScriptError> {
+    pub fn process(
+        &mut self,
+        input: ItemInput,
+        limit: Duration,
+    ) -> Result<ItemResult, ScriptError> {
         let item = api::Item::new(input);
         self.shared.item_log.borrow_mut().clear();
         self.call("process", (Dynamic::from(item.clone()),), limit)?;
@@ -342,17 +349,30 @@ impl Host {
         self.shared.item_log.borrow().clone()
     }
 
-    fn call(&mut self, name: &str, args: impl rhai::FuncArgs, limit: Duration) -> Result<(), ScriptError> {
+    fn call(
+        &mut self,
+        name: &str,
+        args: impl rhai::FuncArgs,
+        limit: Duration,
+    ) -> Result<(), ScriptError> {
         if *self.shared.cancel.borrow() {
             return Err(ScriptError::Cancelled);
         }
         *self.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
-        let options = rhai::CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let result = self
-            .engine
-            .call_fn_with_options::<Dynamic>(options, &mut self.scope, &self.script.ast, name, args);
+        let options = rhai::CallFnOptions::new()
+            .eval_ast(false)
+            .rewind_scope(true);
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            options,
+            &mut self.scope,
+            &self.script.ast,
+            name,
+            args,
+        );
         *self.shared.deadline.borrow_mut() = None;
-        result.map(|_| ()).map_err(|e| classify(&self.script.shown, &e))
+        result
+            .map(|_| ())
+            .map_err(|e| classify(&self.script.shown, &e))
     }
 }
 

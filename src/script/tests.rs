@@ -17,7 +17,10 @@ fn host(script: &str) -> (Host, watch::Sender<bool>, tokio::runtime::Runtime) {
         handle: rt.handle().clone(),
         cancel: rx,
         work_dir: std::env::temp_dir(),
-        vars: BTreeMap::from([("portal_url".to_string(), toml::Value::String("http://x".into()))]),
+        vars: BTreeMap::from([(
+            "portal_url".to_string(),
+            toml::Value::String("http://x".into()),
+        )]),
         secrets: BTreeMap::from([("pw".to_string(), "rahasia".to_string())]),
         bot: "t".into(),
     };
@@ -31,7 +34,10 @@ fn item() -> ItemInput {
         fields: vec![
             ("NIK".into(), Cell::Text("3201010101010001".into())),
             ("Jumlah".into(), Cell::Int(3)),
-            ("Tanggal".into(), Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())),
+            (
+                "Tanggal".into(),
+                Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()),
+            ),
             ("Kosong".into(), Cell::Empty),
         ],
     }
@@ -55,7 +61,12 @@ fn process_reads_fields_and_sets_outputs() {
         "#,
     );
     let r = h.process(item(), LIMIT).unwrap();
-    let get = |k: &str| r.outputs.iter().find(|(n, _)| n == k).map(|(_, c)| c.clone());
+    let get = |k: &str| {
+        r.outputs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, c)| c.clone())
+    };
     assert_eq!(get("NIK lagi"), Some(Cell::Text("3201010101010001".into())));
     assert_eq!(get("Dua kali"), Some(Cell::Int(6)));
     assert_eq!(get("Tanggal"), Some(Cell::Text("05/03/2026".into())));
@@ -87,15 +98,27 @@ fn unknown_column_is_a_system_error_listing_columns() {
     let (mut h, _tx, _rt) = host(r#"fn process(item) { item["Nama"] }"#);
     let err = h.process(item(), LIMIT).unwrap_err();
     assert_eq!(err.kind(), "script");
-    assert!(err.message().contains("no column \"Nama\""), "{}", err.message());
-    assert!(err.message().contains("\"NIK\", \"Jumlah\""), "{}", err.message());
+    assert!(
+        err.message().contains("no column \"Nama\""),
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.message().contains("\"NIK\", \"Jumlah\""),
+        "{}",
+        err.message()
+    );
 }
 
 #[test]
 fn script_bug_names_file_and_line() {
     let (mut h, _tx, _rt) = host("fn process(item) {\n  let x = 1;\n  x.no_such_method();\n}\n");
     let err = h.process(item(), LIMIT).unwrap_err();
-    assert!(err.message().starts_with("bots/t/main.rhai:3"), "{}", err.message());
+    assert!(
+        err.message().starts_with("bots/t/main.rhai:3"),
+        "{}",
+        err.message()
+    );
 }
 
 #[test]
@@ -117,7 +140,10 @@ fn cancel_stops_a_running_script() {
         std::thread::sleep(Duration::from_millis(100));
         let _ = tx.send(true);
     });
-    assert_eq!(h.process(item(), LIMIT).unwrap_err(), ScriptError::Cancelled);
+    assert_eq!(
+        h.process(item(), LIMIT).unwrap_err(),
+        ScriptError::Cancelled
+    );
 }
 
 #[test]
@@ -143,8 +169,11 @@ fn syntax_error_has_line_and_column() {
 #[test]
 fn bot_reference_names_every_function() {
     let (h, _tx, _rt) = host("fn process(item) {}");
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/bot-reference.md"))
-        .expect("docs/bot-reference.md exists");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/bot-reference.md"
+    ))
+    .expect("docs/bot-reference.md exists");
     let mut missing = Vec::new();
     for sig in h.engine().gen_fn_signatures(false) {
         let name = sig.split('(').next().unwrap_or_default().trim();
@@ -152,11 +181,17 @@ fn bot_reference_names_every_function() {
         if name.starts_with("index$") || name == "to_string" {
             continue;
         }
-        if !doc.contains(&format!("`{name}")) && !doc.contains(&format!(".{name}(")) && !doc.contains(&format!(".{name}`")) {
+        if !doc.contains(&format!("`{name}"))
+            && !doc.contains(&format!(".{name}("))
+            && !doc.contains(&format!(".{name}`"))
+        {
             missing.push(sig);
         }
     }
-    assert!(missing.is_empty(), "not in docs/bot-reference.md: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "not in docs/bot-reference.md: {missing:#?}"
+    );
 }
 
 #[test]

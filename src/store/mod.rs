@@ -123,7 +123,8 @@ impl Store {
             message,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(format!("cannot create its folder: {e}")))?;
         }
         let conn = Connection::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -157,13 +158,10 @@ impl Store {
     /// Records a new run and its items (all `pending`) in one transaction.
     /// `items` are (row number, row data as JSON).
     pub fn begin_run(&mut self, run: &NewRun, items: &[(i64, String)]) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| StoreError {
-                path: self.path.clone(),
-                message: format!("starting a transaction: {e}"),
-            })?;
+        let tx = self.conn.transaction().map_err(|e| StoreError {
+            path: self.path.clone(),
+            message: format!("starting a transaction: {e}"),
+        })?;
         let result = (|| {
             tx.execute(
                 "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)",
@@ -220,7 +218,13 @@ impl Store {
     }
 
     /// Records how the run ended (`finished`, `failed`, `cancelled`).
-    pub fn finish_run(&self, run_id: &str, state: &str, error: Option<&str>, at: &str) -> Result<(), StoreError> {
+    pub fn finish_run(
+        &self,
+        run_id: &str,
+        state: &str,
+        error: Option<&str>,
+        at: &str,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
@@ -305,7 +309,10 @@ mod tests {
             started_at: "2026-11-27T10:00:00Z",
         };
         store
-            .begin_run(&run, &[(2, "{\"NIK\":\"1\"}".into()), (3, "{\"NIK\":\"2\"}".into())])
+            .begin_run(
+                &run,
+                &[(2, "{\"NIK\":\"1\"}".into()), (3, "{\"NIK\":\"2\"}".into())],
+            )
             .unwrap();
         assert!(store.has_run("r1").unwrap());
         store.item_started("r1", 0, "t").unwrap();

@@ -1,0 +1,226 @@
+//! A small harness: a temp project (config/, bots/, var/), the juru binary run in it,
+//! and on failure everything needed to see why.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A temporary project folder with `config/`, `bots/` and `var/`.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+}
+
+/// What a juru command did.
+pub struct Run {
+    pub command: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "command: {}\nexit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+impl Project {
+    /// An empty project with a headless agent.toml.
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for d in ["config", "bots", "var", "tmp"] {
+            std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
+        }
+        let p = Project {
+            dir,
+            env: BTreeMap::new(),
+        };
+        p.write("config/agent.toml", "[browser]\nheadless = true\n");
+        p
+    }
+
+    /// A project holding a copy of the repository's demo bot.
+    pub fn with_demo_bot() -> Project {
+        let p = Project::new();
+        copy_dir(
+            &Path::new(REPO).join("bots/demo-perizinan"),
+            &p.path("bots/demo-perizinan"),
+        );
+        p
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write");
+    }
+
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Runs `juru ARGS` in the project folder. Temp files (browser profiles) go to
+    /// the project's own `tmp/`, so a test can look for processes left behind.
+    pub fn juru(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_juru"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", self.path("tmp"))
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("juru binary runs");
+        Run {
+            command: format!("juru {}", args.join(" ")),
+            output,
+        }
+    }
+
+    /// Files under `relative`, for failure messages and "nothing left behind" checks.
+    pub fn files(&self, relative: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(
+            &self.path(relative),
+            &self.dir.path().to_path_buf(),
+            &mut out,
+        );
+        out.sort();
+        out
+    }
+
+    /// The only run folder under var/runs.
+    pub fn run_dir(&self) -> PathBuf {
+        let runs: Vec<_> = std::fs::read_dir(self.path("var/runs"))
+            .expect("var/runs exists")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(runs.len(), 1, "expected one run folder, found {runs:?}");
+        runs[0].clone()
+    }
+
+    /// Processes whose command line mentions this project's folder (browsers and
+    /// drivers started for it).
+    pub fn processes(&self) -> Vec<String> {
+        let needle = self.dir.path().display().to_string();
+        let mut found = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return found;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+            else {
+                continue;
+            };
+            if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                if cmdline.contains(&needle) && !cmdline.contains("juru-it") {
+                    found.push(format!("{pid}: {cmdline}"));
+                }
+            }
+        }
+        found
+    }
+}
+
+fn walk(dir: &Path, root: &PathBuf, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, root, out);
+        } else {
+            out.push(p.strip_prefix(root).unwrap_or(&p).display().to_string());
+        }
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+    {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A tokio runtime with the demo portal running on 127.0.0.1:0.
+pub struct PortalHandle {
+    pub rt: tokio::runtime::Runtime,
+    pub portal: Option<juru::demo::Portal>,
+}
+
+impl PortalHandle {
+    pub fn start() -> PortalHandle {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let portal = rt
+            .block_on(juru::demo::Portal::start(
+                "127.0.0.1:0".parse().expect("addr"),
+            ))
+            .expect("portal starts");
+        PortalHandle {
+            rt,
+            portal: Some(portal),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.portal.as_ref().expect("running").url()
+    }
+
+    pub fn records(&self) -> Vec<juru::demo::Record> {
+        self.portal.as_ref().expect("running").records()
+    }
+}
+
+impl Drop for PortalHandle {
+    fn drop(&mut self) {
+        if let Some(p) = self.portal.take() {
+            self.rt.block_on(p.stop());
+        }
+    }
+}
