@@ -357,3 +357,58 @@ fn sigterm_stops_the_run_cleanly() {
         p.processes()
     );
 }
+
+/// The README tutorial: `cek-permohonan` looks up what `demo-perizinan` registered.
+#[test]
+fn tutorial_bot_finds_what_the_demo_bot_registered() {
+    let portal = PortalHandle::start();
+    let mut p = Project::with_demo_bot();
+    crate::support::copy_dir(
+        &Path::new(crate::support::REPO).join("bots/cek-permohonan"),
+        &p.path("bots/cek-permohonan"),
+    );
+    secrets(&mut p);
+    let var = format!("portal_url={}", portal.url());
+    let run = p.juru(&["run", "demo-perizinan", "--var", &var]);
+    assert_eq!(run.code(), 0, "{run}");
+    let run = p.juru(&["run", "cek-permohonan", "--var", &var]);
+    assert_eq!(run.code(), 0, "{run}");
+
+    let records = portal.records();
+    let out_path = std::fs::read_dir(p.path("var/runs"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|d| d.to_string_lossy().ends_with("cek-permohonan"))
+        .expect("the tutorial bot's run folder")
+        .join("output.xlsx");
+    let out = sheet_rows(&out_path, "Hasil");
+    let h = header_index(&out);
+    let mut business = 0;
+    for row in &out[1..] {
+        let nik = row[h["NIK"]].to_string();
+        let found: Vec<_> = records.iter().filter(|r| r.nik.contains(&nik)).collect();
+        if found.is_empty() {
+            business += 1;
+            assert_eq!(row[h["Status"]].to_string(), "Pengecualian bisnis");
+            assert_eq!(
+                row[h["Keterangan"]].to_string(),
+                format!("NIK {nik} belum terdaftar")
+            );
+        } else {
+            assert_eq!(row[h["Status"]].to_string(), "Selesai");
+            assert_eq!(
+                row[h["Jumlah Permohonan"]].as_f64(),
+                Some(found.len() as f64)
+            );
+            assert_eq!(
+                row[h["Nomor Registrasi Pertama"]].to_string(),
+                found[0].no_reg
+            );
+        }
+    }
+    assert_eq!(
+        business, 4,
+        "the four refused NIKs that were never registered"
+    );
+}

@@ -6,3 +6,4 @@ mod support;
 mod browser_runs;
 mod check;
 mod input;
+mod smtp;
