@@ -156,6 +156,20 @@ impl Browser {
         self.commands.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Runs one script in the page (one round trip); `action` names it in errors.
+    async fn js(
+        &self,
+        action: impl FnOnce() -> String,
+        script: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, BrowserError> {
+        self.count(1);
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(|e| command(action(), e))
+    }
+
     /// The default wait for elements.
     pub fn timeout(&self) -> Duration {
         self.timeout
@@ -207,12 +221,13 @@ impl Browser {
         selector: &str,
         want: Option<&str>,
     ) -> Result<Result<Ready, String>, BrowserError> {
-        self.count(1);
         let found = self
-            .client
-            .execute(PROBE, vec![json!(selector), json!(want)])
-            .await
-            .map_err(|e| command(format!("looking for `{selector}`"), e))?;
+            .js(
+                || format!("looking for `{selector}`"),
+                PROBE,
+                vec![json!(selector), json!(want)],
+            )
+            .await?;
         let state = found["state"].as_str().unwrap_or("missing").to_string();
         match state.as_str() {
             "ready" => {
@@ -274,15 +289,13 @@ impl Browser {
     pub async fn wait_for_text(&self, text: &str) -> Result<(), BrowserError> {
         let start = Instant::now();
         loop {
-            self.count(1);
             let found = self
-                .client
-                .execute(
+                .js(
+                    || format!("looking for the text \"{text}\""),
                     "return !!document.body && document.body.innerText.includes(arguments[0]);",
                     vec![json!(text)],
                 )
-                .await
-                .map_err(|e| command(format!("looking for the text \"{text}\""), e))?;
+                .await?;
             if found.as_bool() == Some(true) {
                 return Ok(());
             }
@@ -404,10 +417,9 @@ impl Browser {
     ) -> Result<(), BrowserError> {
         // One script: find the option by visible text (then by value), select it and
         // fire the events a page listens to; report the options when none matches.
-        self.count(1);
         let result = self
-            .client
-            .execute(
+            .js(
+                || format!("choosing \"{text}\" in `{selector}`"),
                 r#"
 const sel = arguments[0], want = arguments[1].trim();
 const opts = Array.from(sel.options);
@@ -425,8 +437,7 @@ return {ok: true};
 "#,
                 vec![element_json(select), json!(text)],
             )
-            .await
-            .map_err(|e| command(format!("choosing \"{text}\" in `{selector}`"), e))?;
+            .await?;
         if result["ok"].as_bool() == Some(true) {
             Ok(())
         } else {
@@ -454,29 +465,25 @@ return {ok: true};
 
     /// The visible text of the element if it is on the page now, else `""`. Does not wait.
     pub async fn text_if_present(&self, selector: &str) -> Result<String, BrowserError> {
-        self.count(1);
         let text = self
-            .client
-            .execute(
+            .js(
+                || format!("reading `{selector}`"),
                 "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
                 vec![json!(selector)],
             )
-            .await
-            .map_err(|e| command(format!("reading `{selector}`"), e))?;
+            .await?;
         Ok(text.as_str().unwrap_or_default().trim().to_string())
     }
 
     /// Whether an element matches `selector` now. Does not wait.
     pub async fn exists(&self, selector: &str) -> Result<bool, BrowserError> {
-        self.count(1);
         let found = self
-            .client
-            .execute(
+            .js(
+                || format!("looking for `{selector}`"),
                 "return document.querySelector(arguments[0]) !== null;",
                 vec![json!(selector)],
             )
-            .await
-            .map_err(|e| command(format!("looking for `{selector}`"), e))?;
+            .await?;
         Ok(found.as_bool() == Some(true))
     }
 

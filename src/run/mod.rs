@@ -442,6 +442,7 @@ fn work(job: Job) -> WorkDone {
         vars: job.vars.clone(),
         secrets: job.secrets.clone(),
         bot: job.bot.clone(),
+        top_level_limit: crate::script::TOP_LEVEL_LIMIT,
     };
     let mut host = match Host::new(&job.script, context) {
         Ok(h) => h,

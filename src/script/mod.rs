@@ -154,6 +154,8 @@ pub struct HostContext {
     /// Secrets that are not in the environment (e.g. the demo portal's).
     pub secrets: BTreeMap<String, String>,
     pub bot: String,
+    /// How long the script's top level may run ([`TOP_LEVEL_LIMIT`]).
+    pub top_level_limit: Duration,
 }
 
 /// State shared by the registered functions of one host.
@@ -219,6 +221,9 @@ fn stop_error(f: Failure) -> Box<EvalAltResult> {
         rhai::Position::NONE,
     ))
 }
+
+/// How long a script's top level (constants, setup outside functions) may run by default.
+pub const TOP_LEVEL_LIMIT: Duration = Duration::from_secs(10);
 
 /// One script host: an engine with the API registered, the compiled script, and
 /// the browser it drives. Lives on one thread.
@@ -289,11 +294,13 @@ impl Host {
             scope: Scope::new(),
             shared,
         };
-        // Top-level statements (constants, setup) run once.
+        // Top-level statements (constants, setup) run once, within a time limit.
         let ast = host.script.ast.clone();
-        host.engine
-            .run_ast_with_scope(&mut host.scope, &ast)
-            .map_err(|e| classify(&host.script.shown, &e))?;
+        let limit = ctx.top_level_limit;
+        *host.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
+        let top = host.engine.run_ast_with_scope(&mut host.scope, &ast);
+        *host.shared.deadline.borrow_mut() = None;
+        top.map_err(|e| classify(&host.script.shown, &e))?;
         *host.shared.constants.borrow_mut() = host
             .scope
             .iter()

@@ -23,6 +23,7 @@ fn host(script: &str) -> (Host, watch::Sender<bool>, tokio::runtime::Runtime) {
         )]),
         secrets: BTreeMap::from([("pw".to_string(), "rahasia".to_string())]),
         bot: "t".into(),
+        top_level_limit: TOP_LEVEL_LIMIT,
     };
     (Host::new(&source, ctx).unwrap(), tx, rt)
 }
@@ -201,4 +202,33 @@ fn global_constants_reach_functions() {
     );
     let r = h.process(item(), LIMIT).unwrap();
     assert_eq!(r.outputs[0].1, Cell::Text("http://portal".into()));
+}
+
+#[test]
+fn endless_top_level_is_stopped() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let source = Source {
+        text: "let n = 0; loop { n += 1; }\nfn process(item) {}".into(),
+        shown: "m.rhai".into(),
+    };
+    let ctx = HostContext {
+        handle: rt.handle().clone(),
+        cancel: rx,
+        work_dir: std::env::temp_dir(),
+        vars: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        bot: "t".into(),
+        top_level_limit: Duration::from_millis(200),
+    };
+    let err = Host::new(&source, ctx).err().expect("stopped");
+    assert_eq!(
+        err,
+        ScriptError::TimedOut {
+            after: Duration::from_millis(200)
+        }
+    );
 }

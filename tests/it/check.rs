@@ -123,11 +123,7 @@ fn run_with_a_broken_bot_starts_nothing() {
         run.stderr().contains("bots/demo-perizinan/main.rhai:2:"),
         "{run}"
     );
-    assert!(
-        p.files("var").is_empty(),
-        "left behind: {:?}",
-        p.files("var")
-    );
+    p.assert_nothing_written();
 }
 
 #[test]

@@ -11,11 +11,7 @@ fn missing_input_file() {
         run.stderr().contains("inbox/tidak-ada.xlsx") && run.stderr().contains("does not exist"),
         "{run}"
     );
-    assert!(
-        p.files("var").is_empty(),
-        "left behind: {:?}",
-        p.files("var")
-    );
+    p.assert_nothing_written();
 }
 
 #[test]
@@ -48,11 +44,7 @@ fn workbook_without_a_required_column() {
         err.contains("its columns are \"No\", \"NIK\", \"Nama Pemohon\", \"Skala Usaha\""),
         "{run}"
     );
-    assert!(
-        p.files("var").is_empty(),
-        "left behind: {:?}",
-        p.files("var")
-    );
+    p.assert_nothing_written();
 }
 
 #[test]
@@ -67,9 +59,5 @@ fn missing_sheet_lists_the_sheets() {
     assert_eq!(run.code(), 2, "{run}");
     assert!(run.stderr().contains("no sheet \"Data Usulan\""), "{run}");
     assert!(run.stderr().contains("\"Permohonan\""), "{run}");
-    assert!(
-        p.files("var").is_empty(),
-        "left behind: {:?}",
-        p.files("var")
-    );
+    p.assert_nothing_written();
 }

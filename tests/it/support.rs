@@ -117,6 +117,12 @@ impl Project {
         out
     }
 
+    /// Asserts that the data folder is still empty (a refused command wrote nothing).
+    pub fn assert_nothing_written(&self) {
+        let files = self.files("var");
+        assert!(files.is_empty(), "left behind: {files:?}");
+    }
+
     /// The only run folder under var/runs.
     pub fn run_dir(&self) -> PathBuf {
         let runs: Vec<_> = std::fs::read_dir(self.path("var/runs"))
