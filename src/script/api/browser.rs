@@ -1,0 +1,163 @@
+//! `browser`: the run's browser session.
+
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine, Map};
+
+use super::{Failure, Res};
+use crate::browser::FieldValue;
+use crate::script::Shared;
+
+fn field_value(value: &Dynamic) -> FieldValue {
+    match value.clone().try_cast::<bool>() {
+        Some(b) => FieldValue::Flag(b),
+        None => FieldValue::Text(value.to_string()),
+    }
+}
+
+/// The `browser` object.
+#[derive(Clone)]
+pub struct BrowserApi {
+    shared: Rc<Shared>,
+}
+
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_matches('-');
+    if cleaned.is_empty() {
+        "screenshot".into()
+    } else {
+        cleaned.chars().take(80).collect()
+    }
+}
+
+impl BrowserApi {
+    pub(super) fn new(shared: &Rc<Shared>) -> BrowserApi {
+        BrowserApi {
+            shared: shared.clone(),
+        }
+    }
+
+    fn screenshot_path(&self, name: &str) -> (String, std::path::PathBuf) {
+        let mut n = self.shared.screenshots.borrow_mut();
+        *n += 1;
+        let relative = format!("screenshots/{}-{:03}.png", safe_file_name(name), *n);
+        let full = self.shared.work_dir.join(&relative);
+        (relative, full)
+    }
+}
+
+pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
+    engine.register_type_with_name::<BrowserApi>("Browser");
+    engine.register_fn("open", |b: &mut BrowserApi, url: &str| {
+        b.shared.block_on(async |br| br.goto(url).await)
+    });
+    engine.register_fn("click", |b: &mut BrowserApi, selector: &str| {
+        b.shared.block_on(async |br| br.click(selector).await)
+    });
+    engine.register_fn(
+        "click",
+        |b: &mut BrowserApi, selector: &str, options: Map| -> Res<()> {
+            let confirm = match options.get("confirm") {
+                None => None,
+                Some(v) => Some(v.as_bool().map_err(|_| {
+                    Failure::system("script", "click option `confirm` must be true or false")
+                })?),
+            };
+            if let Some(key) = options.keys().find(|k| k.as_str() != "confirm") {
+                return Err(Failure::system(
+                    "script",
+                    format!("unknown click option `{key}`; the options are: confirm"),
+                )
+                .into());
+            }
+            b.shared.block_on(async |br| {
+                br.click(selector).await?;
+                match confirm {
+                    Some(true) => br.accept_dialog().await.map(|_| ()),
+                    Some(false) => br.dismiss_dialog().await.map(|_| ()),
+                    None => Ok(()),
+                }
+            })
+        },
+    );
+    engine.register_fn("click_link", |b: &mut BrowserApi, text: &str| {
+        b.shared.block_on(async |br| br.click_link(text).await)
+    });
+    engine.register_fn(
+        "fill",
+        |b: &mut BrowserApi, selector: &str, value: Dynamic| {
+            let value = field_value(&value);
+            b.shared.block_on(async |br| br.set(selector, &value).await)
+        },
+    );
+    engine.register_fn("fill_form", |b: &mut BrowserApi, fields: Map| {
+        let fields: Vec<(String, FieldValue)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), field_value(v)))
+            .collect();
+        b.shared.block_on(async |br| {
+            for (selector, value) in &fields {
+                br.set(selector, value).await?;
+            }
+            Ok(())
+        })
+    });
+    engine.register_fn("text", |b: &mut BrowserApi, selector: &str| {
+        b.shared.block_on(async |br| br.text(selector).await)
+    });
+    engine.register_fn("text_if_present", |b: &mut BrowserApi, selector: &str| {
+        b.shared
+            .block_on(async |br| br.text_if_present(selector).await)
+    });
+    engine.register_fn("value", |b: &mut BrowserApi, selector: &str| {
+        b.shared.block_on(async |br| br.value(selector).await)
+    });
+    engine.register_fn("exists", |b: &mut BrowserApi, selector: &str| {
+        b.shared.block_on(async |br| br.exists(selector).await)
+    });
+    engine.register_fn("wait_for", |b: &mut BrowserApi, selector: &str| {
+        b.shared.block_on(async |br| br.wait_for(selector).await)
+    });
+    engine.register_fn("wait_for_text", |b: &mut BrowserApi, text: &str| {
+        b.shared.block_on(async |br| br.wait_for_text(text).await)
+    });
+    engine.register_fn("accept_dialog", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.accept_dialog().await)
+    });
+    engine.register_fn("dismiss_dialog", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.dismiss_dialog().await)
+    });
+    engine.register_fn("url", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.url().await)
+    });
+    engine.register_fn("title", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.title().await)
+    });
+    engine.register_fn(
+        "screenshot",
+        |b: &mut BrowserApi, name: &str| -> Res<String> {
+            let (relative, full) = b.screenshot_path(name);
+            b.shared.block_on(async |br| br.screenshot(&full).await)?;
+            Ok(relative)
+        },
+    );
+    engine.register_fn(
+        "screenshot",
+        |b: &mut BrowserApi, selector: &str, name: &str| -> Res<String> {
+            let (relative, full) = b.screenshot_path(name);
+            b.shared
+                .block_on(async |br| br.screenshot_element(selector, &full).await)?;
+            Ok(relative)
+        },
+    );
+}

@@ -1,0 +1,131 @@
+//! `item`: the work item handed to `process(item)`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine, Map, INT};
+
+use super::{Failure, Res};
+use crate::script::ItemInput;
+use crate::sheet::Cell;
+
+/// The work item handed to `process(item)`.
+#[derive(Debug, Clone)]
+pub struct Item {
+    inner: Rc<RefCell<ItemState>>,
+}
+
+#[derive(Debug)]
+struct ItemState {
+    input: ItemInput,
+    outputs: Vec<(String, Cell)>,
+}
+
+impl Item {
+    pub(crate) fn new(input: ItemInput) -> Item {
+        Item {
+            inner: Rc::new(RefCell::new(ItemState {
+                input,
+                outputs: Vec::new(),
+            })),
+        }
+    }
+
+    pub(crate) fn outputs(&self) -> Vec<(String, Cell)> {
+        self.inner.borrow().outputs.clone()
+    }
+
+    fn get(&self, column: &str) -> Res<Dynamic> {
+        let state = self.inner.borrow();
+        let wanted = column.trim().to_lowercase();
+        match state
+            .input
+            .fields
+            .iter()
+            .find(|(h, _)| h.trim().to_lowercase() == wanted)
+        {
+            Some((_, cell)) => Ok(cell_to_dynamic(cell)),
+            None => {
+                let names: Vec<String> = state
+                    .input
+                    .fields
+                    .iter()
+                    .map(|(h, _)| format!("\"{h}\""))
+                    .collect();
+                Err(Failure::system(
+                    "script",
+                    format!(
+                        "the input has no column \"{column}\"; its columns are {}",
+                        names.join(", ")
+                    ),
+                )
+                .into())
+            }
+        }
+    }
+
+    fn output(&self, name: &str, value: Dynamic) {
+        let cell = dynamic_to_cell(&value);
+        let mut state = self.inner.borrow_mut();
+        match state.outputs.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = cell,
+            None => state.outputs.push((name.to_string(), cell)),
+        }
+    }
+
+    fn to_map(&self) -> Map {
+        self.inner
+            .borrow()
+            .input
+            .fields
+            .iter()
+            .map(|(h, c)| (h.as_str().into(), cell_to_dynamic(c)))
+            .collect()
+    }
+}
+
+/// A cell as a script value: text, INT, FLOAT, bool; dates as "dd/mm/yyyy"; empty as "".
+pub fn cell_to_dynamic(cell: &Cell) -> Dynamic {
+    match cell {
+        Cell::Int(i) => Dynamic::from(*i as INT),
+        Cell::Float(f) => Dynamic::from(*f),
+        Cell::Bool(b) => Dynamic::from(*b),
+        other => Dynamic::from(other.to_text()),
+    }
+}
+
+/// A script value as a cell for the output workbook.
+pub fn dynamic_to_cell(value: &Dynamic) -> Cell {
+    if value.is_unit() {
+        Cell::Empty
+    } else if let Some(i) = value.clone().try_cast::<INT>() {
+        Cell::Int(i)
+    } else if let Some(f) = value.clone().try_cast::<f64>() {
+        Cell::Float(f)
+    } else if let Some(b) = value.clone().try_cast::<bool>() {
+        Cell::Bool(b)
+    } else {
+        let text = value.to_string();
+        if text.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(text)
+        }
+    }
+}
+
+pub(super) fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<Item>("Item");
+    engine.register_indexer_get(|item: &mut Item, column: &str| item.get(column));
+    engine.register_fn("get", |item: &mut Item, column: &str| item.get(column));
+    engine.register_fn("output", |item: &mut Item, name: &str, value: Dynamic| {
+        item.output(name, value)
+    });
+    engine.register_get("row", |item: &mut Item| {
+        item.inner.borrow().input.row as INT
+    });
+    engine.register_get("index", |item: &mut Item| {
+        item.inner.borrow().input.index as INT
+    });
+    engine.register_fn("to_map", |item: &mut Item| item.to_map());
+}
