@@ -44,6 +44,27 @@ impl Driver {
         self.child.as_ref().and_then(|c| c.id())
     }
 
+    /// Writes the driver's process group to `path`, so that a later process can stop
+    /// what is left of it if this one is killed ([`Driver::kill_recorded`]).
+    pub fn record_pid(&self, path: &Path) {
+        if let Some(pid) = self.pid() {
+            let _ = std::fs::write(path, pid.to_string());
+        }
+    }
+
+    /// Stops the chromedriver process group recorded in `path` (left behind by a
+    /// juru that was killed) and removes the file.
+    pub fn kill_recorded(path: &Path) {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            tracing::info!(pid, "stopping the browser a killed run left behind");
+            signal_group(pid, libc::SIGKILL);
+        }
+        let _ = std::fs::remove_file(path);
+    }
+
     /// Stops chromedriver and every process it started (its process group).
     pub async fn stop(mut self) {
         self.kill_group().await;

@@ -9,14 +9,30 @@
 //!
 //! This module knows nothing of bots, runs or items.
 
+mod actions;
 mod driver;
+mod frames;
+mod js;
+mod read;
 mod session;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use driver::Driver;
+pub use frames::WindowScope;
+pub use read::TableData;
 pub use session::{Browser, FieldValue};
+
+/// What to do with a dialog (alert, confirm, prompt) that no action expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DialogPolicy {
+    /// Press Cancel (the default: nothing is confirmed behind the bot's back).
+    #[default]
+    Dismiss,
+    /// Press OK.
+    Accept,
+}
 
 /// How to reach a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +61,11 @@ pub struct Settings {
     /// How long chromedriver and Chromium may take to start.
     pub startup_timeout: Duration,
     pub window_size: (u32, u32),
+    /// Dialogs no action expected: dismissed (default) or accepted, and logged.
+    pub unexpected_dialog: DialogPolicy,
+    /// Keep chromedriver's own log in the run folder (it records what was typed,
+    /// so juru hides the secrets in it when the run ends).
+    pub driver_log: bool,
 }
 
 impl Default for Settings {
@@ -60,6 +81,8 @@ impl Default for Settings {
             page_load_timeout: Duration::from_secs(60),
             startup_timeout: Duration::from_secs(30),
             window_size: (1366, 900),
+            unexpected_dialog: DialogPolicy::Dismiss,
+            driver_log: false,
         }
     }
 }
@@ -88,6 +111,18 @@ pub enum BrowserError {
     TextNotFound { text: String, waited: Duration },
     #[error("no dialog (alert/confirm/prompt) appeared after waiting {}", secs(*waited))]
     NoDialog { waited: Duration },
+    #[error("`{selector}` is read-only: a person cannot type into it either; for a calendar widget use browser.set_date(selector, date)")]
+    ReadOnly { selector: String },
+    #[error("\"{value}\" is not a date for `{selector}`; expected dd/mm/yyyy or yyyy-mm-dd")]
+    BadDate { selector: String, value: String },
+    #[error("no window whose title or address contains \"{wanted}\" opened within {}", secs(*waited))]
+    NoWindow { wanted: String, waited: Duration },
+    #[error("the page {url} did not load within {}", secs(*waited))]
+    PageLoad { url: String, waited: Duration },
+    #[error("the server answered with an error page \"{title}\" at {url}")]
+    ErrorPage { url: String, title: String },
+    #[error("clicking `{selector}` downloaded no complete file within {}", secs(*waited))]
+    Download { selector: String, waited: Duration },
     #[error("`{selector}` has no option \"{option}\"; its options are: {available}")]
     NoOption {
         selector: String,
@@ -113,6 +148,7 @@ impl BrowserError {
                 | BrowserError::NotReady { .. }
                 | BrowserError::TextNotFound { .. }
                 | BrowserError::NoDialog { .. }
+                | BrowserError::NoWindow { .. }
         )
     }
 
@@ -138,6 +174,11 @@ impl BrowserError {
             BrowserError::TextNotFound { .. } => "text_missing",
             BrowserError::NoDialog { .. } => "dialog_missing",
             BrowserError::NoOption { .. } => "option_missing",
+            BrowserError::ReadOnly { .. } | BrowserError::BadDate { .. } => "field",
+            BrowserError::NoWindow { .. } => "window_missing",
+            BrowserError::PageLoad { .. } => "page_timeout",
+            BrowserError::ErrorPage { .. } => "error_page",
+            BrowserError::Download { .. } => "download",
             BrowserError::Command { source, .. } if source.is_unexpected_alert_open() => {
                 "unexpected_dialog"
             }

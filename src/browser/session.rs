@@ -1,48 +1,26 @@
-//! A WebDriver session and its actions.
-//!
-//! Round trips are what makes a browser bot slow, so waiting is done with one small
-//! script per poll that finds the element and checks that it is visible and enabled,
-//! and reads (text of a missing element, page text) are single scripts too.
+//! A WebDriver session: opening and closing it, the one-round-trip page scripts
+//! every action is built on, unexpected dialogs, and navigation.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::{Element, ElementRef};
 use fantoccini::error::{CmdError, NewSessionError};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
 use super::driver::default_chromium;
-use super::{BrowserError, DriverKind, Settings};
+use super::js;
+use super::{BrowserError, DialogPolicy, DriverKind, Settings};
 
-const POLL: Duration = Duration::from_millis(50);
+pub(super) const POLL: Duration = Duration::from_millis(50);
+/// The longest a single in-page wait runs before answering.
+pub(super) const WAIT_SLICE: Duration = Duration::from_secs(5);
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// Finds `arguments[0]`, reports why it is not usable yet, or returns it. For a
-/// radio button with a wanted value (`arguments[1]`), returns the radio of the same
-/// group that has that value.
-const PROBE: &str = r#"
-const sel = arguments[0], want = arguments[1];
-let el;
-try { el = document.querySelector(sel); } catch (e) { return {state: "invalid", message: String(e.message)}; }
-if (!el) return {state: "missing"};
-const tag = el.tagName.toLowerCase(), type = (el.getAttribute("type") || "").toLowerCase();
-if (tag === "input" && type === "radio" && want !== null && el.value !== want) {
-  const group = el.form ? el.form.querySelectorAll("input[type=radio]") : document.querySelectorAll("input[type=radio]");
-  const match = Array.from(group).find(r => r.name === el.name && r.value === want);
-  if (!match) return {state: "nooption", options: Array.from(group).filter(r => r.name === el.name).map(r => r.value)};
-  el = match;
-}
-const style = window.getComputedStyle(el);
-const box = el.getBoundingClientRect();
-const shown = style.visibility !== "hidden" && style.display !== "none" && (box.width > 0 || box.height > 0 || el.getClientRects().length > 0);
-if (!shown && type !== "hidden") return {state: "hidden"};
-if (el.disabled) return {state: "disabled"};
-return {state: "ready", el: el, tag: tag, type: type, checked: !!el.checked};
-"#;
 
 /// A value for [`Browser::set`]: text for inputs, textareas and selects (by visible
 /// text), the wanted value for a radio group, on/off for a checkbox.
@@ -52,24 +30,52 @@ pub enum FieldValue {
     Flag(bool),
 }
 
-/// One browser session. Cheap to share behind a reference; not `Clone`.
+impl FieldValue {
+    pub(super) fn json(&self) -> Value {
+        match self {
+            FieldValue::Text(t) => json!(t),
+            FieldValue::Flag(b) => json!(b),
+        }
+    }
+}
+
+/// One browser session. Use it from one task at a time.
 pub struct Browser {
-    client: Client,
-    timeout: Duration,
+    pub(super) client: Client,
+    pub(super) timeout: Duration,
+    pub(super) page_load_timeout: Duration,
+    pub(super) policy: DialogPolicy,
     commands: Arc<AtomicU64>,
+    /// Dialogs that appeared when no action expected them (text), for the item log.
+    dialogs: Mutex<Vec<String>>,
+    /// The frame path the session is in (names from the top), for nested frame scopes.
+    pub(super) frames: Mutex<Vec<String>>,
+    pub(super) downloads: Option<PathBuf>,
     _profile: Option<tempfile::TempDir>,
 }
 
-struct Ready {
-    element: Element,
-    tag: String,
-    kind: String,
-    checked: bool,
+/// An element that is present, visible and enabled.
+pub(super) struct Ready {
+    pub element: Element,
+    pub tag: String,
+    pub kind: String,
+}
+
+/// What [`Browser::element_op`] found.
+pub(super) enum Found {
+    Ready(Value),
+    /// Not usable yet: missing, hidden, disabled.
+    NotYet(String),
 }
 
 impl Browser {
-    /// Opens a new session on `webdriver_url` with the settings' browser options.
-    pub async fn open(webdriver_url: &str, settings: &Settings) -> Result<Browser, BrowserError> {
+    /// Opens a new session on `webdriver_url`. Files the page downloads go to
+    /// `downloads` when given.
+    pub async fn open(
+        webdriver_url: &str,
+        settings: &Settings,
+        downloads: Option<&Path>,
+    ) -> Result<Browser, BrowserError> {
         let profile = tempfile::Builder::new()
             .prefix("juru-chromium-")
             .tempdir()
@@ -92,7 +98,8 @@ impl Browser {
             "--disable-sync",
             "--no-first-run",
             "--no-default-browser-check",
-            "--disable-features=Translate,MediaRouter,OptimizationHints",
+            "--disable-popup-blocking",
+            "--disable-features=Translate,MediaRouter,OptimizationHints,DownloadBubble,DownloadBubbleV2",
             "--password-store=basic",
         ] {
             args.push(flag.into());
@@ -111,10 +118,23 @@ impl Browser {
                 chrome["binary"] = json!(bin.display().to_string());
             }
         }
+        if let Some(dir) = downloads {
+            std::fs::create_dir_all(dir).map_err(|e| BrowserError::Session {
+                reason: format!("cannot create the download folder {}: {e}", dir.display()),
+            })?;
+            chrome["prefs"] = json!({
+                "download.default_directory": dir.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+                "safebrowsing.enabled": false,
+            });
+        }
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": chrome,
             "pageLoadStrategy": "normal",
+            // Dialogs nobody expected are handled by juru's policy (see `settle`).
+            "unhandledPromptBehavior": "ignore",
             "timeouts": {
                 "pageLoad": settings.page_load_timeout.as_millis() as u64,
                 "script": 30_000,
@@ -139,12 +159,27 @@ impl Browser {
             Ok(Err(e)) => return Err(session_error(e)),
             Ok(Ok(c)) => c,
         };
-        Ok(Browser {
+        let browser = Browser {
             client,
             timeout: settings.timeout,
+            page_load_timeout: settings.page_load_timeout,
+            policy: settings.unexpected_dialog,
             commands: Arc::new(AtomicU64::new(1)),
+            dialogs: Mutex::new(Vec::new()),
+            frames: Mutex::new(Vec::new()),
+            downloads: downloads.map(Path::to_path_buf),
             _profile: Some(profile),
-        })
+        };
+        if let Some(dir) = downloads {
+            // Headless Chromium honours this more reliably than the profile prefs.
+            let _ = browser
+                .cdp(
+                    "Browser.setDownloadBehavior",
+                    json!({"behavior": "allow", "downloadPath": dir.display().to_string()}),
+                )
+                .await;
+        }
+        Ok(browser)
     }
 
     /// How many WebDriver commands this session has sent.
@@ -152,27 +187,21 @@ impl Browser {
         self.commands.load(Ordering::Relaxed)
     }
 
-    fn count(&self, n: u64) {
+    pub(super) fn count(&self, n: u64) {
         self.commands.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Runs one script in the page (one round trip); `action` names it in errors.
-    async fn js(
-        &self,
-        action: impl FnOnce() -> String,
-        script: &str,
-        args: Vec<Value>,
-    ) -> Result<Value, BrowserError> {
-        self.count(1);
-        self.client
-            .execute(script, args)
-            .await
-            .map_err(|e| command(action(), e))
     }
 
     /// The default wait for elements.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Takes the texts of the unexpected dialogs handled since the last call.
+    pub fn take_dialogs(&self) -> Vec<String> {
+        self.dialogs
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
     }
 
     /// Ends the session (closing the browser). Never hangs on an open dialog: a
@@ -186,15 +215,268 @@ impl Browser {
         .await;
     }
 
-    // ---- navigation -------------------------------------------------------------
+    // ---- dialogs nobody expected --------------------------------------------------
 
-    /// Loads `url` and waits for the page to load.
-    pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+    /// Handles an open dialog by the policy (dismiss or accept), remembering its text.
+    pub(super) async fn settle(&self) -> Option<String> {
+        self.count(1);
+        let text = self.client.get_alert_text().await.ok()?;
+        self.count(1);
+        let _ = match self.policy {
+            DialogPolicy::Dismiss => self.client.dismiss_alert().await,
+            DialogPolicy::Accept => self.client.accept_alert().await,
+        };
+        tracing::warn!("handled an unexpected dialog ({:?}): {text}", self.policy);
+        if let Ok(mut d) = self.dialogs.lock() {
+            d.push(text.clone());
+        }
+        Some(text)
+    }
+
+    /// Runs one script in the page (one round trip); `action` names it in errors. An
+    /// unexpected dialog in the way is handled by the policy and the script runs again.
+    pub(super) async fn js(
+        &self,
+        action: impl Fn() -> String,
+        script: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, BrowserError> {
+        for attempt in 0..2 {
+            self.count(1);
+            match self.client.execute(script, args.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
+                    self.settle().await;
+                }
+                Err(e) => return Err(command(action(), e)),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// One step on an element: finds it, checks it is ready, does `op`.
+    pub(super) async fn element_op(
+        &self,
+        selector: &str,
+        op: &str,
+        value: Value,
+    ) -> Result<Found, BrowserError> {
+        let found = self
+            .js(
+                || format!("looking for `{selector}`"),
+                js::ELEMENT,
+                vec![json!(selector), json!(op), value.clone()],
+            )
+            .await?;
+        self.found(selector, &value, found)
+    }
+
+    /// Interprets what the element script answered.
+    pub(super) fn found(
+        &self,
+        selector: &str,
+        value: &Value,
+        found: Value,
+    ) -> Result<Found, BrowserError> {
+        let state = found["state"].as_str().unwrap_or("missing").to_string();
+        match state.as_str() {
+            "ready" => Ok(Found::Ready(found)),
+            "invalid" => Err(BrowserError::Io(format!(
+                "`{selector}` is not a valid CSS selector: {}",
+                found["message"].as_str().unwrap_or_default()
+            ))),
+            "nooption" => Err(BrowserError::NoOption {
+                selector: selector.to_string(),
+                option: value
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string()),
+                available: quote_list(&found["options"]),
+            }),
+            "readonly" => Err(BrowserError::ReadOnly {
+                selector: selector.to_string(),
+            }),
+            "baddate" => Err(BrowserError::BadDate {
+                selector: selector.to_string(),
+                value: value.as_str().unwrap_or_default().to_string(),
+            }),
+            "file" => Err(BrowserError::Io(format!(
+                "`{selector}` is a file field: use browser.upload(selector, path)"
+            ))),
+            _ => Ok(Found::NotYet(state)),
+        }
+    }
+
+    /// Repeats `op` on `selector` until the element is ready, up to the timeout. The
+    /// waiting happens inside the page, so a wait costs one round trip per few
+    /// seconds rather than one per poll.
+    pub(super) async fn until_ready(
+        &self,
+        selector: &str,
+        op: &str,
+        value: Value,
+    ) -> Result<Value, BrowserError> {
+        let start = Instant::now();
+        loop {
+            let left = self.timeout.saturating_sub(start.elapsed());
+            let budget = left.min(WAIT_SLICE).as_millis() as u64;
+            let answer = self
+                .js_async(
+                    || format!("looking for `{selector}`"),
+                    &js::ELEMENT_WAIT,
+                    vec![json!(selector), json!(op), value.clone(), json!(budget)],
+                )
+                .await?;
+            let state = match answer {
+                // The page went away while waiting (a navigation): ask the new one.
+                None => "missing".to_string(),
+                Some(found) => match self.found(selector, &value, found)? {
+                    Found::Ready(v) => return Ok(v),
+                    Found::NotYet(state) => state,
+                },
+            };
+            if start.elapsed() >= self.timeout {
+                return Err(self.not_ready(selector, &state));
+            }
+            if budget == 0 {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+
+    /// An asynchronous page script. `None` when the page navigated away before it
+    /// answered (the caller asks again).
+    pub(super) async fn js_async(
+        &self,
+        action: impl Fn() -> String,
+        script: &str,
+        args: Vec<Value>,
+    ) -> Result<Option<Value>, BrowserError> {
+        for attempt in 0..2 {
+            self.count(1);
+            match self.client.execute_async(script, args.clone()).await {
+                Ok(v) => return Ok(Some(v)),
+                Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
+                    self.settle().await;
+                }
+                Err(e)
+                    if e.is_javascript_error() || e.is_script_timeout() || e.is_no_such_frame() =>
+                {
+                    tokio::time::sleep(POLL).await;
+                    return Ok(None);
+                }
+                Err(e) => return Err(command(action(), e)),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    pub(super) fn not_ready(&self, selector: &str, state: &str) -> BrowserError {
+        let state = if state == "empty" {
+            "without options"
+        } else {
+            state
+        };
+        if state == "missing" {
+            BrowserError::NotFound {
+                selector: selector.to_string(),
+                waited: self.timeout,
+            }
+        } else {
+            BrowserError::NotReady {
+                selector: selector.to_string(),
+                state: state.to_string(),
+                waited: self.timeout,
+            }
+        }
+    }
+
+    /// Waits until `selector` is present, visible and enabled, and returns it.
+    pub(super) async fn ready(&self, selector: &str) -> Result<Ready, BrowserError> {
+        let found = self.until_ready(selector, "probe", Value::Null).await?;
+        let id = found["el"][ELEMENT_KEY]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        Ok(Ready {
+            element: Element::from_element_id(self.client.clone(), ElementRef::from(id)),
+            tag: found["tag"].as_str().unwrap_or_default().to_string(),
+            kind: found["type"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// Sends a Chrome DevTools command through chromedriver (local Chromium only).
+    pub(super) async fn cdp(&self, cmd: &str, params: Value) -> Result<Value, BrowserError> {
         self.count(1);
         self.client
-            .goto(url)
+            .issue_cmd(Raw {
+                path: "goog/cdp/execute",
+                body: json!({"cmd": cmd, "params": params}),
+            })
             .await
-            .map_err(|e| command(format!("opening {url}"), e))
+            .map_err(|e| command(format!("the browser command {cmd}"), e))
+    }
+
+    /// Back to the top-level document of the current window.
+    pub(super) async fn to_top(&self) -> Result<(), BrowserError> {
+        self.count(1);
+        self.client
+            .issue_cmd(Raw {
+                path: "frame",
+                body: json!({"id": null}),
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| command("returning to the top of the page", e))
+    }
+
+    // ---- navigation -------------------------------------------------------------
+
+    /// Loads `url`, waits for the page to load, and refuses server error pages
+    /// (an Apache-style "500 Internal Server Error" is a system failure, not a page).
+    pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+        for attempt in 0..2 {
+            // Navigate directly (fantoccini's `goto` first asks for the current URL to
+            // resolve relative ones: a round trip juru does not need).
+            self.count(1);
+            let sent = self
+                .client
+                .issue_cmd(Raw {
+                    path: "url",
+                    body: json!({ "url": url }),
+                })
+                .await;
+            match sent {
+                Ok(_) => break,
+                Err(e) if e.is_timeout() => {
+                    return Err(BrowserError::PageLoad {
+                        url: url.to_string(),
+                        waited: self.page_load_timeout,
+                    })
+                }
+                Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
+                    self.settle().await;
+                }
+                Err(e) => return Err(command(format!("opening {url}"), e)),
+            }
+        }
+        self.check_error_page().await
+    }
+
+    /// A system failure when the current page is a server error page.
+    pub async fn check_error_page(&self) -> Result<(), BrowserError> {
+        let page = self
+            .js(|| "reading the page".into(), js::PAGE, vec![])
+            .await?;
+        let title = page["title"].as_str().unwrap_or_default();
+        let heading = page["heading"].as_str().unwrap_or_default();
+        if let Some(what) = error_page(title).or_else(|| error_page(heading)) {
+            return Err(BrowserError::ErrorPage {
+                url: page["url"].as_str().unwrap_or_default().to_string(),
+                title: what,
+            });
+        }
+        Ok(())
     }
 
     pub async fn url(&self) -> Result<String, BrowserError> {
@@ -214,292 +496,7 @@ impl Browser {
             .map_err(|e| command("reading the page title", e))
     }
 
-    // ---- waiting ----------------------------------------------------------------
-
-    async fn probe(
-        &self,
-        selector: &str,
-        want: Option<&str>,
-    ) -> Result<Result<Ready, String>, BrowserError> {
-        let found = self
-            .js(
-                || format!("looking for `{selector}`"),
-                PROBE,
-                vec![json!(selector), json!(want)],
-            )
-            .await?;
-        let state = found["state"].as_str().unwrap_or("missing").to_string();
-        match state.as_str() {
-            "ready" => {
-                let id = found["el"][ELEMENT_KEY]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                Ok(Ok(Ready {
-                    element: Element::from_element_id(self.client.clone(), ElementRef::from(id)),
-                    tag: found["tag"].as_str().unwrap_or_default().to_string(),
-                    kind: found["type"].as_str().unwrap_or_default().to_string(),
-                    checked: found["checked"].as_bool().unwrap_or(false),
-                }))
-            }
-            "invalid" => Err(BrowserError::Io(format!(
-                "`{selector}` is not a valid CSS selector: {}",
-                found["message"].as_str().unwrap_or_default()
-            ))),
-            "nooption" => Err(BrowserError::NoOption {
-                selector: selector.to_string(),
-                option: want.unwrap_or_default().to_string(),
-                available: quote_list(&found["options"]),
-            }),
-            _ => Ok(Err(state)),
-        }
-    }
-
-    /// Waits until `selector` is present, visible and enabled.
-    async fn ready(&self, selector: &str, want: Option<&str>) -> Result<Ready, BrowserError> {
-        let start = Instant::now();
-        loop {
-            match self.probe(selector, want).await? {
-                Ok(ready) => return Ok(ready),
-                Err(state) if start.elapsed() >= self.timeout => {
-                    return Err(if state == "missing" {
-                        BrowserError::NotFound {
-                            selector: selector.to_string(),
-                            waited: self.timeout,
-                        }
-                    } else {
-                        BrowserError::NotReady {
-                            selector: selector.to_string(),
-                            state,
-                            waited: self.timeout,
-                        }
-                    })
-                }
-                Err(_) => tokio::time::sleep(POLL).await,
-            }
-        }
-    }
-
-    /// Waits until an element matches `selector` and is visible.
-    pub async fn wait_for(&self, selector: &str) -> Result<(), BrowserError> {
-        self.ready(selector, None).await.map(|_| ())
-    }
-
-    /// Waits until the page's visible text contains `text`.
-    pub async fn wait_for_text(&self, text: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
-        loop {
-            let found = self
-                .js(
-                    || format!("looking for the text \"{text}\""),
-                    "return !!document.body && document.body.innerText.includes(arguments[0]);",
-                    vec![json!(text)],
-                )
-                .await?;
-            if found.as_bool() == Some(true) {
-                return Ok(());
-            }
-            if start.elapsed() >= self.timeout {
-                return Err(BrowserError::TextNotFound {
-                    text: text.to_string(),
-                    waited: self.timeout,
-                });
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    // ---- actions ----------------------------------------------------------------
-
-    /// Clicks the element once it is visible and enabled.
-    pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {
-        let ready = self.ready(selector, None).await?;
-        self.count(1);
-        ready
-            .element
-            .click()
-            .await
-            .map_err(|e| command(format!("clicking `{selector}`"), e))
-    }
-
-    /// Clicks the link whose visible text is `text`.
-    pub async fn click_link(&self, text: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
-        loop {
-            self.count(1);
-            match self.client.find(Locator::LinkText(text)).await {
-                Ok(link) => {
-                    self.count(1);
-                    return link
-                        .click()
-                        .await
-                        .map_err(|e| command(format!("clicking the link \"{text}\""), e));
-                }
-                Err(e) if e.is_no_such_element() => {
-                    if start.elapsed() >= self.timeout {
-                        return Err(BrowserError::NotFound {
-                            selector: format!("link \"{text}\""),
-                            waited: self.timeout,
-                        });
-                    }
-                    tokio::time::sleep(POLL).await;
-                }
-                Err(e) => return Err(command(format!("finding the link \"{text}\""), e)),
-            }
-        }
-    }
-
-    /// Sets a form field: types into text inputs and textareas (replacing what was
-    /// there), chooses a `<select>` option by visible text (or by value), picks the
-    /// radio button of the group with the given value, ticks or clears a checkbox.
-    pub async fn set(&self, selector: &str, value: &FieldValue) -> Result<(), BrowserError> {
-        let want = match value {
-            FieldValue::Text(t) => Some(t.as_str()),
-            FieldValue::Flag(_) => None,
-        };
-        let ready = self.ready(selector, want).await?;
-        match (ready.tag.as_str(), ready.kind.as_str(), value) {
-            ("select", _, FieldValue::Text(text)) => {
-                self.choose(selector, &ready.element, text).await
-            }
-            ("input", "radio", FieldValue::Text(_))
-            | ("input", "radio", FieldValue::Flag(true)) => {
-                if ready.checked {
-                    return Ok(());
-                }
-                self.count(1);
-                ready
-                    .element
-                    .click()
-                    .await
-                    .map_err(|e| command(format!("choosing `{selector}`"), e))
-            }
-            ("input", "checkbox", value) => {
-                let on = match value {
-                    FieldValue::Flag(on) => *on,
-                    FieldValue::Text(t) => truthy(t),
-                };
-                if ready.checked == on {
-                    return Ok(());
-                }
-                self.count(1);
-                ready
-                    .element
-                    .click()
-                    .await
-                    .map_err(|e| command(format!("ticking `{selector}`"), e))
-            }
-            (_, _, value) => {
-                let text = match value {
-                    FieldValue::Text(t) => t.clone(),
-                    FieldValue::Flag(b) => b.to_string(),
-                };
-                self.count(2);
-                ready
-                    .element
-                    .clear()
-                    .await
-                    .map_err(|e| command(format!("clearing `{selector}`"), e))?;
-                ready
-                    .element
-                    .send_keys(&text)
-                    .await
-                    .map_err(|e| command(format!("typing into `{selector}`"), e))
-            }
-        }
-    }
-
-    async fn choose(
-        &self,
-        selector: &str,
-        select: &Element,
-        text: &str,
-    ) -> Result<(), BrowserError> {
-        // One script: find the option by visible text (then by value), select it and
-        // fire the events a page listens to; report the options when none matches.
-        let result = self
-            .js(
-                || format!("choosing \"{text}\" in `{selector}`"),
-                r#"
-const sel = arguments[0], want = arguments[1].trim();
-const opts = Array.from(sel.options);
-const norm = s => s.replace(/\s+/g, " ").trim();
-const opt = opts.find(o => norm(o.text) === norm(want)) || opts.find(o => o.value === want)
-  || opts.find(o => norm(o.text).toLowerCase() === norm(want).toLowerCase());
-if (!opt) return {ok: false, options: opts.map(o => norm(o.text))};
-if (!opt.selected) {
-  sel.focus();
-  opt.selected = true;
-  sel.dispatchEvent(new Event("input", {bubbles: true}));
-  sel.dispatchEvent(new Event("change", {bubbles: true}));
-}
-return {ok: true};
-"#,
-                vec![element_json(select), json!(text)],
-            )
-            .await?;
-        if result["ok"].as_bool() == Some(true) {
-            Ok(())
-        } else {
-            Err(BrowserError::NoOption {
-                selector: selector.to_string(),
-                option: text.to_string(),
-                available: quote_list(&result["options"]),
-            })
-        }
-    }
-
-    // ---- reading ----------------------------------------------------------------
-
-    /// The visible text of the element, once it is visible.
-    pub async fn text(&self, selector: &str) -> Result<String, BrowserError> {
-        let ready = self.ready(selector, None).await?;
-        self.count(1);
-        ready
-            .element
-            .text()
-            .await
-            .map(|t| t.trim().to_string())
-            .map_err(|e| command(format!("reading `{selector}`"), e))
-    }
-
-    /// The visible text of the element if it is on the page now, else `""`. Does not wait.
-    pub async fn text_if_present(&self, selector: &str) -> Result<String, BrowserError> {
-        let text = self
-            .js(
-                || format!("reading `{selector}`"),
-                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
-                vec![json!(selector)],
-            )
-            .await?;
-        Ok(text.as_str().unwrap_or_default().trim().to_string())
-    }
-
-    /// Whether an element matches `selector` now. Does not wait.
-    pub async fn exists(&self, selector: &str) -> Result<bool, BrowserError> {
-        let found = self
-            .js(
-                || format!("looking for `{selector}`"),
-                "return document.querySelector(arguments[0]) !== null;",
-                vec![json!(selector)],
-            )
-            .await?;
-        Ok(found.as_bool() == Some(true))
-    }
-
-    /// The current value of a form field.
-    pub async fn value(&self, selector: &str) -> Result<String, BrowserError> {
-        let ready = self.ready(selector, None).await?;
-        self.count(1);
-        ready
-            .element
-            .prop("value")
-            .await
-            .map(|v| v.unwrap_or_default())
-            .map_err(|e| command(format!("reading the value of `{selector}`"), e))
-    }
-
-    // ---- dialogs ----------------------------------------------------------------
+    // ---- dialogs the script expects ---------------------------------------------
 
     async fn dialog(&self, within: Duration) -> Result<String, BrowserError> {
         let start = Instant::now();
@@ -529,6 +526,27 @@ return {ok: true};
         Ok(text)
     }
 
+    /// Waits for a dialog and accepts it (OK), without reading its text: one round
+    /// trip when the dialog is already open.
+    pub async fn accept_dialog_quietly(&self) -> Result<(), BrowserError> {
+        let start = Instant::now();
+        loop {
+            self.count(1);
+            match self.client.accept_alert().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_no_such_alert() => {
+                    if start.elapsed() >= self.timeout {
+                        return Err(BrowserError::NoDialog {
+                            waited: self.timeout,
+                        });
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => return Err(command("accepting the dialog", e)),
+            }
+        }
+    }
+
     /// Waits for an alert/confirm/prompt, dismisses it (Cancel) and returns its text.
     pub async fn dismiss_dialog(&self) -> Result<String, BrowserError> {
         let text = self.dialog(self.timeout).await?;
@@ -537,6 +555,21 @@ return {ok: true};
             .dismiss_alert()
             .await
             .map_err(|e| command("dismissing the dialog", e))?;
+        Ok(text)
+    }
+
+    /// Waits for a prompt, types `answer`, accepts it and returns the prompt's text.
+    pub async fn answer_prompt(&self, answer: &str) -> Result<String, BrowserError> {
+        let text = self.dialog(self.timeout).await?;
+        self.count(2);
+        self.client
+            .send_alert_text(answer)
+            .await
+            .map_err(|e| command("typing into the prompt", e))?;
+        self.client
+            .accept_alert()
+            .await
+            .map_err(|e| command("accepting the prompt", e))?;
         Ok(text)
     }
 
@@ -552,15 +585,40 @@ return {ok: true};
 
     // ---- screenshots ------------------------------------------------------------
 
-    /// Saves a PNG of the whole page (as far as the window shows it) to `path`.
+    /// Saves a PNG of the whole page (beyond the window where the browser allows) to `path`.
     pub async fn screenshot(&self, path: &Path) -> Result<(), BrowserError> {
-        self.count(1);
-        let png = self
-            .client
-            .screenshot()
-            .await
-            .map_err(|e| command("taking a screenshot", e))?;
+        let png = match self.full_page_png().await {
+            Some(png) => png,
+            None => {
+                self.count(1);
+                self.client
+                    .screenshot()
+                    .await
+                    .map_err(|e| command("taking a screenshot", e))?
+            }
+        };
         write_file(path, &png)
+    }
+
+    async fn full_page_png(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await.ok()?;
+        let size = &metrics["cssContentSize"];
+        let (w, h) = (size["width"].as_f64()?, size["height"].as_f64()?);
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": {"x": 0, "y": 0, "width": w.clamp(1.0, 4000.0), "height": h.clamp(1.0, 16000.0), "scale": 1},
+                }),
+            )
+            .await
+            .ok()?;
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str()?)
+            .ok()
     }
 
     /// Saves a PNG of one element to `path`.
@@ -569,7 +627,7 @@ return {ok: true};
         selector: &str,
         path: &Path,
     ) -> Result<(), BrowserError> {
-        let ready = self.ready(selector, None).await?;
+        let ready = self.ready(selector).await?;
         self.count(1);
         let png = ready
             .element
@@ -580,7 +638,55 @@ return {ok: true};
     }
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BrowserError> {
+/// A WebDriver command fantoccini has no method for: POST `/session/{id}/{path}`.
+#[derive(Debug)]
+struct Raw {
+    path: &'static str,
+    body: Value,
+}
+
+impl WebDriverCompatibleCommand for Raw {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// What an error page calls itself, if `text` looks like one.
+fn error_page(text: &str) -> Option<String> {
+    let t = text.trim();
+    let lower = t.to_lowercase();
+    let phrases = [
+        "internal server error",
+        "service unavailable",
+        "bad gateway",
+        "gateway timeout",
+        "gateway time-out",
+        "server error",
+    ];
+    let code = t
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse::<u16>().ok());
+    if matches!(code, Some(500..=599)) || phrases.iter().any(|p| lower.contains(p)) {
+        Some(t.to_string())
+    } else {
+        None
+    }
+}
+
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BrowserError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| BrowserError::Io(format!("cannot create {}: {e}", dir.display())))?;
@@ -589,11 +695,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BrowserError> {
         .map_err(|e| BrowserError::Io(format!("cannot write {}: {e}", path.display())))
 }
 
-fn element_json(element: &Element) -> Value {
-    json!({ ELEMENT_KEY: element.element_id().to_string() })
-}
-
-fn quote_list(values: &Value) -> String {
+pub(super) fn quote_list(values: &Value) -> String {
     values
         .as_array()
         .map(|a| {
@@ -607,14 +709,7 @@ fn quote_list(values: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn truthy(text: &str) -> bool {
-    matches!(
-        text.trim().to_lowercase().as_str(),
-        "1" | "true" | "ya" | "y" | "yes" | "x" | "on" | "v"
-    )
-}
-
-fn command(action: impl Into<String>, source: CmdError) -> BrowserError {
+pub(super) fn command(action: impl Into<String>, source: CmdError) -> BrowserError {
     BrowserError::Command {
         action: action.into(),
         source,
@@ -632,4 +727,18 @@ fn session_error(e: NewSessionError) -> BrowserError {
         };
     }
     BrowserError::Session { reason: text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_page;
+
+    #[test]
+    fn recognises_error_pages() {
+        assert!(error_page("500 Internal Server Error").is_some());
+        assert!(error_page("503 Service Unavailable").is_some());
+        assert!(error_page("Internal Server Error").is_some());
+        assert!(error_page("Layanan Perizinan").is_none());
+        assert!(error_page("2026 Laporan").is_none());
+    }
 }

@@ -12,13 +12,14 @@
 //! All state is in memory and belongs to one [`Portal`]; several portals can run
 //! side by side. Log in with [`DEMO_USER`] / [`DEMO_PASSWORD`].
 
+mod lab;
 mod pages;
 mod rules;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Form, Query, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -59,18 +60,58 @@ fn serialize_date<S: serde::Serializer>(d: &chrono::NaiveDate, s: S) -> Result<S
     s.collect_str(&d.format("%Y-%m-%d"))
 }
 
-#[derive(Default)]
-struct Inner {
-    /// Session id -> user name.
-    sessions: HashMap<String, String>,
-    /// Saved records; the record with result id `N` is at index `N - 1`.
-    records: Vec<Record>,
+/// How the portal behaves; [`PortalOptions::default`] is what `juru demo` serves.
+#[derive(Debug, Clone)]
+pub struct PortalOptions {
+    /// A session unused for this long is gone: the next page is the login page.
+    pub session_idle: Duration,
+    /// The NIK check on the entry form answers after a delay in this range
+    /// (milliseconds), like a slow population-registry lookup.
+    pub nik_check_ms: (u64, u64),
 }
 
-type Shared = Arc<Mutex<Inner>>;
+impl Default for PortalOptions {
+    fn default() -> Self {
+        PortalOptions {
+            session_idle: Duration::from_secs(15 * 60),
+            nik_check_ms: (200, 1500),
+        }
+    }
+}
+
+struct Session {
+    user: String,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Session id -> user and last use.
+    sessions: HashMap<String, Session>,
+    /// Saved records; the record with result id `N` is at index `N - 1`.
+    records: Vec<Record>,
+    /// Names saved through the windows-1252 archive page.
+    archive: Vec<String>,
+    /// Files uploaded: (file name, bytes).
+    uploads: Vec<(String, Vec<u8>)>,
+    /// Answers given on the dialog page (confirm/prompt), in order.
+    answers: Vec<String>,
+    /// Clicks counted on the page whose button keeps being replaced.
+    clicks: u32,
+    /// Successful logins.
+    logins: u32,
+}
+
+struct PortalState {
+    inner: Mutex<Inner>,
+    options: PortalOptions,
+}
+
+type Shared = Arc<PortalState>;
 
 fn lock(state: &Shared) -> MutexGuard<'_, Inner> {
     state
+        .inner
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -95,9 +136,17 @@ impl Portal {
     /// Dropping the portal without [`Portal::stop`] also shuts the server down,
     /// just without waiting for it.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
+        Portal::start_with(addr, PortalOptions::default()).await
+    }
+
+    /// [`Portal::start`] with other options.
+    pub async fn start_with(addr: SocketAddr, options: PortalOptions) -> std::io::Result<Portal> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state: Shared = Arc::default();
+        let state: Shared = Arc::new(PortalState {
+            inner: Mutex::new(Inner::default()),
+            options,
+        });
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -142,6 +191,37 @@ impl Portal {
         lock(&self.state).records.clone()
     }
 
+    /// Ends every session now, as an idle timeout would: the next page a browser
+    /// asks for is the login page.
+    pub fn expire_sessions(&self) {
+        lock(&self.state).sessions.clear();
+    }
+
+    /// Names saved through the windows-1252 archive page (`/lab/arsip`).
+    pub fn archive(&self) -> Vec<String> {
+        lock(&self.state).archive.clone()
+    }
+
+    /// Files uploaded on `/lab/unggah`: (file name, contents).
+    pub fn uploads(&self) -> Vec<(String, Vec<u8>)> {
+        lock(&self.state).uploads.clone()
+    }
+
+    /// Answers given on `/lab/dialog`, in order.
+    pub fn answers(&self) -> Vec<String> {
+        lock(&self.state).answers.clone()
+    }
+
+    /// How many times someone logged in.
+    pub fn logins(&self) -> u32 {
+        lock(&self.state).logins
+    }
+
+    /// Clicks counted on `/lab/basi`.
+    pub fn clicks(&self) -> u32 {
+        lock(&self.state).clicks
+    }
+
     /// Shuts the server down gracefully and waits for it (at most a few seconds,
     /// after which lingering connections are dropped).
     pub async fn stop(mut self) {
@@ -168,6 +248,12 @@ fn router(state: Shared) -> Router {
         .route("/permohonan/baru", get(form_page))
         .route("/permohonan", get(daftar).post(simpan))
         .route("/permohonan/hasil", get(hasil))
+        .route("/permohonan/detail", get(detail))
+        .route("/permohonan/tanda-terima", get(tanda_terima))
+        .route("/utama", get(utama))
+        .route("/menu-kiri", get(menu_kiri))
+        .route("/api/cek-nik", get(cek_nik))
+        .merge(lab::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -184,10 +270,19 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.trim().to_string())
 }
 
-/// The logged-in user, if the request carries a valid session.
+/// The logged-in user, if the request carries a session that has not been idle
+/// for too long (using it keeps it alive).
 fn current_user(state: &Shared, headers: &HeaderMap) -> Option<String> {
     let sid = session_id(headers)?;
-    lock(state).sessions.get(&sid).cloned()
+    let idle = state.options.session_idle;
+    let mut inner = lock(state);
+    let session = inner.sessions.get_mut(&sid)?;
+    if session.last_seen.elapsed() > idle {
+        inner.sessions.remove(&sid);
+        return None;
+    }
+    session.last_seen = Instant::now();
+    Some(session.user.clone())
 }
 
 fn to_login() -> Response {
@@ -240,7 +335,14 @@ async fn login_submit(
         return Html(pages::login(&user, true)).into_response();
     }
     let sid = new_session_id();
-    lock(&state).sessions.insert(sid.clone(), user);
+    lock(&state).logins += 1;
+    lock(&state).sessions.insert(
+        sid.clone(),
+        Session {
+            user,
+            last_seen: Instant::now(),
+        },
+    );
     let cookie = format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly");
     let mut resp = Redirect::to("/menu").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -334,13 +436,102 @@ async fn hasil(
         .and_then(|id| id.checked_sub(1))
         .and_then(|i| lock(&state).records.get(i).cloned());
     match record {
-        Some(r) => Html(pages::hasil(&user, &r)).into_response(),
+        Some(r) => Html(pages::hasil(&user, id_of(&query), &r)).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Html(pages::tidak_ditemukan(Some(&user))),
         )
             .into_response(),
     }
+}
+
+fn id_of(query: &HashMap<String, String>) -> usize {
+    field(query, "id").parse::<usize>().unwrap_or(0)
+}
+
+fn record_of(state: &Shared, query: &HashMap<String, String>) -> Option<Record> {
+    id_of(query)
+        .checked_sub(1)
+        .and_then(|i| lock(state).records.get(i).cloned())
+}
+
+/// A page about one record (`?id=N`), for logged-in users.
+fn record_page(
+    state: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    render: fn(&Record) -> String,
+) -> Response {
+    if current_user(state, headers).is_none() {
+        return to_login();
+    }
+    match record_of(state, query) {
+        Some(r) => Html(render(&r)).into_response(),
+        None => (StatusCode::NOT_FOUND, Html(pages::tidak_ditemukan(None))).into_response(),
+    }
+}
+
+async fn detail(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    record_page(&state, &headers, &query, pages::detail)
+}
+
+async fn tanda_terima(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    record_page(&state, &headers, &query, pages::tanda_terima)
+}
+
+async fn utama(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if current_user(&state, &headers).is_none() {
+        return to_login();
+    }
+    let main = match field(&query, "hal").as_str() {
+        "baru" => "/permohonan/baru",
+        "daftar" => "/permohonan",
+        _ => "/menu",
+    };
+    Html(pages::utama(main)).into_response()
+}
+
+async fn menu_kiri(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    match current_user(&state, &headers) {
+        Some(user) => Html(pages::menu_kiri(&user)).into_response(),
+        None => to_login(),
+    }
+}
+
+/// The entry form's NIK check: answers after a delay, like a slow registry.
+async fn cek_nik(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if current_user(&state, &headers).is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sesi berakhir").into_response();
+    }
+    let nik = field(&query, "nik");
+    let (lo, hi) = state.options.nik_check_ms;
+    let spread = hi.saturating_sub(lo).max(1);
+    let hash = nik
+        .bytes()
+        .fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    tokio::time::sleep(Duration::from_millis(lo + hash % spread)).await;
+    let text = if nik.len() == 16 && nik.bytes().all(|b| b.is_ascii_digit()) {
+        "NIK tercatat"
+    } else {
+        "Periksa kembali NIK"
+    };
+    text.into_response()
 }
 
 async fn daftar(

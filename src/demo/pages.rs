@@ -112,7 +112,7 @@ pub(crate) fn login(user: &str, error: bool) -> String {
         "Masuk",
         None,
         &body,
-        "document.getElementById('user').focus();",
+        "if (top !== self) { top.location.href = '/login'; } document.getElementById('user').focus();",
     )
 }
 
@@ -164,20 +164,61 @@ pub(crate) fn form(user: &str, form: &Permohonan, error: Option<&str>) -> String
         body,
         r#"<form name="frm" id="frm" method="post" action="/permohonan">
 <table class="data" cellspacing="0" width="100%">
-<tr><td class="label">NIK Pemohon <span class="wajib">*</span></td><td><input type="text" id="nik" name="nik" size="22" value="{nik}"></td></tr>
+<tr><td class="label">NIK Pemohon <span class="wajib">*</span></td><td><input type="text" id="nik" name="nik" size="22" value="{nik}" onchange="cekNik()"> <span id="memuat" style="display:none" class="petunjuk">Memeriksa NIK&hellip;</span><span id="cek-nik" class="petunjuk"></span></td></tr>
 <tr><td class="label">Nama Pemohon <span class="wajib">*</span></td><td><input type="text" id="nama" name="nama" size="40" value="{nama}"></td></tr>
 <tr><td class="label">Jenis Izin <span class="wajib">*</span></td><td><select id="jenis" name="jenis">{options}</select></td></tr>
 <tr><td class="label">Skala Usaha <span class="wajib">*</span></td><td>{radios}</td></tr>
-<tr><td class="label">Tanggal Pengajuan <span class="wajib">*</span></td><td><input type="text" id="tanggal" name="tanggal" size="12" value="{tanggal}"> <span class="petunjuk">(dd/mm/yyyy)</span></td></tr>
+<tr><td class="label">Tanggal Pengajuan <span class="wajib">*</span></td><td><input type="text" id="tanggal-tampil" size="12" value="{tanggal}" readonly="readonly" style="background:#f2f2f2" onclick="bukaKalender()"> <input type="hidden" id="tanggal" name="tanggal" value="{tanggal}"> <a href="javascript:bukaKalender()">[kalender]</a> <span class="petunjuk">(pilih dari kalender)</span>
+<div id="kalender" style="display:none; position:absolute; background:#fff; border:1px solid #7a8ca3; padding:4px; z-index:5"></div></td></tr>
 <tr><td class="label">Alamat Usaha</td><td><textarea id="alamat" name="alamat" rows="3" cols="50">{alamat}</textarea></td></tr>
 <tr><td class="label">No. Telepon</td><td><input type="text" id="telepon" name="telepon" size="20" value="{telepon}"></td></tr>
 <tr><td class="label">&nbsp;</td><td>
-<input type="button" class="tombol" id="simpan" value="Simpan" onclick="if (confirm('Simpan permohonan ini?')) {{ document.frm.submit(); }}">
+<input type="button" class="tombol" id="simpan" value="Simpan" disabled="disabled" onclick="if (confirm('Simpan permohonan ini?')) {{ document.frm.submit(); }}">
 <input type="reset" class="tombol" value="Batal">
 </td></tr>
 </table>
 </form>
-<p class="petunjuk"><span class="wajib">*</span> wajib diisi &middot; <a href="/menu">Kembali ke Menu</a></p>"#,
+<p class="petunjuk"><span class="wajib">*</span> wajib diisi &middot; <a href="/menu">Kembali ke Menu</a></p>
+<script type="text/javascript">
+// Halaman ini hanya boleh dibuka di dalam bingkai utama.
+if (top === self) {{ location.replace("/utama?hal=baru"); }}
+function cekNik() {{
+  var nik = document.getElementById("nik").value;
+  var tombol = document.getElementById("simpan");
+  tombol.disabled = true;
+  document.getElementById("cek-nik").innerHTML = "";
+  document.getElementById("memuat").style.display = "inline";
+  var x = new XMLHttpRequest();
+  x.open("GET", "/api/cek-nik?nik=" + encodeURIComponent(nik), true);
+  x.onreadystatechange = function () {{
+    if (x.readyState !== 4) return;
+    document.getElementById("memuat").style.display = "none";
+    document.getElementById("cek-nik").innerHTML = x.status === 200 ? x.responseText : "Gagal memeriksa NIK";
+    tombol.disabled = false;
+  }};
+  x.send(null);
+}}
+document.getElementById("tanggal").onchange = function () {{
+  document.getElementById("tanggal-tampil").value = this.value;
+}};
+function bukaKalender() {{
+  var k = document.getElementById("kalender"), t = new Date(), html = "<b>" + (t.getMonth() + 1) + "/" + t.getFullYear() + "</b><br>";
+  for (var d = 1; d <= 28; d++) {{
+    var v = ("0" + d).slice(-2) + "/" + ("0" + (t.getMonth() + 1)).slice(-2) + "/" + t.getFullYear();
+    html += "<a href='#' onclick=\"pilihTanggal('" + v + "'); return false;\">" + d + "</a> ";
+    if (d % 7 === 0) html += "<br>";
+  }}
+  k.innerHTML = html;
+  k.style.display = "block";
+}}
+function pilihTanggal(v) {{
+  var h = document.getElementById("tanggal");
+  h.value = v;
+  h.onchange();
+  document.getElementById("kalender").style.display = "none";
+}}
+if (document.getElementById("nik").value !== "") {{ cekNik(); }}
+</script>"#,
         nik = esc(&form.nik),
         nama = esc(&form.nama),
         tanggal = esc(&form.tanggal),
@@ -192,11 +233,41 @@ pub(crate) fn form(user: &str, form: &Permohonan, error: Option<&str>) -> String
     )
 }
 
-/// The result page after a successful save.
-pub(crate) fn hasil(user: &str, r: &Record) -> String {
+/// The result page after a successful save: the details are in an iframe
+/// (`detail`); an industrial permit's number is shown only in a popup window
+/// ("Tanda Terima") that the page opens.
+pub(crate) fn hasil(user: &str, id: usize, r: &Record) -> String {
+    let popup = r.jenis_izin == "Izin Usaha Industri";
     let body = format!(
         r#"<h2>Hasil Penyimpanan</h2>
-<div class="pesan-sukses">Permohonan berhasil disimpan.</div>
+<div class="pesan-sukses" id="hasil-ok">Permohonan berhasil disimpan.</div>
+{catatan}<iframe name="detail" id="detail" src="/permohonan/detail?id={id}" width="100%" height="250" frameborder="0"></iframe>
+<p><a href="/menu">Menu Utama</a> &nbsp;|&nbsp; <a href="/permohonan/baru">Permohonan Baru</a></p>"#,
+        catatan = if popup {
+            "<p class=\"petunjuk\" id=\"catatan\">Nomor registrasi izin industri ditampilkan pada jendela Tanda Terima.</p>\n"
+        } else {
+            ""
+        },
+    );
+    let onload = if popup {
+        format!("window.open('/permohonan/tanda-terima?id={id}', 'tandaterima', 'width=460,height=320');")
+    } else {
+        String::new()
+    };
+    layout("Hasil Penyimpanan", Some(user), &body, &onload)
+}
+
+/// The detail table shown inside the result page's iframe.
+pub(crate) fn detail(r: &Record) -> String {
+    let no_reg = if r.jenis_izin == "Izin Usaha Industri" {
+        "(lihat Tanda Terima)".to_string()
+    } else {
+        esc(&r.no_reg)
+    };
+    format!(
+        r#"<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>Detail</title>
+<style type="text/css">{STYLE}</style></head><body style="padding:0; background:#fff">
 <table class="data" id="hasil" cellspacing="0" width="100%">
 <tr><td class="label">No. Registrasi</td><td id="no-reg">{no_reg}</td></tr>
 <tr><td class="label">NIK</td><td id="hasil-nik">{nik}</td></tr>
@@ -206,9 +277,8 @@ pub(crate) fn hasil(user: &str, r: &Record) -> String {
 <tr><td class="label">Tanggal Pengajuan</td><td id="hasil-tanggal">{tanggal}</td></tr>
 <tr><td class="label">Alamat Usaha</td><td id="hasil-alamat">{alamat}</td></tr>
 <tr><td class="label">No. Telepon</td><td id="hasil-telepon">{telepon}</td></tr>
-</table>
-<p><a href="/menu">Menu Utama</a> &nbsp;|&nbsp; <a href="/permohonan/baru">Permohonan Baru</a></p>"#,
-        no_reg = esc(&r.no_reg),
+</table></body></html>
+"#,
         nik = esc(&r.nik),
         nama = esc(&r.nama),
         jenis = esc(&r.jenis_izin),
@@ -216,8 +286,57 @@ pub(crate) fn hasil(user: &str, r: &Record) -> String {
         tanggal = r.tanggal.format("%d/%m/%Y"),
         alamat = esc(&r.alamat),
         telepon = esc(&r.telepon),
-    );
-    layout("Hasil Penyimpanan", Some(user), &body, "")
+    )
+}
+
+/// The receipt popup of an industrial permit.
+pub(crate) fn tanda_terima(r: &Record) -> String {
+    format!(
+        r#"<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>Tanda Terima Permohonan</title>
+<style type="text/css">{STYLE}</style></head><body style="padding:10px; background:#fff">
+<h2>Tanda Terima</h2>
+<p>Telah diterima permohonan <b>{jenis}</b> atas nama <b>{nama}</b>.</p>
+<p>Nomor registrasi: <b id="no-tanda-terima">{no_reg}</b></p>
+<p><input type="button" class="tombol" value="Cetak" onclick="window.print()"> <input type="button" class="tombol" id="tutup" value="Tutup" onclick="window.close()"></p>
+</body></html>
+"#,
+        jenis = esc(&r.jenis_izin),
+        nama = esc(&r.nama),
+        no_reg = esc(&r.no_reg),
+    )
+}
+
+/// The frameset: the menu on the left, the work in `main`.
+pub(crate) fn utama(main_src: &str) -> String {
+    format!(
+        r#"<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Frameset//EN" "http://www.w3.org/TR/html4/frameset.dtd">
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>SIMPEL - Layanan Perizinan Kabupaten Contoh</title></head>
+<frameset cols="190,*" border="1">
+  <frame name="menu" src="/menu-kiri" scrolling="no">
+  <frame name="main" src="{main_src}">
+</frameset>
+</html>
+"#,
+        main_src = esc(main_src),
+    )
+}
+
+/// The left menu frame; links open in `main`.
+pub(crate) fn menu_kiri(user: &str) -> String {
+    format!(
+        r#"<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>Menu</title>
+<style type="text/css">{STYLE}</style></head><body style="padding:8px; background:#eef0f3">
+<b>SIMPEL 2.3</b><br><span class="petunjuk">{user}</span><hr>
+&raquo; <a href="/menu" target="main">Beranda</a><br>
+&raquo; <a href="/permohonan/baru" target="main">Permohonan Baru</a><br>
+&raquo; <a href="/permohonan" target="main">Daftar Permohonan</a><br>
+&raquo; <a href="/logout" target="_top">Keluar</a>
+</body></html>
+"#,
+        user = esc(user),
+    )
 }
 
 pub(crate) fn tidak_ditemukan(user: Option<&str>) -> String {

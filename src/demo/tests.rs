@@ -212,14 +212,16 @@ async fn login_sets_cookie_menu_and_logout() {
         ">Surat Izin Usaha Perdagangan</option>",
         ">Izin Usaha Industri</option>",
         ">Tanda Daftar Gudang</option>",
-        r#"id="tanggal" name="tanggal""#,
-        "(dd/mm/yyyy)",
+        r#"<input type="hidden" id="tanggal" name="tanggal""#,
+        r#"id="tanggal-tampil""#,
+        r#"readonly="readonly""#,
         r#"name="skala" id="skala-mikro" value="Mikro""#,
         r#"name="skala" id="skala-kecil" value="Kecil""#,
         r#"name="skala" id="skala-menengah" value="Menengah""#,
         r#"<textarea id="alamat" name="alamat""#,
         r#"id="telepon" name="telepon""#,
-        r#"id="simpan" value="Simpan" onclick="if (confirm('Simpan permohonan ini?')) { document.frm.submit(); }""#,
+        r#"id="simpan" value="Simpan" disabled="disabled" onclick="if (confirm('Simpan permohonan ini?')) { document.frm.submit(); }""#,
+        r#"onchange="cekNik()""#,
     ] {
         assert!(r.body.contains(needle), "missing {needle}");
     }
@@ -271,8 +273,19 @@ async fn valid_post_stores_and_shows_result() {
     assert!(r.body.contains("Permohonan berhasil disimpan."));
     assert!(r
         .body
-        .contains(r#"<td id="no-reg">503/IZN/00001/2024</td>"#));
+        .contains(r#"<iframe name="detail" id="detail" src="/permohonan/detail?id=1""#));
     assert!(r.body.contains(r#"<a href="/menu">"#));
+    let d = http(
+        &portal,
+        "GET",
+        "/permohonan/detail?id=1",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert!(d
+        .body
+        .contains(r#"<td id="no-reg">503/IZN/00001/2024</td>"#));
     assert!(r
         .body
         .contains(r#"<a href="/permohonan/baru">Permohonan Baru</a>"#));

@@ -1,0 +1,250 @@
+//! Actions on the page: clicks, form fields, dates, uploads and downloads. Each
+//! waits for its element (present, visible, enabled) by itself.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use serde_json::{json, Value};
+
+use super::js;
+use super::session::{command, Found, POLL};
+use super::{Browser, BrowserError, FieldValue};
+
+impl Browser {
+    /// Clicks the element once it is visible and enabled (a real mouse click). If
+    /// the page replaces the element between finding and clicking, finds it again.
+    pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {
+        for attempt in 0..3 {
+            let ready = self.ready(selector).await?;
+            self.count(1);
+            match ready.element.click().await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 2 && e.is_stale_element_reference() => {
+                    tracing::debug!("`{selector}` was replaced before the click; finding it again");
+                }
+                Err(e) if attempt < 2 && e.is_unexpected_alert_open() => {
+                    self.settle().await;
+                }
+                Err(e) if attempt < 2 && e.to_string().contains("not clickable") => {
+                    // Covered for a moment (a spinner, an overlay): wait and try again.
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => return Err(command(format!("clicking `{selector}`"), e)),
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    /// Clicks the link whose visible text is `text`.
+    pub async fn click_link(&self, text: &str) -> Result<(), BrowserError> {
+        let start = Instant::now();
+        loop {
+            self.count(1);
+            match self.client.find(Locator::LinkText(text)).await {
+                Ok(link) => {
+                    self.count(1);
+                    match link.click().await {
+                        Ok(()) => return Ok(()),
+                        Err(e) if e.is_stale_element_reference() => continue,
+                        Err(e) => return Err(command(format!("clicking the link \"{text}\""), e)),
+                    }
+                }
+                Err(e) if e.is_no_such_element() => {
+                    if start.elapsed() >= self.timeout {
+                        return Err(BrowserError::NotFound {
+                            selector: format!("link \"{text}\""),
+                            waited: self.timeout,
+                        });
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) if e.is_unexpected_alert_open() => {
+                    self.settle().await;
+                }
+                Err(e) => return Err(command(format!("finding the link \"{text}\""), e)),
+            }
+        }
+    }
+
+    /// Sets a form field as a person would, in one round trip: replaces the text of
+    /// inputs and textareas, chooses a `<select>` option by visible text (or value),
+    /// picks the radio button of the group with the given value, ticks or clears a
+    /// checkbox; and fires the input/change/blur events the page listens to.
+    pub async fn set(&self, selector: &str, value: &FieldValue) -> Result<(), BrowserError> {
+        self.until_ready(selector, "set", value.json())
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Browser::set`] for several fields, in one round trip when the form is ready.
+    /// Fields the page fills or enables late (after another field changed) are set
+    /// as soon as they are ready, whatever their order.
+    pub async fn fill_form(&self, fields: &[(String, FieldValue)]) -> Result<(), BrowserError> {
+        let pairs = Value::Array(fields.iter().map(|(s, v)| json!([s, v.json()])).collect());
+        let mut todo: Vec<usize> = (0..fields.len()).collect();
+        let mut progress_at = Instant::now();
+        while !todo.is_empty() {
+            let answer = self
+                .js(
+                    || "filling the form".into(),
+                    &js::FILL_FORM_FULL,
+                    vec![pairs.clone(), json!(todo)],
+                )
+                .await?;
+            match answer["state"].as_str() {
+                Some("ready") => return Ok(()),
+                Some("pending") => {
+                    let pending: Vec<usize> = answer["pending"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|i| i.as_u64().map(|i| i as usize))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if pending.len() < todo.len() {
+                        progress_at = Instant::now();
+                    } else if progress_at.elapsed() >= self.timeout {
+                        let first = pending.first().copied().unwrap_or(0);
+                        let state = answer["states"][0].as_str().unwrap_or("missing");
+                        let state = if state == "empty" {
+                            "without options"
+                        } else {
+                            state
+                        };
+                        return Err(self.not_ready(&fields[first.min(fields.len() - 1)].0, state));
+                    }
+                    todo = pending;
+                    tokio::time::sleep(POLL).await;
+                }
+                _ => {
+                    let index = answer["index"].as_u64().unwrap_or(0) as usize;
+                    let (selector, value) = &fields[index.min(fields.len() - 1)];
+                    self.found(selector, &value.json(), answer)?;
+                    return Err(BrowserError::Io(format!("`{selector}` could not be set")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Types `text` with real key events (clearing the field first), for pages that
+    /// react to key presses.
+    pub async fn type_text(&self, selector: &str, text: &str) -> Result<(), BrowserError> {
+        let ready = self.ready(selector).await?;
+        self.count(2);
+        ready
+            .element
+            .clear()
+            .await
+            .map_err(|e| command(format!("clearing `{selector}`"), e))?;
+        ready
+            .element
+            .send_keys(text)
+            .await
+            .map_err(|e| command(format!("typing into `{selector}`"), e))
+    }
+
+    /// Sets a date on a date field, also a read-only or hidden one (the usual
+    /// calendar widget keeps its real value in a hidden input). `date` is
+    /// `dd/mm/yyyy` or `yyyy-mm-dd`; the field gets `dd/mm/yyyy`, or `yyyy-mm-dd` for
+    /// `<input type=date>`, with the input and change events.
+    pub async fn set_date(&self, selector: &str, date: &str) -> Result<(), BrowserError> {
+        let start = Instant::now();
+        loop {
+            match self.element_op(selector, "date", json!(date)).await? {
+                Found::Ready(_) => return Ok(()),
+                Found::NotYet(state) if start.elapsed() >= self.timeout => {
+                    return Err(self.not_ready(selector, &state))
+                }
+                Found::NotYet(_) => tokio::time::sleep(POLL).await,
+            }
+        }
+    }
+
+    /// Puts the file at `path` (already checked by the caller) into a file field.
+    pub async fn upload(&self, selector: &str, path: &Path) -> Result<(), BrowserError> {
+        let ready = self.ready(selector).await?;
+        if ready.kind != "file" {
+            return Err(BrowserError::Io(format!(
+                "`{selector}` is a {} field, not a file field (<input type=file>)",
+                if ready.kind.is_empty() {
+                    ready.tag.as_str()
+                } else {
+                    ready.kind.as_str()
+                }
+            )));
+        }
+        self.count(1);
+        ready
+            .element
+            .send_keys(&path.display().to_string())
+            .await
+            .map_err(|e| command(format!("uploading {} into `{selector}`", path.display()), e))
+    }
+
+    /// Clicks `selector` and waits until the file it downloads has arrived whole;
+    /// returns its path.
+    pub async fn download(&self, selector: &str) -> Result<PathBuf, BrowserError> {
+        let Some(dir) = self.downloads.clone() else {
+            return Err(BrowserError::Io(
+                "downloads are not enabled for this browser session".into(),
+            ));
+        };
+        let before = complete_files(&dir);
+        self.click(selector).await?;
+        let limit = self.page_load_timeout.max(self.timeout);
+        let start = Instant::now();
+        let mut last: Option<(PathBuf, u64)> = None;
+        loop {
+            let new: Vec<PathBuf> = complete_files(&dir).difference(&before).cloned().collect();
+            if let Some(file) = new.first() {
+                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                // Done when no partial file is left and the size held still for a poll.
+                if !has_partial(&dir) && last.as_ref() == Some(&(file.clone(), size)) {
+                    return Ok(file.clone());
+                }
+                last = Some((file.clone(), size));
+            }
+            if start.elapsed() >= limit {
+                return Err(BrowserError::Download {
+                    selector: selector.to_string(),
+                    waited: limit,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Finished files in the download folder (Chromium writes `*.crdownload` until done).
+fn complete_files(dir: &Path) -> BTreeSet<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && !is_partial(p))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn is_partial(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.ends_with(".crdownload")
+        || name.ends_with(".tmp")
+        || name.starts_with(".com.google.Chrome")
+}
+
+fn has_partial(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|e| is_partial(&e.path()))
+        })
+        .unwrap_or(false)
+}

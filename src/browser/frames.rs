@@ -1,0 +1,195 @@
+//! Frames and windows. A frame path names frames from the top by their `name` (or
+//! id), separated by `>`: `"main > detail"`. Scopes nest: leaving a frame scope
+//! goes back to the top and into the frames of the scope around it.
+
+use std::time::Instant;
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WindowHandle;
+use serde_json::json;
+
+use super::session::{command, POLL};
+use super::{Browser, BrowserError};
+
+/// Where a window scope came from, to go back there.
+pub struct WindowScope {
+    origin: WindowHandle,
+    frames: Vec<String>,
+}
+
+fn parse_path(path: &str) -> Vec<String> {
+    path.split('>')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl Browser {
+    /// Enters the frames of `path` (relative to the current frame scope) and returns
+    /// how many were entered.
+    pub async fn enter_frames(&self, path: &str) -> Result<usize, BrowserError> {
+        let names = parse_path(path);
+        if names.is_empty() {
+            return Err(BrowserError::Io(format!(
+                "\"{path}\" is not a frame path; expected frame names separated by '>', e.g. \"main > detail\""
+            )));
+        }
+        for name in &names {
+            self.enter_one(name).await?;
+            if let Ok(mut f) = self.frames.lock() {
+                f.push(name.clone());
+            }
+        }
+        Ok(names.len())
+    }
+
+    async fn enter_one(&self, name: &str) -> Result<(), BrowserError> {
+        let selector = format!(
+            "frame[name=\"{n}\"], iframe[name=\"{n}\"], frame#{id}, iframe#{id}",
+            n = name.replace('"', "\\\""),
+            id = css_ident(name)
+        );
+        let start = Instant::now();
+        loop {
+            let found = self
+                .js(
+                    || format!("looking for the frame \"{name}\""),
+                    "const f = document.querySelector(arguments[0]); return f ? {el: f} : null;",
+                    vec![json!(selector)],
+                )
+                .await?;
+            let id = found["el"]["element-6066-11e4-a52e-4f735466cecf"].as_str();
+            if let Some(id) = id {
+                let frame = Element::from_element_id(self.client.clone(), id.to_string().into());
+                self.count(1);
+                return frame
+                    .enter_frame()
+                    .await
+                    .map_err(|e| command(format!("entering the frame \"{name}\""), e));
+            }
+            if start.elapsed() >= self.timeout {
+                return Err(BrowserError::NotFound {
+                    selector: format!("frame \"{name}\""),
+                    waited: self.timeout,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Leaves the last `count` frames entered: back to the top, then into the frames
+    /// of the outer scope again.
+    pub async fn leave_frames(&self, count: usize) -> Result<(), BrowserError> {
+        let (depth, outer): (usize, Vec<String>) = match self.frames.lock() {
+            Ok(mut f) => {
+                let depth = f.len();
+                let keep = depth.saturating_sub(count);
+                f.truncate(keep);
+                (depth, f.clone())
+            }
+            Err(_) => (0, Vec::new()),
+        };
+        if count <= depth && count <= 2 {
+            // Up to the parent frame(s): one command each, and it works as long as
+            // the frames are still there.
+            let mut up = Ok(());
+            for _ in 0..count {
+                self.count(1);
+                if let Err(e) = self.client.enter_parent_frame().await {
+                    up = Err(e);
+                    break;
+                }
+            }
+            if up.is_ok() {
+                return Ok(());
+            }
+        }
+        // A page that replaced its frames meanwhile: back to the top and in again.
+        self.to_top().await?;
+        for name in &outer {
+            self.enter_one(name).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for another window whose title or URL contains `wanted`, switches to it
+    /// (at its top frame) and returns how to come back.
+    pub async fn enter_window(&self, wanted: &str) -> Result<WindowScope, BrowserError> {
+        self.count(1);
+        let origin = self
+            .client
+            .window()
+            .await
+            .map_err(|e| command("reading the current window", e))?;
+        let frames = self.frames.lock().map(|f| f.clone()).unwrap_or_default();
+        let start = Instant::now();
+        loop {
+            self.count(1);
+            let handles = self
+                .client
+                .windows()
+                .await
+                .map_err(|e| command("listing the windows", e))?;
+            for handle in handles.into_iter().filter(|h| *h != origin) {
+                self.count(1);
+                if self.client.switch_to_window(handle.clone()).await.is_err() {
+                    continue;
+                }
+                let title = self.title().await.unwrap_or_default();
+                let url = self.url().await.unwrap_or_default();
+                if title.contains(wanted) || url.contains(wanted) {
+                    if let Ok(mut f) = self.frames.lock() {
+                        f.clear();
+                    }
+                    return Ok(WindowScope { origin, frames });
+                }
+            }
+            self.count(1);
+            let _ = self.client.switch_to_window(origin.clone()).await;
+            if start.elapsed() >= self.timeout {
+                return Err(BrowserError::NoWindow {
+                    wanted: wanted.to_string(),
+                    waited: self.timeout,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Closes the window entered with [`Browser::enter_window`] (if it is still open)
+    /// and goes back to where the scope began.
+    pub async fn leave_window(&self, scope: WindowScope) -> Result<(), BrowserError> {
+        self.count(2);
+        let current = self.client.window().await.ok();
+        if current.as_ref() != Some(&scope.origin) {
+            let _ = self.client.close_window().await;
+        }
+        self.client
+            .switch_to_window(scope.origin)
+            .await
+            .map_err(|e| command("returning to the first window", e))?;
+        if let Ok(mut f) = self.frames.lock() {
+            f.clear();
+        }
+        for name in &scope.frames {
+            self.enter_one(name).await?;
+            if let Ok(mut f) = self.frames.lock() {
+                f.push(name.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `name` as a CSS identifier (escaping what CSS would not take literally).
+fn css_ident(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
