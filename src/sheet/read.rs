@@ -1,76 +1,68 @@
-//! Reading one sheet of a workbook into a [`Table`] with calamine.
+//! Reading one sheet of a workbook (calamine) or a CSV file into a [`Table`].
 
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::Read as _;
+use std::path::Path;
 
-use calamine::{Data, Range, Reader, SheetType, SheetVisible};
+use calamine::{Data, DataRef, Range, Reader, SheetType, SheetVisible, Sheets, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
-use super::{Cell, SheetError};
+use super::cell::date_cell;
+use super::table::{build, header_key, Grid, Table};
+use super::{delimited, Cell, ReadOptions, SheetError, SheetRef};
 
-/// File extensions (lower case) that [`read`] understands.
-const SUPPORTED: &[&str] = &["xlsx", "xlsm", "xls", "xlsb", "ods"];
+/// File extensions (lower case) read as workbooks.
+const WORKBOOKS: &[&str] = &["xlsx", "xlsm", "xls", "xlsb", "ods"];
+/// File extensions (lower case) read as delimited text.
+const TEXT_TABLES: &[&str] = &["csv", "tsv", "txt"];
+const FORMATS: &str = "supported formats are .xlsx, .xlsm, .xls, .xlsb, .ods and .csv";
 
-/// Integers up to this magnitude are exact in an `f64`.
-const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+/// Merged cells are looked for in .xlsx sheets up to this many rows: finding
+/// them means reading the sheet's XML once more, and merged cells are a thing
+/// of hand-made forms, not of big exports. (.xls files list them anyway.)
+const MERGES_UP_TO_ROWS: usize = 20_000;
 
-/// One sheet read from a workbook: a header row and the data rows below it.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// The workbook the table was read from.
-    pub path: PathBuf,
-    /// The name of the sheet, as the workbook spells it.
-    pub sheet: String,
-    /// Header texts, trimmed; an empty header cell is `Kolom N` (N = the
-    /// 1-based column number in the sheet).
-    pub headers: Vec<String>,
-    /// The data rows below the header, without the rows that are all empty.
-    pub rows: Vec<Row>,
-}
+/// Integral numbers with fewer digits than this (Excel keeps 15 significant
+/// digits) are amounts and become [`Cell::Int`]; with 16 digits or more they
+/// are identifiers typed as numbers (a NIK, a NIP) and become their digits as
+/// text.
+const IDENTIFIER_FROM: f64 = 1e15;
+/// Integral numbers up to this magnitude still print as plain digits.
+const IDENTIFIER_UP_TO: f64 = 1e21;
 
-/// One data row of a [`Table`].
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// 1-based row number as Excel shows it.
-    pub number: u32,
-    /// One cell per header, in the same order.
-    pub cells: Vec<Cell>,
-}
-
-impl Table {
-    /// Column index by header text, case-insensitive, surrounding spaces ignored.
-    pub fn column(&self, header: &str) -> Option<usize> {
-        let wanted = header_key(header);
-        self.headers.iter().position(|h| header_key(h) == wanted)
-    }
-
-    /// The headers of `required` that the table lacks (same matching rule), in the given order.
-    pub fn missing(&self, required: &[String]) -> Vec<String> {
-        required
-            .iter()
-            .filter(|r| self.column(r).is_none())
-            .cloned()
-            .collect()
-    }
-}
-
-fn header_key(header: &str) -> String {
-    header.trim().to_lowercase()
-}
-
-/// Reads a sheet (by name; None = the first sheet) of an .xlsx/.xlsm/.xls/.xlsb/.ods file.
-///
-/// A sheet name is matched exactly first, then case-insensitively (as Excel
-/// does). Without a name the first visible worksheet is read (hidden sheets
-/// and chart sheets are passed over unless there is nothing else).
-///
-/// The header row is the first row with a non-empty cell; columns that are
-/// empty from the header row down are left out at both sides.
+/// Reads a sheet (by name; `None` = the first sheet) with default options:
+/// the header row found automatically, text trimmed, blank rows skipped.
 pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, SheetError> {
+    let options = match sheet {
+        Some(name) => ReadOptions::sheet(name),
+        None => ReadOptions::default(),
+    };
+    read_with(path, &options)
+}
+
+/// Reads one sheet of an .xlsx/.xlsm/.xls/.xlsb/.ods workbook, or a .csv
+/// (.tsv, .txt) file, as `options` say.
+///
+/// The format is taken from the file's content, the extension only breaks
+/// ties: a workbook saved under the wrong extension is still read, and a
+/// web page saved as ".xls" (what many web systems export) gets a message
+/// saying so.
+///
+/// Without `options.sheet`, the first visible worksheet is read (hidden and
+/// chart sheets are passed over unless there is nothing else). A sheet name
+/// is matched exactly first, then ignoring case and surrounding spaces (as
+/// Excel does).
+///
+/// Without `options.header_row`, the header is the first of the top rows
+/// that is filled across at least two thirds of the table's width and is
+/// mostly text, so a title row (merged or not) above it is passed over; when
+/// no row looks like that, the first non-blank row. Columns empty from the
+/// header row down are left out at both sides; blank rows are skipped.
+pub fn read_with(path: &Path, options: &ReadOptions) -> Result<Table, SheetError> {
     let open_err = |reason: String| SheetError::Open {
         path: path.to_path_buf(),
         reason,
     };
-
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(SheetError::NotFound {
@@ -83,27 +75,286 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, SheetError> {
         }
         Ok(_) => {}
     }
+    let ext = extension(path);
+    let head = first_bytes(path).map_err(|e| open_err(format!("cannot read the file ({e})")))?;
+    match sniff(&head) {
+        Content::Zip | Content::Ole => read_workbook(path, &ext, options),
+        Content::Html => Err(open_err(format!(
+            "it is a web page (HTML){}, not a real workbook; open it in Excel or LibreOffice and save it as .xlsx",
+            if ext.is_empty() {
+                String::new()
+            } else {
+                format!(" saved with a .{ext} name")
+            }
+        ))),
+        Content::Other if TEXT_TABLES.contains(&ext.as_str()) => {
+            let (sheet, grid) = delimited::read(path, options)?;
+            build(path, sheet, grid, options)
+        }
+        Content::Other if WORKBOOKS.contains(&ext.as_str()) => Err(open_err(format!(
+            "the file is damaged or is not really a .{ext} workbook"
+        ))),
+        Content::Other if ext.is_empty() => Err(open_err(format!(
+            "it is not a workbook in a known format ({FORMATS})"
+        ))),
+        Content::Other => Err(open_err(format!(
+            "files of type .{ext} are not supported ({FORMATS})"
+        ))),
+    }
+}
 
-    let mut workbook =
-        calamine::open_workbook_auto(path).map_err(|e| open_err(open_reason(path, &e)))?;
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
+}
 
-    let metadata = workbook.sheets_metadata().to_vec();
+fn first_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(512);
+    File::open(path)?.take(512).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// What a file is, by its first bytes.
+#[derive(Debug, PartialEq)]
+enum Content {
+    /// A zip archive: .xlsx, .xlsm, .xlsb or .ods.
+    Zip,
+    /// An OLE compound file: .xls, or a password-protected Office file.
+    Ole,
+    /// HTML or XML text.
+    Html,
+    Other,
+}
+
+fn sniff(head: &[u8]) -> Content {
+    if head.starts_with(b"PK\x03\x04") {
+        return Content::Zip;
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Content::Ole;
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| &text[i..]) {
+        Some(rest) if rest.first() == Some(&b'<') => {
+            let lower = rest.to_ascii_lowercase();
+            let markup = [&b"<html"[..], b"<!doctype", b"<?xml", b"<table", b"<head"];
+            if markup.iter().any(|m| lower.starts_with(m)) {
+                Content::Html
+            } else {
+                Content::Other
+            }
+        }
+        _ => Content::Other,
+    }
+}
+
+type Book = Sheets<std::io::BufReader<File>>;
+
+/// Opens the workbook with the reader its extension names, else (the
+/// extension is not a workbook's, or lies) with each reader in turn.
+fn open(path: &Path, ext: &str) -> Result<Book, SheetError> {
+    let open_err = |reason: String| SheetError::Open {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut order: Vec<&str> = Vec::with_capacity(5);
+    if WORKBOOKS.contains(&ext) {
+        order.push(ext);
+    }
+    order.extend(["xlsx", "xls", "xlsb", "ods"].iter().filter(|e| **e != ext));
+    let mut by_extension = None;
+    for reader in order {
+        match open_as(path, reader) {
+            Ok(book) => return Ok(book),
+            Err(e) if is_password(&e) => return Err(open_err(open_reason(ext, &e))),
+            Err(e) if reader == ext => by_extension = Some(e),
+            Err(_) => {}
+        }
+    }
+    Err(open_err(match by_extension {
+        Some(e) => open_reason(ext, &e),
+        None => format!("it is not a workbook in a known format ({FORMATS})"),
+    }))
+}
+
+fn open_as(path: &Path, ext: &str) -> Result<Book, calamine::Error> {
+    use calamine::{open_workbook, Error};
+    Ok(match ext {
+        "xls" => Sheets::Xls(open_workbook(path).map_err(Error::Xls)?),
+        "xlsb" => Sheets::Xlsb(open_workbook(path).map_err(Error::Xlsb)?),
+        "ods" => Sheets::Ods(open_workbook(path).map_err(Error::Ods)?),
+        _ => Sheets::Xlsx(open_workbook(path).map_err(Error::Xlsx)?),
+    })
+}
+
+fn is_password(err: &calamine::Error) -> bool {
+    use calamine::{Error as E, OdsError, XlsError, XlsbError, XlsxError};
+    matches!(
+        err,
+        E::Xlsx(XlsxError::Password)
+            | E::Xls(XlsError::Password)
+            | E::Xlsb(XlsbError::Password)
+            | E::Ods(OdsError::Password)
+    )
+}
+
+/// A short reason for the [`SheetError::Open`] message.
+fn open_reason(ext: &str, err: &calamine::Error) -> String {
+    if is_password(err) {
+        return "it is password-protected; save a copy without a password and use that".to_string();
+    }
+    match err {
+        calamine::Error::Io(io) => format!("cannot read the file ({io})"),
+        other => format!("the file is damaged or is not really a .{ext} workbook ({other})"),
+    }
+}
+
+fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table, SheetError> {
+    let open_err = |reason: String| SheetError::Open {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut book = open(path, ext)?;
+    let metadata = book.sheets_metadata().to_vec();
     let names: Vec<String> = metadata.iter().map(|s| s.name.clone()).collect();
-    let name = match sheet {
-        Some(wanted) => find_sheet(&names, wanted).ok_or_else(|| SheetError::NoSheet {
-            path: path.to_path_buf(),
-            sheet: wanted.to_string(),
-            available: names.clone(),
-        })?,
+    let name = match &options.sheet {
+        Some(SheetRef::Name(wanted)) => {
+            find_sheet(&names, wanted).ok_or_else(|| SheetError::NoSheet {
+                path: path.to_path_buf(),
+                sheet: SheetRef::Name(wanted.clone()),
+                available: names.clone(),
+            })?
+        }
+        Some(SheetRef::Index(i)) => {
+            names
+                .get(i.wrapping_sub(1))
+                .cloned()
+                .ok_or_else(|| SheetError::NoSheet {
+                    path: path.to_path_buf(),
+                    sheet: SheetRef::Index(*i),
+                    available: names.clone(),
+                })?
+        }
         None => first_sheet(&metadata)
             .ok_or_else(|| open_err("it contains no worksheets".to_string()))?,
     };
+    let is_1904 = match &book {
+        Sheets::Xlsx(b) => b.has_1904_epoch(),
+        Sheets::Xls(b) => b.has_1904_epoch(),
+        Sheets::Xlsb(b) => b.has_1904_epoch(),
+        Sheets::Ods(_) => false,
+    };
+    let sheet_err = |e: String| open_err(format!("cannot read sheet \"{name}\" ({e})"));
+    let (mut grid, merged) = match &mut book {
+        Sheets::Xlsx(b) => {
+            let grid = stream_xlsx(b, &name, options.trim, is_1904).map_err(sheet_err)?;
+            let merged = if grid.rows.len() <= MERGES_UP_TO_ROWS {
+                b.merge_cells_by_sheet_name(&name).ok()
+            } else {
+                None
+            };
+            (grid, merged)
+        }
+        other => {
+            let range = other
+                .worksheet_range(&name)
+                .map_err(|e| sheet_err(e.to_string()))?;
+            let merged = match other {
+                Sheets::Xls(b) => b.merge_cells_by_sheet_name(&name).ok(),
+                _ => None,
+            };
+            (grid(&range, options.trim, is_1904), merged)
+        }
+    };
+    drop(book);
+    grid.merged = merged
+        .unwrap_or_default()
+        .iter()
+        .map(|d| (d.start, d.end))
+        .collect();
+    build(path, name, grid, options)
+}
 
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|e| open_err(format!("cannot read sheet \"{name}\" ({e})")))?;
+/// The cells of an .xlsx sheet, converted as they stream out of its XML
+/// (shared strings are copied once, into the cells that keep them). Columns
+/// are absolute: the grid starts at column A.
+fn stream_xlsx(
+    book: &mut Xlsx<std::io::BufReader<File>>,
+    name: &str,
+    trim: bool,
+    is_1904: bool,
+) -> Result<Grid, String> {
+    let mut reader = book
+        .worksheet_cells_reader(name)
+        .map_err(|e| e.to_string())?;
+    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+        let (r, c) = cell.get_position();
+        let value = convert_ref(cell.get_value(), trim);
+        if value == Cell::Empty {
+            continue;
+        }
+        let number = r.saturating_add(1);
+        if rows.last().is_none_or(|(n, _)| *n != number) {
+            rows.push((number, Vec::new()));
+        }
+        if let Some((_, cells)) = rows.last_mut() {
+            let c = c as usize;
+            if cells.len() <= c {
+                cells.resize(c + 1, Cell::Empty);
+            }
+            cells[c] = value;
+        }
+    }
+    if !rows.is_sorted_by_key(|(n, _)| *n) {
+        // Rows out of order in the XML (rare, but allowed): merge them.
+        rows.sort_by_key(|(n, _)| *n);
+        rows.dedup_by(|later, kept| {
+            if later.0 != kept.0 {
+                return false;
+            }
+            let cells = std::mem::take(&mut later.1);
+            for (c, v) in cells.into_iter().enumerate() {
+                if !v.is_empty() {
+                    if kept.1.len() <= c {
+                        kept.1.resize(c + 1, Cell::Empty);
+                    }
+                    kept.1[c] = v;
+                }
+            }
+            true
+        });
+    }
+    Ok(Grid {
+        rows,
+        first_column: 1,
+        is_1904,
+        merged: Vec::new(),
+    })
+}
 
-    build_table(path, name, &range)
+fn grid(range: &Range<Data>, trim: bool, is_1904: bool) -> Grid {
+    let (start_row, start_col) = range.start().unwrap_or((0, 0));
+    let rows = range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            let number = u32::try_from(i)
+                .unwrap_or(u32::MAX)
+                .saturating_add(start_row)
+                .saturating_add(1);
+            (number, r.iter().map(|d| convert(d, trim)).collect())
+        })
+        .collect();
+    Grid {
+        rows,
+        first_column: start_col.saturating_add(1),
+        is_1904,
+        merged: Vec::new(),
+    }
 }
 
 /// Exact name first, then the same name ignoring case and surrounding spaces.
@@ -126,130 +377,61 @@ fn first_sheet(metadata: &[calamine::Sheet]) -> Option<String> {
         .map(|s| s.name.clone())
 }
 
-/// A short reason for the [`SheetError::Open`] message.
-fn open_reason(path: &Path, err: &calamine::Error) -> String {
-    use calamine::{Error as E, OdsError, XlsError, XlsxError};
-
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let supported_ext = SUPPORTED.contains(&ext.as_str());
-    let formats = "supported formats are .xlsx, .xlsm, .xls, .xlsb and .ods";
-
-    match err {
-        E::Xlsx(XlsxError::Password) | E::Xls(XlsError::Password) | E::Ods(OdsError::Password) => {
-            "it is password-protected; save a copy without a password and use that".to_string()
-        }
-        E::Io(io) => format!("cannot read the file ({io})"),
-        E::Msg(_) if supported_ext => {
-            format!("the file is damaged or is not really a .{ext} workbook")
-        }
-        E::Msg(_) if ext.is_empty() => {
-            format!("it is not a workbook in a known format ({formats})")
-        }
-        E::Msg(_) => format!("files of type .{ext} are not supported ({formats})"),
-        other => format!("the file is damaged or is not really a .{ext} workbook ({other})"),
-    }
-}
-
-fn build_table(path: &Path, sheet: String, range: &Range<Data>) -> Result<Table, SheetError> {
-    let empty = || SheetError::Empty {
-        path: path.to_path_buf(),
-        sheet: sheet.clone(),
-    };
-    let (start_row, start_col) = range.start().ok_or_else(empty)?;
-
-    let grid: Vec<Vec<Cell>> = range
-        .rows()
-        .map(|r| r.iter().map(convert).collect())
-        .collect();
-
-    let header_at = grid
-        .iter()
-        .position(|r| r.iter().any(|c| !c.is_empty()))
-        .ok_or_else(empty)?;
-
-    // The columns with something in them, from the header row down.
-    let mut first_col = usize::MAX;
-    let mut last_col = 0;
-    for r in &grid[header_at..] {
-        for (j, c) in r.iter().enumerate() {
-            if !c.is_empty() {
-                first_col = first_col.min(j);
-                last_col = last_col.max(j);
-            }
-        }
-    }
-    if first_col == usize::MAX {
-        return Err(empty());
-    }
-
-    let cell_at = |r: &[Cell], j: usize| r.get(j).cloned().unwrap_or(Cell::Empty);
-
-    let headers = (first_col..=last_col)
-        .map(|j| {
-            let text = cell_at(&grid[header_at], j).to_text().trim().to_string();
-            if text.is_empty() {
-                let column_number = u64::from(start_col) + j as u64 + 1;
-                format!("Kolom {column_number}")
-            } else {
-                text
-            }
-        })
-        .collect();
-
-    let rows = grid
-        .iter()
-        .enumerate()
-        .skip(header_at + 1)
-        .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
-        .map(|(i, r)| Row {
-            number: u32::try_from(i)
-                .unwrap_or(u32::MAX)
-                .saturating_add(start_row)
-                .saturating_add(1),
-            cells: (first_col..=last_col).map(|j| cell_at(r, j)).collect(),
-        })
-        .collect();
-
-    Ok(Table {
-        path: path.to_path_buf(),
-        sheet,
-        headers,
-        rows,
-    })
-}
-
 /// One calamine value as a [`Cell`].
-fn convert(data: &Data) -> Cell {
+fn convert(data: &Data, trim: bool) -> Cell {
     match data {
         Data::Empty => Cell::Empty,
-        Data::String(s) => text_cell(s),
+        Data::String(s) => text_cell(s, trim),
         Data::Int(i) => Cell::Int(*i),
         Data::Float(x) => number_cell(*x),
         Data::Bool(b) => Cell::Bool(*b),
         Data::DateTime(dt) => excel_datetime_cell(dt),
         Data::DateTimeIso(s) => iso_cell(s),
-        Data::DurationIso(s) => text_cell(s),
+        Data::DurationIso(s) => text_cell(s, true),
         Data::Error(e) => Cell::Text(e.to_string()),
     }
 }
 
-fn text_cell(s: &str) -> Cell {
-    let t = s.trim();
-    if t.is_empty() {
-        Cell::Empty
-    } else {
-        Cell::Text(t.to_string())
+/// One streamed calamine value as a [`Cell`].
+fn convert_ref(data: &DataRef<'_>, trim: bool) -> Cell {
+    match data {
+        DataRef::Empty => Cell::Empty,
+        DataRef::SharedString(s) => text_cell(s, trim),
+        DataRef::String(s) => text_cell(s, trim),
+        DataRef::Int(i) => Cell::Int(*i),
+        DataRef::Float(x) => number_cell(*x),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) => excel_datetime_cell(dt),
+        DataRef::DateTimeIso(s) => iso_cell(s),
+        DataRef::DurationIso(s) => text_cell(s, true),
+        DataRef::Error(e) => Cell::Text(e.to_string()),
     }
 }
 
-fn number_cell(x: f64) -> Cell {
-    if x.is_finite() && x.fract() == 0.0 && x.abs() < MAX_EXACT_INT {
-        // Exact: |x| < 2^53 and integral.
+/// Text, trimmed when asked; text of only spaces is [`Cell::Empty`] either way.
+pub(super) fn text_cell(s: &str, trim: bool) -> Cell {
+    let t = s.trim();
+    if t.is_empty() {
+        Cell::Empty
+    } else if trim {
+        Cell::Text(t.to_string())
+    } else {
+        Cell::Text(s.to_string())
+    }
+}
+
+/// A number: [`Cell::Int`] when integral, [`Cell::Float`] when not; an
+/// integral number of 16 digits or more is an identifier someone typed as a
+/// number (a NIK, an 18-digit NIP) and becomes [`Cell::Text`] of its digits,
+/// never `1.99E+17`.
+pub(super) fn number_cell(x: f64) -> Cell {
+    if !x.is_finite() || x.fract() != 0.0 {
+        return Cell::Float(x);
+    }
+    if x.abs() < IDENTIFIER_FROM {
         Cell::Int(x as i64)
+    } else if x.abs() < IDENTIFIER_UP_TO {
+        Cell::Text(format!("{x:.0}"))
     } else {
         Cell::Float(x)
     }
@@ -257,23 +439,16 @@ fn number_cell(x: f64) -> Cell {
 
 /// A date-formatted number: a date, a date and time, or (below one day, or
 /// with a duration format like `[h]:mm`) a time of day or duration, which has
-/// no [`Cell`] kind of its own and becomes text like "08:30:00".
+/// no [`Cell`] kind of its own and becomes text like "08:30:00". calamine
+/// already counts from 1904 for workbooks that use that date system.
 fn excel_datetime_cell(dt: &calamine::ExcelDateTime) -> Cell {
     let serial = dt.as_f64();
     if dt.is_duration() || (0.0..1.0).contains(&serial) {
         return Cell::Text(clock_text(serial));
     }
     match dt.as_datetime() {
-        Some(value) => datetime_cell(value),
+        Some(value) => date_cell(value),
         None => number_cell(serial),
-    }
-}
-
-fn datetime_cell(value: NaiveDateTime) -> Cell {
-    if value.time() == NaiveTime::MIN {
-        Cell::Date(value.date())
-    } else {
-        Cell::DateTime(value)
     }
 }
 
@@ -302,11 +477,11 @@ fn iso_cell(s: &str) -> Cell {
         "%Y-%m-%dT%H:%M",
     ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
-            return datetime_cell(dt);
+            return date_cell(dt);
         }
     }
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-        return datetime_cell(dt.naive_local());
+        return date_cell(dt.naive_local());
     }
     if let Ok(time) = NaiveTime::parse_from_str(t, "%H:%M:%S%.f") {
         return Cell::Text(format!(
@@ -316,7 +491,7 @@ fn iso_cell(s: &str) -> Cell {
             time.second()
         ));
     }
-    text_cell(t)
+    text_cell(t, true)
 }
 
 #[cfg(test)]
@@ -324,20 +499,28 @@ mod unit {
     use super::*;
 
     #[test]
-    fn numbers_become_int_when_exact() {
+    fn numbers_become_int_when_integral() {
         assert_eq!(number_cell(42.0), Cell::Int(42));
         assert_eq!(number_cell(-0.0), Cell::Int(0));
         assert_eq!(number_cell(2.5), Cell::Float(2.5));
         assert_eq!(number_cell(1e300), Cell::Float(1e300));
         assert_eq!(
-            number_cell(9_007_199_254_740_991.0),
-            Cell::Int(9_007_199_254_740_991)
+            number_cell(999_999_999_999_999.0),
+            Cell::Int(999_999_999_999_999),
+            "15 digits: an amount"
         );
         assert_eq!(
-            number_cell(9_007_199_254_740_992.0),
-            Cell::Float(9_007_199_254_740_992.0)
+            number_cell(3_201_010_101_010_001.0),
+            Cell::Text("3201010101010001".into()),
+            "a 16-digit NIK typed as a number"
+        );
+        assert_eq!(
+            number_cell(-199_001_012_022_011_001.0),
+            Cell::Text("-199001012022011008".into()),
+            "the digits the file holds, no exponent"
         );
         assert!(matches!(number_cell(f64::NAN), Cell::Float(_)));
+        assert_eq!(number_cell(1e21), Cell::Float(1e21));
     }
 
     #[test]
@@ -371,14 +554,32 @@ mod unit {
     #[test]
     fn errors_and_text_convert() {
         assert_eq!(
-            convert(&Data::Error(calamine::CellErrorType::NA)),
+            convert(&Data::Error(calamine::CellErrorType::NA), true),
             Cell::Text("#N/A".into())
         );
         assert_eq!(
-            convert(&Data::String("  3201010101010001 ".into())),
+            convert(&Data::String("  3201010101010001 ".into()), true),
             Cell::Text("3201010101010001".into())
         );
-        assert_eq!(convert(&Data::String("   ".into())), Cell::Empty);
-        assert_eq!(convert(&Data::Int(7)), Cell::Int(7));
+        assert_eq!(
+            convert(&Data::String("  Jl. Merdeka ".into()), false),
+            Cell::Text("  Jl. Merdeka ".into())
+        );
+        assert_eq!(convert(&Data::String("   ".into()), false), Cell::Empty);
+        assert_eq!(convert(&Data::Int(7), true), Cell::Int(7));
+    }
+
+    #[test]
+    fn content_sniffing() {
+        assert_eq!(sniff(b"PK\x03\x04rest"), Content::Zip);
+        assert_eq!(
+            sniff(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]),
+            Content::Ole
+        );
+        assert_eq!(sniff(b"\xEF\xBB\xBF\r\n <HTML><body>"), Content::Html);
+        assert_eq!(sniff(b"<table><tr>"), Content::Html);
+        assert_eq!(sniff(b"NIK;Nama\r\n"), Content::Other);
+        assert_eq!(sniff(b"<3 ;a\n"), Content::Other);
+        assert_eq!(sniff(b""), Content::Other);
     }
 }

@@ -7,6 +7,7 @@ use rust_xlsxwriter::{Formula, Workbook};
 use tempfile::TempDir;
 
 use super::*;
+use crate::sheet::{ColumnUse, CsvOptions, Encoding, ReadOptions, SheetRef};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -24,8 +25,10 @@ fn table(headers: &[&str]) -> Table {
     Table {
         path: PathBuf::from("x.xlsx"),
         sheet: "Sheet1".into(),
+        header_row: 1,
         headers: strings(headers),
         rows: Vec::new(),
+        filtered: 0,
     }
 }
 
@@ -259,14 +262,16 @@ fn garbage_is_open_error() {
     assert!(message.contains("damaged"), "{message}");
 
     // An unknown kind of file says which formats are supported.
-    let path = dir.path().join("x.csv");
-    std::fs::write(&path, "a,b\n1,2\n").unwrap();
+    let path = dir.path().join("x.pdf");
+    std::fs::write(&path, "%PDF-1.4\n").unwrap();
     let err = read(&path, None).unwrap_err();
     assert!(matches!(err, SheetError::Open { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .contains(".xlsx, .xlsm, .xls, .xlsb and .ods"),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot open workbook {}: files of type .pdf are not supported (supported formats are .xlsx, .xlsm, .xls, .xlsb, .ods and .csv)",
+            path.display()
+        )
     );
 
     // A folder is not a workbook.
@@ -292,7 +297,7 @@ fn missing_sheet_lists_the_available_ones() {
         SheetError::NoSheet {
             sheet, available, ..
         } => {
-            assert_eq!(sheet, "Data");
+            assert_eq!(sheet, &SheetRef::Name("Data".into()));
             assert_eq!(available, &strings(&["Sheet1", "Rekap"]));
         }
         other => panic!("expected NoSheet, got {other:?}"),
@@ -416,4 +421,703 @@ fn to_text_for_every_kind() {
     assert!(text("  ").is_empty());
     assert!(!text("0").is_empty());
     assert!(!Cell::Int(0).is_empty());
+}
+
+// ---- reading as the options say ---------------------------------------------------
+
+use rust_xlsxwriter::{ExcelDateTime, Format};
+
+/// A workbook written with rust_xlsxwriter by `fill`, saved at `dir/name`.
+fn xlsx(dir: &Path, name: &str, fill: impl FnOnce(&mut Workbook)) -> PathBuf {
+    let path = dir.join(name);
+    let mut wb = Workbook::new();
+    fill(&mut wb);
+    wb.save(&path).unwrap();
+    path
+}
+
+/// No, NIK, NIP (0 = none), name, date of application, date of birth (text), status.
+type ClerkRow = (
+    f64,
+    &'static str,
+    f64,
+    &'static str,
+    (u16, u8, u8),
+    &'static str,
+    &'static str,
+);
+
+/// The form clerks send: a merged title over the table, a blank row, the
+/// header (with stray spaces and a line break), typed values, a blank row in
+/// the middle, then a notes line far below.
+fn clerk_workbook(wb: &mut Workbook) {
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let ws = wb.add_worksheet().set_name("Permohonan").unwrap();
+    ws.merge_range(
+        0,
+        0,
+        0,
+        6,
+        "DAFTAR PERMOHONAN IZIN USAHA 2024",
+        &Format::new(),
+    )
+    .unwrap();
+    ws.write_string(1, 0, "Dinas Penanaman Modal").unwrap();
+    let headers = [
+        " No ",
+        "NIK",
+        "NIP Petugas",
+        "Nama  Pemohon",
+        "Tanggal\nPengajuan",
+        "Tgl Lahir",
+        "Status",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(3, c as u16, *h).unwrap();
+    }
+    let rows: [ClerkRow; 4] = [
+        (
+            1.0,
+            "3201010101010001",
+            199001012022011001.0,
+            " Ani Lestari ",
+            (2024, 3, 1),
+            "31/12/1990",
+            "BARU",
+        ),
+        (
+            2.0,
+            "3201010101010002",
+            198512312010121002.0,
+            "Budi",
+            (2024, 3, 2),
+            "1 Januari 1985",
+            "baru ",
+        ),
+        (
+            3.0,
+            "3201010101010003",
+            0.0,
+            "Citra",
+            (2024, 3, 3),
+            "tidak tahu",
+            "SELESAI",
+        ),
+        (
+            4.0,
+            "3201010101010004",
+            0.0,
+            "Dewi",
+            (2024, 2, 29),
+            "29/02/2000",
+            "BARU",
+        ),
+    ];
+    let mut r = 4;
+    for (i, (no, nik, nip, nama, (y, m, d), lahir, status)) in rows.iter().enumerate() {
+        if i == 2 {
+            r += 1; // a blank row in the middle
+        }
+        ws.write_number(r, 0, *no).unwrap();
+        ws.write_string(r, 1, *nik).unwrap();
+        if *nip > 0.0 {
+            ws.write_number(r, 2, *nip).unwrap();
+        }
+        ws.write_string(r, 3, *nama).unwrap();
+        let at = ExcelDateTime::from_ymd(*y, *m, *d).unwrap();
+        ws.write_datetime_with_format(r, 4, &at, &date).unwrap();
+        ws.write_string(r, 5, *lahir).unwrap();
+        ws.write_string(r, 6, *status).unwrap();
+        r += 1;
+    }
+    let ws = wb.add_worksheet().set_name("Rekap").unwrap();
+    ws.write_string(0, 0, "Jumlah").unwrap();
+    ws.write_number(1, 0, 4.0).unwrap();
+}
+
+#[test]
+fn header_found_under_a_merged_title_and_values_typed() {
+    let dir = TempDir::new().unwrap();
+    let path = xlsx(dir.path(), "masuk.xlsx", clerk_workbook);
+    let t = read(&path, None).unwrap();
+    assert_eq!(t.sheet, "Permohonan");
+    assert_eq!(t.header_row, 4);
+    assert_eq!(
+        t.headers,
+        [
+            "No",
+            "NIK",
+            "NIP Petugas",
+            "Nama Pemohon",
+            "Tanggal Pengajuan",
+            "Tgl Lahir",
+            "Status"
+        ]
+    );
+    let numbers: Vec<u32> = t.rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [5, 6, 8, 9], "the blank row 7 is skipped");
+    let first = &t.rows[0].cells;
+    assert_eq!(first[0], Cell::Int(1));
+    assert_eq!(
+        first[1],
+        text("3201010101010001"),
+        "a NIK in a text cell stays text"
+    );
+    assert_eq!(
+        first[2],
+        text("199001012022011008"),
+        "an 18-digit NIP typed as a number: every digit the file holds, as text"
+    );
+    assert_eq!(first[3], text("Ani Lestari"), "text is trimmed");
+    assert_eq!(
+        first[4],
+        Cell::Date(date(2024, 3, 1)),
+        "date cells are dates"
+    );
+    assert_eq!(
+        first[5],
+        text("31/12/1990"),
+        "undeclared date text stays text"
+    );
+    assert_eq!(t.rows[2].cells[2], Cell::Empty, "empty cells are empty");
+    assert_eq!(t.rows[3].cells[4], Cell::Date(date(2024, 2, 29)));
+    // Columns by header text, case and spaces ignored.
+    assert_eq!(t.column("  tanggal pengajuan "), Some(4));
+    assert_eq!(t.column("NAMA PEMOHON"), Some(3));
+    assert_eq!(t.cell(&t.rows[1], "nama pemohon"), Some(&text("Budi")));
+}
+
+#[test]
+fn explicit_header_row_sheet_by_index_renames_dates_filter_and_no_trim() {
+    let dir = TempDir::new().unwrap();
+    let path = xlsx(dir.path(), "masuk.xlsx", clerk_workbook);
+    let options = ReadOptions {
+        sheet: Some(SheetRef::Index(1)),
+        header_row: Some(4),
+        trim: false,
+        rename: vec![
+            ("Tgl Lahir".into(), "Tanggal Lahir".into()),
+            ("NIK Pemohon".into(), "NIK".into()), // not in this file: no harm
+            ("nama pemohon".into(), "Nama".into()),
+        ],
+        dates: vec!["tanggal lahir".into()],
+        filter: vec![("Status".into(), vec!["baru".into()])],
+        required: vec!["NIK".into(), "Nama".into(), "Tanggal Lahir".into()],
+        ..ReadOptions::default()
+    };
+    let t = read_with(&path, &options).unwrap();
+    assert_eq!(
+        t.headers,
+        [
+            "No",
+            "NIK",
+            "NIP Petugas",
+            "Nama",
+            "Tanggal Pengajuan",
+            "Tanggal Lahir",
+            "Status"
+        ]
+    );
+    let numbers: Vec<u32> = t.rows.iter().map(|r| r.number).collect();
+    assert_eq!(
+        numbers,
+        [5, 6, 9],
+        "only Status = BARU (case and spaces ignored)"
+    );
+    assert_eq!(t.filtered, 1);
+    let lahir: Vec<Cell> = t.rows.iter().map(|r| r.cells[5].clone()).collect();
+    assert_eq!(
+        lahir,
+        [
+            Cell::Date(date(1990, 12, 31)),
+            Cell::Date(date(1985, 1, 1)),
+            Cell::Date(date(2000, 2, 29)),
+        ],
+        "dd/mm/yyyy and month names in a declared date column"
+    );
+    assert_eq!(
+        t.rows[0].cells[3],
+        text(" Ani Lestari "),
+        "trim = false keeps spaces"
+    );
+    assert_eq!(t.rows[1].cells[6], text("baru "));
+
+    // A header row that is empty is named; so is a sheet position too far.
+    let err = read_with(
+        &path,
+        &ReadOptions {
+            header_row: Some(3),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "row 3 of sheet \"Permohonan\" of workbook {} is empty: expected the header row there",
+            path.display()
+        )
+    );
+    let err = read_with(
+        &path,
+        &ReadOptions {
+            sheet: Some(SheetRef::Index(3)),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "workbook {} has no sheet 3; its sheets are: \"Permohonan\", \"Rekap\"",
+            path.display()
+        )
+    );
+    let t = read_with(
+        &path,
+        &ReadOptions {
+            sheet: Some(SheetRef::Index(2)),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (t.sheet.as_str(), t.rows[0].cells[0].clone()),
+        ("Rekap", Cell::Int(4))
+    );
+}
+
+#[test]
+fn every_missing_column_is_listed_with_the_columns_there_are() {
+    let dir = TempDir::new().unwrap();
+    let path = xlsx(dir.path(), "masuk.xlsx", clerk_workbook);
+    let options = ReadOptions {
+        required: strings(&["NIK", "Jenis Izin", "Skala Usaha"]),
+        dates: strings(&["Tanggal Lahir"]),
+        filter: vec![("Kecamatan".into(), vec!["Cibinong".into()])],
+        ..ReadOptions::default()
+    };
+    let err = read_with(&path, &options).unwrap_err();
+    match &err {
+        SheetError::Columns {
+            missing, headers, ..
+        } => {
+            assert_eq!(missing.len(), 3);
+            assert_eq!(missing[0].names, strings(&["Jenis Izin", "Skala Usaha"]));
+            assert_eq!(missing[1].used_for, ColumnUse::Dates);
+            assert_eq!(headers.len(), 7);
+        }
+        other => panic!("expected Columns, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "workbook {} (sheet \"Permohonan\") lacks the required columns \"Jenis Izin\", \"Skala Usaha\" and lacks the date column \"Tanggal Lahir\" and lacks the filter column \"Kecamatan\"; its columns are \"No\", \"NIK\", \"NIP Petugas\", \"Nama Pemohon\", \"Tanggal Pengajuan\", \"Tgl Lahir\", \"Status\"",
+            path.display()
+        )
+    );
+
+    // Two columns renamed to one name is refused.
+    let options = ReadOptions {
+        rename: vec![("Tgl Lahir".into(), "NIK".into())],
+        ..ReadOptions::default()
+    };
+    let err = read_with(&path, &options).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("columns \"NIK\", \"Tgl Lahir\" would both be called \"NIK\" after renaming"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repeated_and_missing_headers_get_names() {
+    let dir = TempDir::new().unwrap();
+    let path = xlsx(dir.path(), "x.xlsx", |wb| {
+        let ws = wb.add_worksheet();
+        for (c, h) in ["Keterangan", "", "keterangan", "Nilai"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for c in 0..4 {
+            ws.write_number(1, c, f64::from(c)).unwrap();
+        }
+    });
+    let t = read(&path, None).unwrap();
+    assert_eq!(
+        t.headers,
+        ["Keterangan", "Kolom 2", "keterangan (2)", "Nilai"]
+    );
+    assert_eq!(t.column("Keterangan (2)"), Some(2));
+}
+
+/// Rewrites `xl/workbook.xml` of an .xlsx so that it uses the 1904 date system.
+fn use_1904_dates(path: &Path) {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut parts = Vec::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        parts.push((f.name().unwrap().to_string(), bytes));
+    }
+    let mut out = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in parts {
+        let bytes = if name == "xl/workbook.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            assert!(xml.contains("<workbookPr"), "{xml}");
+            xml.replace("<workbookPr", "<workbookPr date1904=\"1\"")
+                .into_bytes()
+        } else {
+            bytes
+        };
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[test]
+fn dates_in_the_1904_date_system() {
+    let dir = TempDir::new().unwrap();
+    // 01/03/2024 is day 45352 counted from 1900 and day 43890 from 1904.
+    let path = xlsx(dir.path(), "mac.xlsx", |wb| {
+        let ws = wb.add_worksheet();
+        let date = Format::new().set_num_format("dd/mm/yyyy");
+        let at = Format::new().set_num_format("dd/mm/yyyy hh:mm");
+        ws.write_string(0, 0, "Tanggal").unwrap();
+        ws.write_string(0, 1, "Waktu").unwrap();
+        ws.write_string(0, 2, "Hari ke").unwrap();
+        ws.write_number_with_format(1, 0, 43890.0, &date).unwrap();
+        ws.write_number_with_format(1, 1, 43890.5, &at).unwrap();
+        ws.write_number(1, 2, 43890.0).unwrap();
+    });
+    use_1904_dates(&path);
+    let options = ReadOptions {
+        dates: strings(&["Hari ke"]),
+        ..ReadOptions::default()
+    };
+    let t = read_with(&path, &options).unwrap();
+    assert_eq!(
+        t.rows[0].cells,
+        [
+            Cell::Date(date(2024, 3, 1)),
+            Cell::DateTime(date(2024, 3, 1).and_hms_opt(12, 0, 0).unwrap()),
+            Cell::Date(date(2024, 3, 1)),
+        ]
+    );
+}
+
+#[test]
+fn a_workbook_with_the_wrong_extension_is_read_by_its_content() {
+    let dir = TempDir::new().unwrap();
+    let path = xlsx(dir.path(), "masuk.xls", clerk_workbook);
+    let t = read(&path, Some("Rekap")).unwrap();
+    assert_eq!(t.rows[0].cells, [Cell::Int(4)]);
+}
+
+#[test]
+fn a_web_page_saved_as_xls_is_named_for_what_it_is() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("laporan.xls");
+    std::fs::write(
+        &path,
+        "\u{feff}<html><body><table><tr><td>NIK</td></tr></table></body></html>",
+    )
+    .unwrap();
+    let err = read(&path, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot open workbook {}: it is a web page (HTML) saved with a .xls name, not a real workbook; open it in Excel or LibreOffice and save it as .xlsx",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_damaged_xlsx_says_so() {
+    let dir = TempDir::new().unwrap();
+    let good = xlsx(dir.path(), "utuh.xlsx", clerk_workbook);
+    let bytes = std::fs::read(&good).unwrap();
+    let path = dir.path().join("rusak.xlsx");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Open { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the file is damaged or is not really a .xlsx workbook"),
+        "{err}"
+    );
+}
+
+/// A small OpenDocument spreadsheet, as LibreOffice stores one: a title cell
+/// spanning the columns, the header, typed values, repeated empty rows.
+fn ods(path: &Path) {
+    use std::io::Write;
+    let content = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3">
+<office:body><office:spreadsheet>
+<table:table table:name="Data">
+<table:table-row><table:table-cell office:value-type="string" table:number-columns-spanned="4"><text:p>REKAP PERMOHONAN</text:p></table:table-cell><table:covered-table-cell table:number-columns-repeated="3"/></table:table-row>
+<table:table-row table:number-rows-repeated="2"><table:table-cell table:number-columns-repeated="4"/></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>NIK</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Jumlah</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Tanggal</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Lunas</text:p></table:table-cell></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>3201010101010001</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="12"><text:p>12</text:p></table:table-cell><table:table-cell office:value-type="date" office:date-value="2024-03-01"><text:p>01/03/2024</text:p></table:table-cell><table:table-cell office:value-type="boolean" office:boolean-value="true"><text:p>TRUE</text:p></table:table-cell></table:table-row>
+<table:table-row table:number-rows-repeated="3"><table:table-cell table:number-columns-repeated="4"/></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>3201010101010002</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="2.5"><text:p>2,5</text:p></table:table-cell><table:table-cell/><table:table-cell office:value-type="boolean" office:boolean-value="false"><text:p>FALSE</text:p></table:table-cell></table:table-row>
+</table:table>
+</office:spreadsheet></office:body></office:document-content>"#;
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">
+ <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"#;
+    let mut out = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    out.start_file("mimetype", stored).unwrap();
+    out.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    let deflated = zip::write::SimpleFileOptions::default();
+    out.start_file("META-INF/manifest.xml", deflated).unwrap();
+    out.write_all(manifest.as_bytes()).unwrap();
+    out.start_file("content.xml", deflated).unwrap();
+    out.write_all(content.as_bytes()).unwrap();
+    out.finish().unwrap();
+}
+
+#[test]
+fn opendocument_spreadsheets_are_read() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("rekap.ods");
+    ods(&path);
+    let t = read(&path, Some("data")).unwrap();
+    assert_eq!(t.sheet, "Data");
+    assert_eq!(t.header_row, 4);
+    assert_eq!(t.headers, ["NIK", "Jumlah", "Tanggal", "Lunas"]);
+    let numbers: Vec<u32> = t.rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [5, 9]);
+    assert_eq!(
+        t.rows[0].cells,
+        [
+            text("3201010101010001"),
+            Cell::Int(12),
+            Cell::Date(date(2024, 3, 1)),
+            Cell::Bool(true)
+        ]
+    );
+    assert_eq!(
+        t.rows[1].cells,
+        [
+            text("3201010101010002"),
+            Cell::Float(2.5),
+            Cell::Empty,
+            Cell::Bool(false)
+        ]
+    );
+}
+
+// ---- CSV ----------------------------------------------------------------------------
+
+fn csv_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn expected_csv_rows() -> Vec<Vec<Cell>> {
+    vec![
+        vec![
+            text("3201010101010001"),
+            text("José Ramos-Horta"),
+            Cell::Int(12),
+            Cell::Date(date(2024, 3, 1)),
+            text("Jl. Merdeka; No. 5"),
+        ],
+        vec![
+            text("3201010101010002"),
+            text("Budi"),
+            Cell::Float(2.5),
+            Cell::Date(date(2024, 12, 31)),
+            Cell::Empty,
+        ],
+    ]
+}
+
+#[test]
+fn csv_with_any_delimiter_and_encoding() {
+    let dir = TempDir::new().unwrap();
+    let options = ReadOptions {
+        dates: strings(&["Tanggal"]),
+        ..ReadOptions::default()
+    };
+    let headers = ["NIK", "Nama", "Jumlah", "Tanggal", "Alamat"];
+    let comma = "NIK,Nama,Jumlah,Tanggal,Alamat\r\n3201010101010001,José Ramos-Horta,12,01/03/2024,\"Jl. Merdeka; No. 5\"\r\n\r\n3201010101010002,Budi,2.5,31/12/2024,\r\n";
+    let semicolon = comma.replace(',', ";");
+    let tab = comma.replace(',', "\t");
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(semicolon.as_bytes());
+    let (cp1252, _, _) = encoding_rs::WINDOWS_1252.encode(&semicolon);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("koma.csv", comma.as_bytes().to_vec()),
+        ("titik-koma.csv", semicolon.as_bytes().to_vec()),
+        ("tab.tsv", tab.as_bytes().to_vec()),
+        ("bom.csv", bom),
+        ("excel-windows.csv", cp1252.into_owned()),
+        ("sep.csv", format!("sep=;\r\n{semicolon}").into_bytes()),
+    ];
+    for (name, bytes) in files {
+        let path = csv_file(dir.path(), name, &bytes);
+        let t = read_with(&path, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(t.headers, headers, "{name}");
+        let cells: Vec<Vec<Cell>> = t.rows.iter().map(|r| r.cells.clone()).collect();
+        assert_eq!(cells, expected_csv_rows(), "{name}");
+        let numbers: Vec<u32> = t.rows.iter().map(|r| r.number).collect();
+        let first = if name == "sep.csv" { 3 } else { 2 };
+        assert_eq!(numbers, [first, first + 2], "{name}: line numbers");
+        assert_eq!(t.sheet, name.rsplit_once('.').unwrap().0);
+    }
+
+    // A delimiter and encoding set by hand win over detection.
+    let path = csv_file(dir.path(), "pipa.txt", "A|B,C\n1|2,3\n".as_bytes());
+    let t = read_with(
+        &path,
+        &ReadOptions {
+            csv: CsvOptions {
+                delimiter: Some(b','),
+                encoding: Encoding::Utf8,
+            },
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(t.headers, ["A|B", "C"]);
+    let path = csv_file(dir.path(), "latin.csv", b"Nama\nJos\xE9\n");
+    let err = read_with(
+        &path,
+        &ReadOptions {
+            csv: CsvOptions {
+                delimiter: None,
+                encoding: Encoding::Utf8,
+            },
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("byte 9 is not UTF-8 text; if the file comes from Excel on Windows, set the encoding to \"windows-1252\""),
+        "{err}"
+    );
+
+    // A CSV file has one sheet: its own name or 1; anything else is refused.
+    let path = csv_file(dir.path(), "data.csv", b"A\n1\n");
+    let err = read(&path, Some("Permohonan")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "workbook {} has no sheet \"Permohonan\"; its sheets are: \"data\"",
+            path.display()
+        )
+    );
+    assert!(read(&path, Some("DATA")).is_ok());
+}
+
+// ---- round trip -----------------------------------------------------------------------
+
+#[test]
+fn round_trip_read_write_read_gives_the_same_values() {
+    let dir = TempDir::new().unwrap();
+    let input = xlsx(dir.path(), "masuk.xlsx", clerk_workbook);
+    let options = ReadOptions {
+        dates: strings(&["Tgl Lahir"]),
+        ..ReadOptions::default()
+    };
+    let first = read_with(&input, &options).unwrap();
+
+    // As output.xlsx is built: the input columns, then a status column.
+    let mut headers = first.headers.clone();
+    headers.push("Status".into());
+    let sheet = OutSheet {
+        name: "Hasil".into(),
+        headers,
+        rows: first
+            .rows
+            .iter()
+            .map(|r| {
+                let mut cells = r.cells.clone();
+                cells.push(text("Selesai"));
+                OutRow {
+                    cells,
+                    tone: Some(Tone::Good),
+                }
+            })
+            .collect(),
+        tone_column: Some(first.headers.len()),
+    };
+    let output = dir.path().join("output.xlsx");
+    write(&output, &[sheet]).unwrap();
+
+    let back = read(&output, None).unwrap();
+    assert_eq!(back.header_row, 1);
+    let mut expected_headers = first.headers.clone();
+    expected_headers.push("Status (2)".into()); // the input has a Status column too
+    assert_eq!(back.headers, expected_headers);
+    assert_eq!(back.rows.len(), first.rows.len());
+    for (a, b) in first.rows.iter().zip(&back.rows) {
+        assert_eq!(&b.cells[..a.cells.len()], &a.cells[..], "row {}", a.number);
+    }
+    // Every kind came through: text, big and small integers, dates, empties.
+    let kinds: Vec<&Cell> = back.rows[0].cells.iter().collect();
+    assert!(matches!(kinds[1], Cell::Text(_)));
+    assert_eq!(kinds[2], &text("199001012022011008"));
+    assert!(matches!(kinds[4], Cell::Date(_)));
+    assert!(matches!(kinds[5], Cell::Date(_)));
+}
+
+#[test]
+fn merged_cells_below_the_header_give_their_value_to_every_row() {
+    let dir = TempDir::new().unwrap();
+    let path = xlsx(dir.path(), "rekap.xlsx", |wb| {
+        let ws = wb.add_worksheet();
+        let plain = Format::new();
+        ws.merge_range(0, 0, 0, 2, "REKAP PER KECAMATAN", &plain)
+            .unwrap();
+        for (c, h) in ["Kecamatan", "Desa", "Jumlah"].iter().enumerate() {
+            ws.write_string(1, c as u16, *h).unwrap();
+        }
+        // "Cibinong" written once for three rows, as clerks do.
+        ws.merge_range(2, 0, 4, 0, "Cibinong", &plain).unwrap();
+        ws.merge_range(5, 0, 6, 0, "Citeureup", &plain).unwrap();
+        for (r, (desa, n)) in [
+            ("Pakansari", 3.0),
+            ("Tengah", 4.0),
+            ("Sukahati", 5.0),
+            ("Puspanegara", 6.0),
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string(r as u32 + 2, 1, *desa).unwrap();
+            ws.write_number(r as u32 + 2, 2, *n).unwrap();
+        }
+        // Row 7 (0-based 6) is merged into Citeureup but otherwise blank.
+    });
+    let t = read(&path, None).unwrap();
+    assert_eq!(t.headers, ["Kecamatan", "Desa", "Jumlah"]);
+    let rows: Vec<(u32, String, String)> = t
+        .rows
+        .iter()
+        .map(|r| (r.number, r.cells[0].to_text(), r.cells[1].to_text()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (3, "Cibinong".into(), "Pakansari".into()),
+            (4, "Cibinong".into(), "Tengah".into()),
+            (5, "Cibinong".into(), "Sukahati".into()),
+            (6, "Citeureup".into(), "Puspanegara".into()),
+        ],
+        "the merged row 7 without data of its own is no work item"
+    );
 }

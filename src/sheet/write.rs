@@ -1,7 +1,11 @@
 //! Writing result workbooks (.xlsx) with rust_xlsxwriter.
+//!
+//! Sheets are written in rust_xlsxwriter's constant-memory mode: each row goes to
+//! a temporary file beside the target as soon as it is complete, so a workbook of
+//! 100,000 rows costs little more memory than the rows handed in; the zip is then
+//! written straight into the temporary workbook file that is renamed into place.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -64,6 +68,10 @@ pub struct OutRow {
 /// Writes the sheets to `path` atomically: a temp file in the same folder, renamed into place;
 /// on error no file (and no temp file) is left at `path`.
 ///
+/// Every sheet gets a bold, frozen header row with filter buttons and column
+/// widths fitted to the longest value (at most 60 characters). Repeated
+/// headers get ` (2)`, ` (3)`… so that every column can be found by name.
+///
 /// An existing file at `path` is replaced. The parent folder must exist. With
 /// no sheets at all the workbook gets one empty sheet, as Excel needs one.
 ///
@@ -78,13 +86,23 @@ pub fn write(path: &Path, sheets: &[OutSheet]) -> Result<(), SheetError> {
         path: path.to_path_buf(),
         reason,
     };
-
+    let folder = target_folder(path).map_err(fail)?;
     let mut workbook = Workbook::new();
+    // The rows wait in temporary files beside the target, not in /tmp (which
+    // may be memory).
+    workbook.set_tempdir(&folder).map_err(|e| {
+        fail(format!(
+            "cannot write temporary files in {} ({e})",
+            folder.display()
+        ))
+    })?;
     build(&mut workbook, sheets).map_err(fail)?;
-    let bytes = workbook
-        .save_to_buffer()
-        .map_err(|e| fail(format!("cannot assemble the workbook ({e})")))?;
-    save_atomically(path, &bytes).map_err(fail)
+    save_atomically(path, &folder, |file| {
+        workbook
+            .save_to_writer(std::io::BufWriter::new(file))
+            .map_err(|e| format!("cannot assemble the workbook ({e})"))
+    })
+    .map_err(fail)
 }
 
 /// Formats used while writing, built once per workbook.
@@ -174,7 +192,9 @@ fn build(workbook: &mut Workbook, sheets: &[OutSheet]) -> Result<(), String> {
     let styles = Styles::new();
     let names = sheet_names(sheets);
     for (sheet, name) in sheets.iter().zip(names) {
-        let worksheet = workbook.add_worksheet();
+        let worksheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(|e| format!("cannot start sheet \"{name}\" ({e})"))?;
         worksheet
             .set_name(&name)
             .map_err(|e| format!("invalid sheet name \"{name}\" ({e})"))?;
@@ -208,22 +228,32 @@ fn fill_sheet(ws: &mut Worksheet, sheet: &OutSheet, styles: &Styles) -> Result<(
         format!("cell {cell}: {e}")
     };
 
-    for (c, header) in sheet.headers.iter().enumerate() {
+    // Sheet-wide settings first: rows are written once, in order.
+    for (c, chars) in column_widths(sheet, width).into_iter().enumerate() {
+        if let Some(chars) = chars {
+            ws.set_column_width(c as u16, chars)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if !sheet.headers.is_empty() {
+        let last_col = (sheet.headers.len() - 1) as u16;
+        ws.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+        ws.autofilter(0, 0, sheet.rows.len() as u32, last_col)
+            .map_err(|e| format!("cannot set the autofilter ({e})"))?;
+    }
+
+    for (c, header) in unique_headers(&sheet.headers).iter().enumerate() {
         let col = c as u16; // c < MAX_COLUMNS, checked above
         ws.write_string_with_format(0, col, fit_text(header), &styles.header)
             .map_err(|e| at(0, col, e))?;
     }
 
-    let mut datetime_columns = vec![false; width];
     for (i, row) in sheet.rows.iter().enumerate() {
         let r = i as u32 + 1; // i < LAST_ROW, checked above
         for (c, cell) in row.cells.iter().enumerate() {
             let col = c as u16;
             let tone = row.tone.filter(|_| sheet.tone_column == Some(c));
             write_cell(ws, r, col, cell, tone, styles).map_err(|e| at(r, col, e))?;
-            if matches!(cell, Cell::DateTime(_)) {
-                datetime_columns[c] = true;
-            }
         }
         // A row shorter than the tone column still shows its colour.
         if let (Some(tc), Some(tone)) = (sheet.tone_column, row.tone) {
@@ -236,49 +266,70 @@ fn fill_sheet(ws: &mut Worksheet, sheet: &OutSheet, styles: &Styles) -> Result<(
         }
     }
 
-    if !sheet.headers.is_empty() {
-        let last_col = (sheet.headers.len() - 1) as u16;
-        ws.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
-        ws.autofilter(0, 0, sheet.rows.len() as u32, last_col)
-            .map_err(|e| format!("cannot set the autofilter ({e})"))?;
-    }
-
-    // Fit the columns (the autofilter is set first so that its drop-down
-    // button is counted), no wider than MAX_COLUMN_CHARS.
-    ws.set_autofit_max_width(chars_to_pixels(MAX_COLUMN_CHARS));
-    ws.autofit();
-    // rust_xlsxwriter's autofit sizes every date-time like a bare date; widen
-    // those columns so that "dd/mm/yyyy hh:mm:ss" does not show as ####.
-    for (c, _) in datetime_columns.iter().enumerate().filter(|(_, dt)| **dt) {
-        let chars = column_chars(sheet, c).clamp(20, MAX_COLUMN_CHARS);
-        ws.set_column_width(c as u16, chars as f64)
-            .map_err(|e| e.to_string())?;
-    }
     Ok(())
 }
 
-/// A rough width in characters for column `c`: its longest text plus padding,
-/// and room for the header's filter button.
-fn column_chars(sheet: &OutSheet, c: usize) -> u32 {
-    let header = sheet
-        .headers
-        .get(c)
-        .map(|h| h.chars().count() + 4)
-        .unwrap_or(0);
-    let longest = sheet
-        .rows
-        .iter()
-        .filter_map(|r| r.cells.get(c))
-        .map(|cell| cell.to_text().chars().count() + 2)
-        .max()
-        .unwrap_or(0);
-    u32::try_from(header.max(longest)).unwrap_or(u32::MAX)
+/// The headers with repeats (case and spaces ignored) made distinct by ` (2)`,
+/// ` (3)`…, the way [`read`](super::read) names repeated headers, so every
+/// column of a written workbook can be addressed by its header (an input
+/// column "Status" next to juru's own "Status" becomes "Status (2)").
+fn unique_headers(headers: &[String]) -> Vec<String> {
+    let key = |h: &str| super::table::header_key(h);
+    let mut out: Vec<String> = Vec::with_capacity(headers.len());
+    for header in headers {
+        let mut name = header.clone();
+        let mut n = 2;
+        // Empty headers (a summary sheet's) stay empty.
+        while !header.trim().is_empty() && out.iter().any(|o| key(o) == key(&name)) {
+            name = format!("{} ({n})", header.trim());
+            n += 1;
+        }
+        out.push(name);
+    }
+    out
 }
 
-/// Excel's conversion from a column width in characters to pixels for the
-/// default 11pt Calibri.
-fn chars_to_pixels(chars: u32) -> u32 {
-    chars * 7 + 5
+/// The width in characters of each column: its longest value (dates as
+/// `dd/mm/yyyy`, a link as its text) plus padding, or the header plus room for
+/// its filter button, between 6 and [`MAX_COLUMN_CHARS`]; `None` for a column
+/// without header and values.
+fn column_widths(sheet: &OutSheet, width: usize) -> Vec<Option<f64>> {
+    let mut chars: Vec<usize> = (0..width)
+        .map(|c| sheet.headers.get(c).map_or(0, |h| h.chars().count() + 4))
+        .collect();
+    for row in &sheet.rows {
+        for (c, cell) in row.cells.iter().enumerate() {
+            let n = shown_chars(cell);
+            if n > 0 && n + 2 > chars[c] {
+                chars[c] = n + 2;
+            }
+        }
+    }
+    chars
+        .into_iter()
+        .map(|n| (n > 0).then(|| n.clamp(6, MAX_COLUMN_CHARS as usize) as f64))
+        .collect()
+}
+
+/// About how many characters a cell shows (the longest line of a text).
+fn shown_chars(cell: &Cell) -> usize {
+    match cell {
+        Cell::Empty => 0,
+        Cell::Text(s) => s.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+        Cell::Int(i) => {
+            let mut n = if *i < 0 { 2 } else { 1 };
+            let mut v = i.unsigned_abs();
+            while v >= 10 {
+                v /= 10;
+                n += 1;
+            }
+            n
+        }
+        Cell::Float(_) | Cell::Link { .. } => cell.to_text().chars().count(),
+        Cell::Bool(_) => 5,
+        Cell::Date(_) => 10,
+        Cell::DateTime(_) => 19,
+    }
 }
 
 fn write_cell(
@@ -491,29 +542,39 @@ fn cut_utf16(s: &str, max: usize) -> &str {
     s
 }
 
-/// Writes `bytes` to a new temp file beside `path`, flushes it to disk and
-/// renames it over `path`. On failure the temp file is removed.
-fn save_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| "the path does not name a file".to_string())?;
+/// The folder `path` is in, which must exist.
+fn target_folder(path: &Path) -> Result<PathBuf, String> {
+    if path.file_name().is_none() {
+        return Err("the path does not name a file".to_string());
+    }
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     match fs::metadata(&folder) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => return Err(format!("{} is not a folder", folder.display())),
+        Ok(meta) if meta.is_dir() => Ok(folder),
+        Ok(_) => Err(format!("{} is not a folder", folder.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("folder {} does not exist", folder.display()))
+            Err(format!("folder {} does not exist", folder.display()))
         }
-        Err(e) => return Err(format!("cannot access folder {} ({e})", folder.display())),
+        Err(e) => Err(format!("cannot access folder {} ({e})", folder.display())),
     }
+}
 
-    let (temp_path, mut file) = create_temp(&folder, &file_name.to_string_lossy())?;
+/// Has `write` fill a new temp file beside `path` in `folder`, flushes it to
+/// disk and renames it over `path`. On failure the temp file is removed.
+fn save_atomically(
+    path: &Path,
+    folder: &Path,
+    write: impl FnOnce(&mut File) -> Result<(), String>,
+) -> Result<(), String> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| "the path does not name a file".to_string())?;
+    let (temp_path, mut file) = create_temp(folder, &file_name.to_string_lossy())?;
     let result = (|| -> Result<(), String> {
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
+        write(&mut file)?;
+        file.sync_all()
             .map_err(|e| format!("cannot write the temporary file ({e})"))?;
         drop(file);
         fs::rename(&temp_path, path).map_err(|e| {
@@ -527,7 +588,7 @@ fn save_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
         let _ = fs::remove_file(&temp_path);
         return result;
     }
-    sync_folder(&folder);
+    sync_folder(folder);
     Ok(())
 }
 
@@ -624,6 +685,18 @@ mod unit {
         assert_eq!(link_url("https://x.go.id/a"), "https://x.go.id/a");
         assert_eq!(link_url(r"C:\Temp\a.png"), r"file:///C:\Temp\a.png");
         assert_eq!(link_url("mailto:a@b.id"), "mailto:a@b.id");
+    }
+
+    #[test]
+    fn repeated_headers_are_numbered() {
+        let h: Vec<String> = ["Status", "NIK", "status ", "Status", "", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            unique_headers(&h),
+            ["Status", "NIK", "status (2)", "Status (3)", "", ""]
+        );
     }
 
     #[test]

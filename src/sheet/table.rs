@@ -1,0 +1,472 @@
+//! From a grid of cells (one sheet, any format) to a [`Table`]: the header row,
+//! the columns in use, renames, date columns, the row filter and the check for
+//! required columns.
+
+use std::path::{Path, PathBuf};
+
+use super::cell::{date_from_serial, parse_date};
+use super::{Cell, ColumnUse, MissingColumns, ReadOptions, SheetError};
+
+/// How many non-blank rows from the top the automatic header search looks at.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// One sheet read from a workbook: a header row and the data rows below it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// The workbook the table was read from.
+    pub path: PathBuf,
+    /// The name of the sheet, as the workbook spells it (for a CSV file: the
+    /// file name without its extension).
+    pub sheet: String,
+    /// The 1-based row number of the header row, as Excel shows it.
+    pub header_row: u32,
+    /// Header texts, trimmed, runs of spaces and line breaks made one space,
+    /// renamed as asked. An empty header cell is `Kolom N` (N = the 1-based
+    /// column number in the sheet); a header seen before gets ` (2)`, ` (3)`…
+    pub headers: Vec<String>,
+    /// The data rows below the header, without blank rows and without the
+    /// rows the filter left out.
+    pub rows: Vec<Row>,
+    /// How many non-blank rows the filter left out.
+    pub filtered: usize,
+}
+
+/// One data row of a [`Table`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based row number as Excel shows it (for CSV: the line number).
+    pub number: u32,
+    /// One cell per header, in the same order.
+    pub cells: Vec<Cell>,
+}
+
+impl Table {
+    /// Column index by header text, case-insensitive, surrounding spaces ignored.
+    pub fn column(&self, header: &str) -> Option<usize> {
+        let wanted = header_key(header);
+        self.headers.iter().position(|h| header_key(h) == wanted)
+    }
+
+    /// The headers of `required` that the table lacks (same matching rule), in the given order.
+    pub fn missing(&self, required: &[String]) -> Vec<String> {
+        required
+            .iter()
+            .filter(|r| self.column(r).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// The cell of `row` in the column named `header`, if the table has it.
+    pub fn cell<'a>(&self, row: &'a Row, header: &str) -> Option<&'a Cell> {
+        self.column(header).and_then(|c| row.cells.get(c))
+    }
+}
+
+/// How headers are compared: trimmed, lower case, inner runs of white space as
+/// one space.
+pub(super) fn header_key(header: &str) -> String {
+    collapse_spaces(header).to_lowercase()
+}
+
+fn collapse_spaces(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The rows of one sheet: `(1-based row number, cells from the sheet's first
+/// used column on)`.
+pub(super) struct Grid {
+    pub rows: Vec<(u32, Vec<Cell>)>,
+    /// The 1-based column number of each row's first cell.
+    pub first_column: u32,
+    /// The workbook counts days from 1904 (only matters for day numbers in
+    /// declared date columns).
+    pub is_1904: bool,
+    /// Merged regions, 0-based.
+    pub merged: Vec<Merged>,
+}
+
+/// A merged region: `((first row, first column), (last row, last column))`, 0-based.
+pub(super) type Merged = ((u32, u32), (u32, u32));
+
+pub(super) fn build(
+    path: &Path,
+    sheet: String,
+    grid: Grid,
+    options: &ReadOptions,
+) -> Result<Table, SheetError> {
+    let Grid {
+        mut rows,
+        first_column,
+        is_1904,
+        merged,
+    } = grid;
+    let empty = || SheetError::Empty {
+        path: path.to_path_buf(),
+        sheet: sheet.clone(),
+    };
+    let blank = |cells: &[Cell]| cells.iter().all(Cell::is_empty);
+
+    let header_at = match options.header_row {
+        Some(wanted) => {
+            let found = rows
+                .iter()
+                .position(|(n, cells)| *n == wanted && !blank(cells));
+            found.ok_or_else(|| SheetError::HeaderRow {
+                path: path.to_path_buf(),
+                sheet: sheet.clone(),
+                row: wanted,
+            })?
+        }
+        None => find_header(&rows).ok_or_else(empty)?,
+    };
+
+    // The columns with something in them, from the header row down.
+    let mut first = usize::MAX;
+    let mut last = 0;
+    for (_, cells) in &rows[header_at..] {
+        for (j, c) in cells.iter().enumerate() {
+            if !c.is_empty() {
+                first = first.min(j);
+                last = last.max(j);
+            }
+        }
+    }
+    if first == usize::MAX {
+        return Err(empty());
+    }
+
+    let header_row = rows[header_at].0;
+    let mut headers: Vec<String> = Vec::with_capacity(last - first + 1);
+    for j in first..=last {
+        let text = rows[header_at]
+            .1
+            .get(j)
+            .map(|c| collapse_spaces(&c.to_text()))
+            .unwrap_or_default();
+        let mut name = if text.is_empty() {
+            format!("Kolom {}", u64::from(first_column) + j as u64)
+        } else {
+            text
+        };
+        if let Some((_, to)) = options
+            .rename
+            .iter()
+            .find(|(from, _)| header_key(from) == header_key(&name))
+        {
+            name = collapse_spaces(to);
+        }
+        headers.push(name);
+    }
+    check_renames(path, &sheet, &headers, &rows[header_at].1, first, options)?;
+    dedupe(&mut headers);
+
+    let width = headers.len();
+    let mut table = Table {
+        path: path.to_path_buf(),
+        sheet,
+        header_row,
+        headers,
+        rows: Vec::with_capacity(rows.len() - header_at - 1),
+        filtered: 0,
+    };
+
+    // Every column the options name must exist: report them all at once.
+    let find_all = |names: &[String], used_for: ColumnUse| {
+        let names = table.missing(names);
+        (!names.is_empty()).then_some(MissingColumns { used_for, names })
+    };
+    let filter_columns: Vec<String> = options.filter.iter().map(|(c, _)| c.clone()).collect();
+    let missing: Vec<MissingColumns> = [
+        find_all(&options.required, ColumnUse::Required),
+        find_all(&options.dates, ColumnUse::Dates),
+        find_all(&filter_columns, ColumnUse::Filter),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !missing.is_empty() {
+        return Err(SheetError::Columns {
+            path: table.path,
+            sheet: table.sheet,
+            headers: table.headers,
+            missing,
+        });
+    }
+    let date_columns: Vec<usize> = options
+        .dates
+        .iter()
+        .filter_map(|d| table.column(d))
+        .collect();
+    let filters: Vec<(usize, Vec<String>)> = options
+        .filter
+        .iter()
+        .filter_map(|(c, values)| {
+            let keys = values.iter().map(|v| header_key(v)).collect();
+            table.column(c).map(|i| (i, keys))
+        })
+        .collect();
+
+    // Rows blank before merged values are spread stay blank.
+    let was_blank: Vec<bool> = rows[header_at + 1..]
+        .iter()
+        .map(|(_, cells)| blank(cells))
+        .collect();
+    spread_merged(&mut rows[header_at + 1..], &merged, first_column);
+
+    for ((number, cells), was_blank) in rows.drain(header_at + 1..).zip(was_blank) {
+        if was_blank {
+            continue;
+        }
+        let mut cells: Vec<Cell> = cells.into_iter().skip(first).take(width).collect();
+        cells.resize(width, Cell::Empty);
+        for &c in &date_columns {
+            as_date(&mut cells[c], is_1904);
+        }
+        let keep = filters
+            .iter()
+            .all(|(c, keys)| keys.contains(&header_key(&cells[*c].to_text())));
+        if keep {
+            table.rows.push(Row { number, cells });
+        } else {
+            table.filtered += 1;
+        }
+    }
+    Ok(table)
+}
+
+/// The first of the top rows that is mostly filled, mostly with text: the
+/// header, even under a title row (a merged title keeps its text in one cell).
+/// Without such a row, the first non-blank row.
+fn find_header(rows: &[(u32, Vec<Cell>)]) -> Option<usize> {
+    let top: Vec<(usize, usize, usize)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, cells))| {
+            let filled = cells.iter().filter(|c| !c.is_empty()).count();
+            let text = cells
+                .iter()
+                .filter(|c| matches!(c, Cell::Text(t) if !t.trim().is_empty()))
+                .count();
+            (filled > 0).then_some((i, filled, text))
+        })
+        .take(HEADER_SEARCH_ROWS)
+        .collect();
+    let widest = top.iter().map(|(_, filled, _)| *filled).max()?;
+    top.iter()
+        .find(|(_, filled, text)| filled * 3 >= widest * 2 && text * 2 > *filled)
+        .or_else(|| top.first())
+        .map(|(i, _, _)| *i)
+}
+
+/// A region merged below the header (a district written once for several
+/// rows) has its value in every cell of the region, as people read it.
+fn spread_merged(rows: &mut [(u32, Vec<Cell>)], merged: &[Merged], first_column: u32) {
+    let Some(first_number) = rows.first().map(|(n, _)| *n) else {
+        return;
+    };
+    let index = |rows: &[(u32, Vec<Cell>)], row0: u32| -> Option<usize> {
+        let number = row0.checked_add(1)?;
+        rows.binary_search_by_key(&number, |(n, _)| *n).ok()
+    };
+    for &((top, left), (bottom, right)) in merged {
+        // Only regions wholly below the header.
+        if top + 1 < first_number {
+            continue;
+        }
+        let Some(col) = left.checked_sub(first_column.saturating_sub(1)) else {
+            continue;
+        };
+        let Some(value) = index(rows, top)
+            .and_then(|i| rows[i].1.get(col as usize))
+            .filter(|c| !c.is_empty())
+            .cloned()
+        else {
+            continue;
+        };
+        for r in top..=bottom {
+            let Some(i) = index(rows, r) else { continue };
+            for c in left..=right {
+                let c = (c - (first_column - 1)) as usize;
+                if let Some(cell) = rows[i].1.get_mut(c) {
+                    if cell.is_empty() {
+                        *cell = value.clone();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Two columns may not end up with the same name through `rename`.
+fn check_renames(
+    path: &Path,
+    sheet: &str,
+    headers: &[String],
+    original: &[Cell],
+    first: usize,
+    options: &ReadOptions,
+) -> Result<(), SheetError> {
+    if options.rename.is_empty() {
+        return Ok(());
+    }
+    for (i, h) in headers.iter().enumerate() {
+        let key = header_key(h);
+        if let Some(j) = headers[..i].iter().position(|o| header_key(o) == key) {
+            let was = |k: usize| {
+                let text = original
+                    .get(first + k)
+                    .map(|c| collapse_spaces(&c.to_text()))
+                    .unwrap_or_default();
+                if text.is_empty() {
+                    headers[k].clone()
+                } else {
+                    text
+                }
+            };
+            let (a, b) = (was(j), was(i));
+            if header_key(&a) != header_key(&b) {
+                return Err(SheetError::RenameClash {
+                    path: path.to_path_buf(),
+                    sheet: sheet.to_string(),
+                    name: h.clone(),
+                    columns: vec![a, b],
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Repeated headers get ` (2)`, ` (3)`… so that each column can be named.
+fn dedupe(headers: &mut [String]) {
+    for i in 1..headers.len() {
+        let key = header_key(&headers[i]);
+        if headers[..i].iter().any(|h| header_key(h) == key) {
+            let base = headers[i].clone();
+            let mut n = 2;
+            let mut name = format!("{base} ({n})");
+            while headers[..i]
+                .iter()
+                .any(|h| header_key(h) == header_key(&name))
+            {
+                n += 1;
+                name = format!("{base} ({n})");
+            }
+            headers[i] = name;
+        }
+    }
+}
+
+/// A cell of a declared date column: dates stay, date text and day numbers
+/// become dates, anything else stays as it is (for the script to judge).
+fn as_date(cell: &mut Cell, is_1904: bool) {
+    let converted = match cell {
+        Cell::Text(t) => parse_date(t),
+        Cell::Int(n) => date_from_serial(*n as f64, is_1904),
+        Cell::Float(x) => date_from_serial(*x, is_1904),
+        _ => None,
+    };
+    if let Some(date) = converted {
+        *cell = date;
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    fn grid(rows: Vec<Vec<Cell>>) -> Grid {
+        Grid {
+            rows: rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (i as u32 + 1, r))
+                .collect(),
+            first_column: 1,
+            is_1904: false,
+            merged: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn header_search_passes_over_title_rows() {
+        let rows = vec![
+            vec![t("DAFTAR PERMOHONAN"), Cell::Empty, Cell::Empty],
+            vec![t("Periode Januari 2024"), Cell::Empty, Cell::Empty],
+            vec![Cell::Empty, Cell::Empty, Cell::Empty],
+            vec![t("No"), t("NIK"), t("Nama")],
+            vec![Cell::Int(1), t("3201010101010001"), t("Ani")],
+        ];
+        let table = build(
+            Path::new("x.xlsx"),
+            "S".into(),
+            grid(rows),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(table.header_row, 4);
+        assert_eq!(table.headers, ["No", "NIK", "Nama"]);
+        assert_eq!(table.rows.len(), 1);
+        assert_eq!(table.rows[0].number, 5);
+    }
+
+    #[test]
+    fn single_column_and_numeric_sheets_take_the_first_row() {
+        let rows = vec![vec![t("NIK")], vec![t("1")], vec![t("2")]];
+        let table = build(
+            Path::new("x.csv"),
+            "x".into(),
+            grid(rows),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(table.headers, ["NIK"]);
+        let rows = vec![
+            vec![Cell::Int(1), Cell::Int(2)],
+            vec![Cell::Int(3), Cell::Int(4)],
+        ];
+        let table = build(
+            Path::new("x.csv"),
+            "x".into(),
+            grid(rows),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(table.headers, ["1", "2"]);
+    }
+
+    #[test]
+    fn repeated_headers_are_numbered() {
+        let mut h = vec![
+            "Ket".to_string(),
+            "ket".into(),
+            "Ket (2)".into(),
+            "Ket".into(),
+        ];
+        dedupe(&mut h);
+        assert_eq!(h, ["Ket", "ket (2)", "Ket (2) (2)", "Ket (3)"]);
+    }
+
+    #[test]
+    fn date_column_cells() {
+        let mut c = t("31/12/2024");
+        as_date(&mut c, false);
+        assert_eq!(
+            c,
+            Cell::Date(chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap())
+        );
+        let mut c = Cell::Int(45292);
+        as_date(&mut c, false);
+        assert_eq!(
+            c,
+            Cell::Date(chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap())
+        );
+        let mut c = t("belum ada");
+        as_date(&mut c, false);
+        assert_eq!(c, t("belum ada"));
+    }
+}
