@@ -1,19 +1,37 @@
-//! Mail: building messages (plain text + HTML, attachments) and handing them to a
-//! transport.
+//! Mail: messages (plain text + HTML from templates, attachments) and their durable
+//! delivery through an outbox.
 //!
-//! Two transports: `file` (the default) writes each message as an `.eml` file into
-//! the outbox folder, where any mail client can open it; `smtp` writes it there
-//! first, sends it with lettre over tokio, and moves it to `outbox/sent/` once the
-//! server accepted it, so a message the server did not take stays in the outbox.
-//! Sending is async; building is pure. Errors name the server and its answer.
+//! Every message is first written to the outbox folder (`pending/<id>.eml` plus a
+//! small `<id>.json` with its envelope and delivery history) and only then handed to
+//! the transport; it moves to `sent/` once the server accepted it, to `failed/` when
+//! the server refused it for good (a 5xx answer, kept with the server's text), and
+//! stays in `pending/` when the server could not be reached or answered "try later"
+//! (4xx, connection refused, timeout). Nothing is ever deleted, so no message is
+//! lost: `juru mail flush` delivers what is pending. See [`outbox`].
+//!
+//! Two transports: `file` (the default) delivers by moving the `.eml` file to
+//! `sent/`, where any mail client can open it; `smtp` sends it with lettre over tokio
+//! (STARTTLS, implicit TLS, or plain on loopback only; AUTH PLAIN/LOGIN with the
+//! password from a secret). Building and rendering are pure and synchronous; delivery
+//! is async. [`retry`] decides when a temporary failure is tried again.
+//!
+//! Errors ([`MailError`]) are about this machine (a bad address, an unreadable
+//! outbox); what a server answered is not an error but an [`outbox::Outcome`].
 
-use std::path::{Path, PathBuf};
+pub mod outbox;
+pub mod retry;
+mod smtp;
+pub mod template;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::message::header::{ContentDisposition, ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+pub use outbox::{Attempt, Entry, Folder, Outbox, Outcome};
+pub use retry::{Retry, RetryPolicy};
 
 /// Mail settings (from `[mail]` in agent.toml).
 #[derive(Debug, Clone)]
@@ -37,14 +55,14 @@ impl Default for Settings {
 
 #[derive(Debug, Clone)]
 pub enum Transport {
-    /// Write `.eml` files to the outbox folder.
+    /// Deliver by moving the `.eml` file to the outbox's `sent/` folder.
     File,
     Smtp(SmtpSettings),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tls {
-    /// Plain connection upgraded with STARTTLS (port 587).
+    /// Plain connection upgraded with STARTTLS (port 587); refused without it.
     StartTls,
     /// TLS from the first byte (port 465).
     Implicit,
@@ -57,10 +75,30 @@ pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
     pub tls: Tls,
+    /// AUTH user name; the password comes from [`SmtpSettings::password_secret`].
     pub username: Option<String>,
-    /// Name of the environment variable that holds the password.
-    pub password_env: Option<String>,
+    /// Name of the secret holding the password: read from the environment
+    /// variable `JURU_SECRET_<NAME>` (see [`secret_variable`]).
+    pub password_secret: Option<String>,
+    /// Extra trusted root certificate(s) in PEM, for a server with an internal CA.
+    pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
+}
+
+impl SmtpSettings {
+    /// `host:port`, as shown to people.
+    pub fn server(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// The environment variable that holds the secret `name`: `JURU_SECRET_` and the
+/// name in upper case, with `-`, `.` and spaces as `_`.
+pub fn secret_variable(name: &str) -> String {
+    format!(
+        "JURU_SECRET_{}",
+        name.trim().to_uppercase().replace(['-', '.', ' '], "_")
+    )
 }
 
 /// A message to send.
@@ -76,18 +114,49 @@ pub struct Mail {
 
 #[derive(Debug, Clone)]
 pub struct Attachment {
+    /// The file name the recipient sees; any Unicode.
     pub name: String,
     pub content_type: String,
     pub bytes: Vec<u8>,
 }
 
-/// Where a message went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Written to this `.eml` file (the file transport).
-    Written(PathBuf),
-    /// Accepted by the SMTP server; a copy is at this path.
-    Sent { server: String, copy: PathBuf },
+impl Attachment {
+    /// An attachment whose content type follows from the name's extension.
+    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Attachment {
+        let name = name.into();
+        Attachment {
+            content_type: content_type_for(&name).into(),
+            name,
+            bytes,
+        }
+    }
+}
+
+/// The MIME type for a file name, by its extension (`application/octet-stream`
+/// when unknown).
+pub fn content_type_for(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsm" => "application/vnd.ms-excel.sheet.macroEnabled.12",
+        "xls" => "application/vnd.ms-excel",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "csv" => "text/csv",
+        "txt" | "log" => "text/plain",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,16 +165,14 @@ pub enum MailError {
     Address { address: String, reason: String },
     #[error("cannot build the message: {0}")]
     Build(String),
+    #[error("the message has no recipient")]
+    NoRecipient,
     #[error("cannot write {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },
-    #[error("the SMTP password variable {0} is not set in the environment")]
-    Password(String),
-    #[error("SMTP server {server} did not take the message (it stays in {}): {reason}", kept.display())]
-    Smtp {
-        server: String,
-        reason: String,
-        kept: PathBuf,
-    },
+    #[error("cannot read {}: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
+    #[error("the outbox has no message \"{0}\"")]
+    Unknown(String),
 }
 
 /// Checks one address (`name <user@host>` or `user@host`).
@@ -124,8 +191,12 @@ fn mailbox(text: &str) -> Result<Mailbox, MailError> {
         })
 }
 
-/// Builds the RFC 5322 message.
+/// Builds the RFC 5322 message: `multipart/alternative` (text, HTML), inside a
+/// `multipart/mixed` when there are attachments.
 pub fn build(from: &str, mail: &Mail) -> Result<Message, MailError> {
+    if mail.to.is_empty() && mail.cc.is_empty() {
+        return Err(MailError::NoRecipient);
+    }
     let mut builder = Message::builder()
         .from(mailbox(from)?)
         .subject(mail.subject.clone());
@@ -143,126 +214,58 @@ pub fn build(from: &str, mail: &Mail) -> Result<Message, MailError> {
     } else {
         let mut mixed = MultiPart::mixed().multipart(body);
         for a in &mail.attachments {
-            let ct = ContentType::parse(&a.content_type)
-                .map_err(|e| MailError::Build(format!("content type {}: {e}", a.content_type)))?;
-            mixed =
-                mixed.singlepart(LettreAttachment::new(a.name.clone()).body(a.bytes.clone(), ct));
+            mixed = mixed.singlepart(attachment_part(a)?);
         }
         builder.multipart(mixed)
     };
     message.map_err(|e| MailError::Build(e.to_string()))
 }
 
-/// Writes the message to `<outbox>/<name>.eml`, then delivers it by the transport.
-pub async fn send(
-    settings: &Settings,
-    outbox: &Path,
-    name: &str,
-    mail: &Mail,
-) -> Result<Delivery, MailError> {
-    let message = build(&settings.from, mail)?;
-    let path = outbox.join(format!("{name}.eml"));
-    write_atomic(&path, &message.formatted())?;
-    match &settings.transport {
-        Transport::File => Ok(Delivery::Written(path)),
-        Transport::Smtp(smtp) => {
-            let server = format!("{}:{}", smtp.host, smtp.port);
-            send_smtp(smtp, message)
-                .await
-                .map_err(|reason| MailError::Smtp {
-                    server: server.clone(),
-                    reason,
-                    kept: path.clone(),
-                })?;
-            let sent = outbox.join("sent").join(format!("{name}.eml"));
-            let moved = std::fs::create_dir_all(outbox.join("sent"))
-                .and_then(|_| std::fs::rename(&path, &sent));
-            Ok(Delivery::Sent {
-                server,
-                copy: if moved.is_ok() { sent } else { path },
-            })
-        }
-    }
+/// One attachment. The name goes into `Content-Disposition` as RFC 2231
+/// `filename*=utf-8''…` (lettre's encoding, which every current client reads) and,
+/// for clients that only look at `Content-Type`, also as an RFC 2047 `name=`
+/// parameter, which is what those clients read.
+fn attachment_part(a: &Attachment) -> Result<SinglePart, MailError> {
+    let name = a.name.replace(['"', '\\', '\r', '\n'], "_");
+    let type_only = a.content_type.split(';').next().unwrap_or_default().trim();
+    let with_name = format!("{type_only}; name=\"{}\"", encoded_word(&name));
+    let content_type = ContentType::parse(&with_name)
+        .or_else(|_| ContentType::parse(type_only))
+        .map_err(|e| MailError::Build(format!("content type \"{}\": {e}", a.content_type)))?;
+    Ok(SinglePart::builder()
+        .header(content_type)
+        .header(ContentDisposition::attachment(&name))
+        .body(a.bytes.clone()))
 }
 
-async fn send_smtp(smtp: &SmtpSettings, message: Message) -> Result<(), String> {
-    let builder = match smtp.tls {
-        Tls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-            .map_err(|e| e.to_string())?,
-        Tls::Implicit => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(|e| e.to_string())?
-        }
-        Tls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-    };
-    let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
-    if let Some(user) = &smtp.username {
-        let password = match &smtp.password_env {
-            Some(var) => {
-                std::env::var(var).map_err(|_| MailError::Password(var.clone()).to_string())?
+/// `name` as one RFC 2047 encoded word (`=?utf-8?b?…?=`) unless it is plain ASCII.
+fn encoded_word(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_string();
+    }
+    format!("=?utf-8?b?{}?=", base64(name.as_bytes()))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
             }
-            None => String::new(),
-        };
-        builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
     }
-    builder
-        .build()
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MailError> {
-    let fail = |e: std::io::Error| MailError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builds_multipart_with_attachment() {
-        let mail = Mail {
-            to: vec!["Loket Izin <loket@example.go.id>".into()],
-            cc: vec!["kabid@example.go.id".into()],
-            subject: "[juru] demo: 2 selesai".into(),
-            text: "Halo".into(),
-            html: "<p>Halo</p>".into(),
-            attachments: vec![Attachment {
-                name: "exceptions.xlsx".into(),
-                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                    .into(),
-                bytes: b"PK\x03\x04".to_vec(),
-            }],
-        };
-        let raw =
-            String::from_utf8(build("juru <juru@localhost>", &mail).unwrap().formatted()).unwrap();
-        assert!(
-            raw.contains("To: \"Loket Izin\" <loket@example.go.id>")
-                || raw.contains("To: Loket Izin <loket@example.go.id>"),
-            "{raw}"
-        );
-        assert!(raw.contains("Cc: kabid@example.go.id"), "{raw}");
-        assert!(raw.contains("multipart/alternative"));
-        assert!(raw.contains("filename=\"exceptions.xlsx\""), "{raw}");
-    }
-
-    #[test]
-    fn bad_address_is_named() {
-        let mail = Mail {
-            to: vec!["loket at example".into()],
-            ..Mail::default()
-        };
-        let err = build("juru@localhost", &mail).unwrap_err();
-        assert!(err.to_string().contains("\"loket at example\""), "{err}");
-    }
-}
+mod tests;
