@@ -10,26 +10,29 @@
 //! before the next item starts. At the end come `output.xlsx`, `exceptions.xlsx`
 //! and the summary mail.
 
-use std::collections::BTreeMap;
+mod cells;
+mod progress;
+mod worker;
+
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
-use crate::bot::Bot;
-use crate::browser::{self, Browser, Driver};
+use crate::bot::{self, Bot};
+use crate::browser::Driver;
 use crate::config::AgentConfig;
-pub use crate::mail::Delivery;
-use crate::mail::{self, Attachment};
-use crate::report::{Counts, ItemReport, Outcome, RunReport};
-use crate::script::{Host, HostContext, ItemInput, ScriptError, Source};
-use crate::sheet::{self, Cell, Table};
-use crate::store::{self, ItemEnd, NewRun, Store};
+use crate::mail;
+use crate::report::{Counts, ItemReport, MailKind, Outcome, RunReport};
+use crate::script::Redactor;
+use crate::sheet::{self, Table};
+use crate::store::{self, NewRun, Store};
 use crate::{Problem, Problems};
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// What a run needs besides the bot.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct RunOptions {
     pub secrets: BTreeMap<String, String>,
     /// Who started the run: `cli`, `demo`, a schedule name.
     pub trigger: String,
+    /// Draw a progress line on standard error (when it is a terminal).
+    pub progress: bool,
 }
 
 /// How a run ended.
@@ -84,12 +89,19 @@ pub struct RunSummary {
     pub commands: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailStatus {
-    Delivered(Delivery),
-    /// The bot's `[notify]` names nobody.
-    NoRecipients,
-    Failed(String),
+/// What became of the run's mail: every message is written to the outbox, then
+/// tried once; what the server did not take waits there for `juru mail flush`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailStatus {
+    /// The run's messages (its reports and those its script queued), each after
+    /// one delivery attempt.
+    pub messages: Vec<mail::Attempt>,
+    /// Messages that could not even be written to the outbox, and why.
+    pub errors: Vec<String>,
+    /// Why the run wrote no message, when it wrote none.
+    pub note: Option<String>,
+    /// Messages of earlier runs still waiting in the outbox.
+    pub older_pending: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +132,12 @@ impl Stop {
     }
 }
 
+use worker::WorkItem;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs `bot` once, until every item ended or `stop` says so.
 pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, RunError> {
     let started = Instant::now();
@@ -132,28 +150,15 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
     let mut store = blocking(move || Store::open(&store_path))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
-    let runs_dir = opts.data_dir.join("runs");
-    let id = new_run_id(
-        &store,
-        &runs_dir,
-        &bot.name,
-        started_at,
-        opts.config.time_zone,
-    )?;
-    let dir = runs_dir.join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        RunError::Failed(format!(
-            "cannot create the run folder {}: {e}",
-            dir.display()
-        ))
-    })?;
+    let (id, dir) = new_run_folder(&store, &opts, &bot.name, started_at)?;
     let rows: Vec<(i64, String)> = table
         .rows
         .iter()
-        .map(|r| (r.number as i64, row_json(&table.headers, &r.cells)))
+        .map(|r| (r.number as i64, cells::row_to_json(&r.cells)))
         .collect();
     let run_dir_text = dir.display().to_string();
     let input_text = input_path.display().to_string();
+    let vars_json = serde_json::to_string(&opts.vars).unwrap_or_else(|_| "{}".into());
     store
         .begin_run(
             &NewRun {
@@ -163,52 +168,202 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
                 input: &input_text,
                 dir: &run_dir_text,
                 started_at: &started_at.to_rfc3339(),
+                headers: &cells::strings_to_json(&table.headers),
+                vars: &vars_json,
+                parent: None,
             },
             &rows,
         )
         .map_err(|e| RunError::Failed(e.to_string()))?;
     tracing::info!(run = %id, bot = %bot.name, items = table.rows.len(), "run started");
-
-    // The browser, then the items on a blocking thread.
-    let work = match Driver::start(&opts.config.browser, Some(&dir.join("chromedriver.log"))).await
-    {
-        Err(e) => WorkDone {
-            outcomes: Vec::new(),
-            state: RunState::Failed(e.to_string()),
+    let items: Vec<WorkItem> = table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(idx, r)| WorkItem {
+            idx,
+            row: r.number,
+            cells: r.cells.clone(),
+            maybe_submitted: false,
+        })
+        .collect();
+    let todo = (0..items.len()).collect();
+    execute(
+        Plan {
+            bot,
+            opts,
+            id,
+            dir,
+            input_text,
+            headers: table.headers,
+            items,
+            todo,
             store,
-            commands: 0,
+            started_at,
+            started,
         },
+        stop,
+    )
+    .await
+}
+
+/// A run ready to work: its items, which of them to do, and its store rows.
+struct Plan {
+    bot: Bot,
+    opts: RunOptions,
+    id: String,
+    dir: PathBuf,
+    input_text: String,
+    headers: Vec<String>,
+    items: Vec<WorkItem>,
+    /// Indices of the items still to do.
+    todo: Vec<usize>,
+    store: Store,
+    started_at: DateTime<Utc>,
+    started: Instant,
+}
+
+/// Starts the driver and the workers, waits for them, writes the outputs from the
+/// store (so a resumed run reports every item, also those done before) and mails.
+async fn execute(plan: Plan, stop: Stop) -> Result<RunSummary, RunError> {
+    let Plan {
+        bot,
+        opts,
+        id,
+        dir,
+        input_text,
+        headers,
+        items,
+        todo,
+        store,
+        started_at,
+        started,
+    } = plan;
+    let mut commands = 0;
+    let pid_file = dir.join("chromedriver.pid");
+    Driver::kill_recorded(&pid_file);
+    let driver_log = dir.join("chromedriver.log");
+    let (state, store) = match Driver::start(
+        &opts.config.browser,
+        opts.config
+            .browser
+            .driver_log
+            .then_some(driver_log.as_path()),
+    )
+    .await
+    {
+        Err(e) => (RunState::Failed(e.to_string()), store),
         Ok(driver) => {
-            let job = Job {
+            driver.record_pid(&pid_file);
+            let workers = bot
+                .run
+                .workers
+                .min(opts.config.max_browsers)
+                .min(todo.len())
+                .max(1);
+            let spacing = bot
+                .run
+                .rate_per_minute
+                .map(|r| Duration::from_secs_f64(60.0 / r));
+            let mut secrets_seen: Vec<String> = opts.secrets.values().cloned().collect();
+            secrets_seen.extend(opts.config.secrets.values().cloned());
+            let mut secrets = opts.config.secrets.clone();
+            secrets.extend(opts.secrets.clone());
+            let job = Arc::new(worker::Job {
                 script: bot.script.clone(),
-                table: table.clone(),
-                store,
+                headers: headers.clone(),
+                items: items.clone(),
+                queue: Mutex::new(todo.iter().copied().collect::<VecDeque<_>>()),
+                store: Mutex::new(store),
                 run_id: id.clone(),
                 work_dir: dir.clone(),
+                bot_dir: bot.dir.clone(),
                 handle: Handle::current(),
                 stop: stop.clone(),
-                settings: opts.config.browser.clone(),
+                settings: bot.browser.apply(opts.config.browser.clone()),
                 driver_url: driver.url().to_string(),
                 vars: script_vars(&bot.vars, &opts.vars),
-                secrets: opts.secrets.clone(),
+                redactor: Redactor::new(secrets_seen.iter()),
+                secrets,
                 bot: bot.name.clone(),
                 timeout: bot.timeout_per_item,
-            };
-            let done = tokio::task::spawn_blocking(move || work(job)).await;
+                mail: crate::script::ScriptMail {
+                    outbox: opts.data_dir.join(&opts.config.mail.outbox),
+                    from: opts.config.mail.from.clone(),
+                    run_id: id.clone(),
+                },
+                login_detect: bot.login_detect.clone(),
+                rules: bot.rules.clone(),
+                max_retries: bot.run.max_retries,
+                breaker_limit: bot.run.circuit_breaker,
+                spacing,
+                deadline: bot.run.timeout.map(|t| (Instant::now() + t, t)),
+                next_start: Mutex::new(Instant::now()),
+                consecutive: AtomicUsize::new(0),
+                failure: Mutex::new(None),
+                commands: AtomicU64::new(0),
+                progress: worker::Progress::default(),
+                active: AtomicUsize::new(workers),
+            });
+            tracing::info!(run = %id, workers, items = todo.len(), "working");
+            let ticker = progress::spawn(job.clone(), todo.len(), opts.progress);
+            let mut handles = Vec::new();
+            for w in 1..=workers {
+                let job = job.clone();
+                handles.push(tokio::task::spawn_blocking(move || worker::work(job, w)));
+            }
+            for h in handles {
+                if let Err(e) = h.await {
+                    job.fail_run_now(format!("a worker thread failed: {e}"));
+                }
+            }
+            ticker.abort();
+            progress::clear(opts.progress);
             driver.stop().await;
-            done.map_err(|e| RunError::Failed(format!("the run's worker thread failed: {e}")))?
+            let _ = std::fs::remove_file(&pid_file);
+            // chromedriver logs what was typed: hide the secrets in its log.
+            if let Ok(text) = std::fs::read_to_string(&driver_log) {
+                let _ = std::fs::write(&driver_log, job.redactor.redact(&text));
+            }
+            commands = job.commands.load(Ordering::Relaxed);
+            let failure = job.failed();
+            let left = !lock(&job.queue).is_empty();
+            let job = Arc::try_unwrap(job)
+                .map_err(|_| RunError::Failed("the run's workers did not all stop".into()))?;
+            let store = job.store.into_inner().unwrap_or_else(|p| p.into_inner());
+            let state = match failure {
+                Some(reason) => RunState::Failed(reason),
+                None if left || *stop.finish.borrow() || *stop.abort.borrow() => {
+                    let pending = store.run(&id).ok().flatten().map_or(0, |r| r.pending);
+                    if pending > 0 {
+                        RunState::Cancelled
+                    } else {
+                        RunState::Finished
+                    }
+                }
+                None => RunState::Finished,
+            };
+            (state, store)
         }
     };
 
-    // Outputs.
+    // Outputs, from what the store holds for every item of the run.
     let finished_at = Utc::now();
-    let report = build_report(
+    let records = {
+        let rid = id.clone();
+        let (records, store) = blocking(move || (store.items(&rid), store)).await?;
+        let records = records.map_err(|e| RunError::Failed(e.to_string()))?;
+        (records, store)
+    };
+    let (records, store) = records;
+    let report = report_from_store(
         &bot,
         &opts,
         &id,
         &input_text,
-        &table,
-        &work,
+        &headers,
+        &records,
+        &state,
         started_at,
         finished_at,
     );
@@ -226,12 +381,6 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
     let counts = report.counts();
     let mail = send_summary(&bot, &opts, &report, &id, &exceptions, counts).await;
 
-    let WorkDone {
-        state,
-        store,
-        commands,
-        ..
-    } = work;
     let error = match &state {
         RunState::Failed(reason) => Some(reason.clone()),
         _ => None,
@@ -257,6 +406,320 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
     })
 }
 
+/// The report of a run from its store rows.
+#[allow(clippy::too_many_arguments)]
+fn report_from_store(
+    bot: &Bot,
+    opts: &RunOptions,
+    id: &str,
+    input: &str,
+    headers: &[String],
+    records: &[store::ItemRecord],
+    state: &RunState,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+) -> RunReport {
+    let items = records
+        .iter()
+        .map(|r| ItemReport {
+            row: u32::try_from(r.row_number).unwrap_or(0),
+            cells: cells::row_from_json(&r.data, headers.len()),
+            outcome: match r.state.as_str() {
+                store::state::DONE => Outcome::Done,
+                store::state::BUSINESS_EXCEPTION => Outcome::Business,
+                store::state::SYSTEM_EXCEPTION => Outcome::System,
+                store::state::NEEDS_VERIFICATION => Outcome::NeedsVerification,
+                _ => Outcome::Pending,
+            },
+            outputs: cells::outputs_from_json(&r.outputs),
+            reason: r.reason.clone(),
+            screenshot: r.screenshot.clone(),
+            finished_at: r
+                .finished_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(finished_at),
+        })
+        .collect();
+    RunReport {
+        run_id: id.to_string(),
+        bot: bot.name.clone(),
+        description: bot.description.clone(),
+        input: input.to_string(),
+        headers: headers.to_vec(),
+        items,
+        started_at,
+        finished_at,
+        error: match state {
+            RunState::Failed(reason) => Some(reason.clone()),
+            RunState::Cancelled => Some(crate::report::CANCELLED.into()),
+            RunState::Finished => None,
+        },
+        time_zone: opts.config.time_zone,
+        language: opts.config.language,
+    }
+}
+
+/// Continues a run that did not end (killed, power loss, stopped): `done` items are
+/// never redone, `pending` ones are done now, and an item left `in_progress` after
+/// `item.submitted()` is looked up with `verify(item)` before anything else (without
+/// `verify` a person must check it).
+pub async fn resume(
+    run_id: &str,
+    bots_dir: &Path,
+    opts: RunOptions,
+    stop: Stop,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let store_path = opts.data_dir.join(&opts.config.store_path);
+    let store = blocking(move || Store::open(&store_path))
+        .await?
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let record = store
+        .run(run_id)
+        .map_err(|e| RunError::Failed(e.to_string()))?
+        .ok_or_else(|| {
+            RunError::Invalid(
+                Problem::new(
+                    "",
+                    format!(
+                        "there is no run \"{run_id}\" in {}; `juru runs` lists the runs",
+                        store.path().display()
+                    ),
+                )
+                .into(),
+            )
+        })?;
+    if let Some(pid) = record.pid.filter(|p| *p as u32 != std::process::id()) {
+        // SAFETY: signal 0 only asks whether the process exists.
+        let alive = unsafe { libc::kill(pid as i32, 0) } == 0;
+        if alive && record.state == "running" {
+            return Err(RunError::Invalid(
+                Problem::new(
+                    "",
+                    format!("run {run_id} is still running (process {pid}); stop it first"),
+                )
+                .into(),
+            ));
+        }
+    }
+    if record.pending == 0 {
+        return Err(RunError::Invalid(
+            Problem::new("", format!("run {run_id} has nothing left to do: every item ended ({} done, {} business, {} system, {} to verify)", record.done, record.business, record.system, record.needs_verification)).into(),
+        ));
+    }
+    let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    let headers = cells::strings_from_json(&record.headers);
+    let records = store
+        .items(run_id)
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let items: Vec<WorkItem> = records
+        .iter()
+        .map(|r| WorkItem {
+            idx: r.idx as usize,
+            row: u32::try_from(r.row_number).unwrap_or(0),
+            cells: cells::row_from_json(&r.data, headers.len()),
+            maybe_submitted: r.state == store::state::IN_PROGRESS && r.submitted,
+        })
+        .collect();
+    let todo: Vec<usize> = records
+        .iter()
+        .filter(|r| r.state == store::state::PENDING || r.state == store::state::IN_PROGRESS)
+        .map(|r| r.idx as usize)
+        .collect();
+    store
+        .claim_run(run_id)
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let opts = with_saved_vars(opts, &record.vars);
+    tracing::info!(run = %run_id, items = todo.len(), "run resumed");
+    let started_at = DateTime::parse_from_rfc3339(&record.started_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now());
+    execute(
+        Plan {
+            bot,
+            opts,
+            id: record.id.clone(),
+            dir: PathBuf::from(&record.dir),
+            input_text: record.input.clone(),
+            headers,
+            items,
+            todo,
+            store,
+            started_at,
+            started,
+        },
+        stop,
+    )
+    .await
+}
+
+/// The options with the `--var` overrides an earlier run was started with (those
+/// given now win).
+fn with_saved_vars(mut opts: RunOptions, saved: &str) -> RunOptions {
+    let saved: BTreeMap<String, String> = serde_json::from_str(saved).unwrap_or_default();
+    for (k, v) in saved {
+        opts.vars.entry(k).or_insert(v);
+    }
+    opts
+}
+
+/// Which items of an earlier run to do again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Items in these states (`business_exception`, `system_exception`, `needs_verification`).
+    States(Vec<String>),
+    /// Items of these input row numbers.
+    Rows(Vec<i64>),
+}
+
+impl std::str::FromStr for Selection {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Selection, String> {
+        let words: Vec<&str> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() {
+            return Err(
+                "expected business, system, verify, failed or row numbers such as 5,7".into(),
+            );
+        }
+        if let Ok(rows) = words
+            .iter()
+            .map(|w| w.parse::<i64>())
+            .collect::<Result<Vec<_>, _>>()
+        {
+            return Ok(Selection::Rows(rows));
+        }
+        let mut states = Vec::new();
+        for w in words {
+            match w {
+                "business" => states.push(store::state::BUSINESS_EXCEPTION.to_string()),
+                "system" => states.push(store::state::SYSTEM_EXCEPTION.to_string()),
+                "verify" | "verification" => {
+                    states.push(store::state::NEEDS_VERIFICATION.to_string())
+                }
+                "failed" => states.extend([
+                    store::state::BUSINESS_EXCEPTION.to_string(),
+                    store::state::SYSTEM_EXCEPTION.to_string(),
+                    store::state::NEEDS_VERIFICATION.to_string(),
+                ]),
+                other => {
+                    return Err(format!(
+                        "\"{other}\" is not business, system, verify, failed or a row number"
+                    ))
+                }
+            }
+        }
+        Ok(Selection::States(states))
+    }
+}
+
+/// A new run of the chosen items of run `parent` (after an officer fixed the data
+/// in the legacy system or the bot), linked to it.
+pub async fn retry(
+    parent: &str,
+    selection: &Selection,
+    bots_dir: &Path,
+    opts: RunOptions,
+    stop: Stop,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let store_path = opts.data_dir.join(&opts.config.store_path);
+    let mut store = blocking(move || Store::open(&store_path))
+        .await?
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let record = store
+        .run(parent)
+        .map_err(|e| RunError::Failed(e.to_string()))?
+        .ok_or_else(|| {
+            RunError::Invalid(
+                Problem::new(
+                    "",
+                    format!("there is no run \"{parent}\"; `juru runs` lists the runs"),
+                )
+                .into(),
+            )
+        })?;
+    let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    let headers = cells::strings_from_json(&record.headers);
+    let chosen: Vec<store::ItemRecord> = store
+        .items(parent)
+        .map_err(|e| RunError::Failed(e.to_string()))?
+        .into_iter()
+        .filter(|r| match selection {
+            Selection::States(states) => states.contains(&r.state),
+            Selection::Rows(rows) => rows.contains(&r.row_number),
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Err(RunError::Invalid(
+            Problem::new(
+                "",
+                format!("run {parent} has no items matching {selection:?}"),
+            )
+            .into(),
+        ));
+    }
+    let (id, dir) = new_run_folder(&store, &opts, &bot.name, started_at)?;
+    let rows: Vec<(i64, String)> = chosen
+        .iter()
+        .map(|r| (r.row_number, r.data.clone()))
+        .collect();
+    let opts = with_saved_vars(opts, &record.vars);
+    let trigger = format!("retry of {parent}");
+    store
+        .begin_run(
+            &NewRun {
+                id: &id,
+                bot: &bot.name,
+                trigger: &trigger,
+                input: &record.input,
+                dir: &dir.display().to_string(),
+                started_at: &started_at.to_rfc3339(),
+                headers: &record.headers,
+                vars: &record.vars,
+                parent: Some(parent),
+            },
+            &rows,
+        )
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    tracing::info!(run = %id, parent, items = chosen.len(), "retry run started");
+    let items: Vec<WorkItem> = chosen
+        .iter()
+        .enumerate()
+        .map(|(idx, r)| WorkItem {
+            idx,
+            row: u32::try_from(r.row_number).unwrap_or(0),
+            cells: cells::row_from_json(&r.data, headers.len()),
+            maybe_submitted: false,
+        })
+        .collect();
+    let todo = (0..items.len()).collect();
+    execute(
+        Plan {
+            bot,
+            opts,
+            id,
+            dir,
+            input_text: record.input.clone(),
+            headers,
+            items,
+            todo,
+            store,
+            started_at,
+            started,
+        },
+        stop,
+    )
+    .await
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, RunError> {
@@ -265,38 +728,85 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| RunError::Failed(format!("a worker thread failed: {e}")))
 }
 
-/// Reads the input and checks the required columns; every problem is `Invalid`.
+/// Reads the input as `[input]` says (sheet, header row, renames, dates, filter) and
+/// checks the columns it names; every problem is `Invalid`.
 async fn read_input(bot: &Bot, path: PathBuf) -> Result<Table, RunError> {
-    let sheet_name = bot.input.sheet.clone();
+    let options = bot.input.read.clone();
     let p = path.clone();
-    let table = blocking(move || sheet::read(&p, sheet_name.as_deref()))
+    let table = blocking(move || sheet::read_with(&p, &options))
         .await?
-        .map_err(|e| RunError::Invalid(Problem::new("", e.to_string()).into()))?;
-    let missing = table.missing(&bot.input.required);
-    if !missing.is_empty() {
-        let quote = |v: &[String]| {
-            v.iter()
-                .map(|s| format!("\"{s}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        return Err(RunError::Invalid(
-            Problem::new(
-                "",
-                format!(
-                    "input workbook {} (sheet \"{}\") lacks the required column{} {} listed in {}: input.required; its columns are {}",
-                    path.display(),
-                    table.sheet,
-                    if missing.len() > 1 { "s" } else { "" },
-                    quote(&missing),
-                    bot.dir.join("bot.toml").display(),
-                    quote(&table.headers)
-                ),
-            )
-            .into(),
-        ));
+        .map_err(|e| RunError::Invalid(input_problems(bot, e)))?;
+    if !bot.input.read.filter.is_empty() {
+        tracing::info!(
+            kept = table.rows.len(),
+            left_out = table.filtered,
+            "input.filter chose the work items"
+        );
     }
     Ok(table)
+}
+
+/// A problem with the input workbook, pointing at the bot.toml key to look at.
+fn input_problems(bot: &Bot, error: sheet::SheetError) -> Problems {
+    let manifest = bot.dir.join("bot.toml");
+    match error {
+        sheet::SheetError::Columns {
+            path,
+            sheet,
+            headers,
+            missing,
+        } => Problems(
+            missing
+                .iter()
+                .map(|m| {
+                    let key = match m.used_for {
+                        sheet::ColumnUse::Required => "input.required",
+                        sheet::ColumnUse::Dates => "input.dates",
+                        sheet::ColumnUse::Filter => "input.filter",
+                    };
+                    Problem::new(
+                        "",
+                        format!(
+                            "input workbook {} (sheet \"{sheet}\") {m} listed in {}: {key}; its columns are {}",
+                            path.display(),
+                            manifest.display(),
+                            sheet::quoted(&headers)
+                        ),
+                    )
+                })
+                .collect(),
+        ),
+        e @ sheet::SheetError::HeaderRow { .. } => Problem::new(
+            "",
+            format!("{e} (input.header_row in {})", manifest.display()),
+        )
+        .into(),
+        e @ sheet::SheetError::RenameClash { .. } => Problem::new(
+            "",
+            format!("{e} (input.rename in {})", manifest.display()),
+        )
+        .into(),
+        e => Problem::new("", e.to_string()).into(),
+    }
+}
+
+/// A new run's id and its folder (created).
+fn new_run_folder(
+    store: &Store,
+    opts: &RunOptions,
+    bot: &str,
+    at: DateTime<Utc>,
+) -> Result<(String, PathBuf), RunError> {
+    let runs_dir = opts.data_dir.join("runs");
+    let id = new_run_id(store, &runs_dir, bot, at, opts.config.time_zone)?;
+    let dir = runs_dir.join(&id);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        RunError::Failed(format!(
+            "cannot create the run folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    Ok((id, dir))
 }
 
 /// `YYYYMMDD-HHMMSS-<bot>` in local time, with `-2`, `-3`… if taken.
@@ -322,23 +832,6 @@ fn new_run_id(
     Ok(id)
 }
 
-fn row_json(headers: &[String], cells: &[Cell]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = headers
-        .iter()
-        .zip(cells)
-        .map(|(h, c)| (h.clone(), serde_json::Value::String(c.to_text())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-fn outputs_json(outputs: &[(String, Cell)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = outputs
-        .iter()
-        .map(|(h, c)| (h.clone(), serde_json::Value::String(c.to_text())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
 /// The manifest's `[vars]` with `--var` overrides.
 fn script_vars(
     manifest: &BTreeMap<String, toml::Value>,
@@ -351,344 +844,12 @@ fn script_vars(
     vars
 }
 
-// ---- the worker ---------------------------------------------------------------------
-
-struct Job {
-    script: Source,
-    table: Table,
-    store: Store,
-    run_id: String,
-    work_dir: PathBuf,
-    handle: Handle,
-    stop: Stop,
-    settings: browser::Settings,
-    driver_url: String,
-    vars: BTreeMap<String, toml::Value>,
-    secrets: BTreeMap<String, String>,
-    bot: String,
-    timeout: Duration,
-}
-
-struct ItemOutcome {
-    outcome: Outcome,
-    outputs: Vec<(String, Cell)>,
-    reason: Option<String>,
-    screenshot: Option<String>,
-    finished_at: DateTime<Utc>,
-}
-
-struct WorkDone {
-    outcomes: Vec<ItemOutcome>,
-    state: RunState,
-    store: Store,
-    commands: u64,
-}
-
-/// Opens a browser session, hands it to the host and calls the script's `init()`.
-fn start_session(host: &mut Host, job: &Job) -> Result<(), String> {
-    let old = host.set_browser(None);
-    if let Some(old) = old {
-        job.handle.block_on(old.close());
-    }
-    let browser = job
-        .handle
-        .block_on(Browser::open(&job.driver_url, &job.settings))
-        .map_err(|e| e.to_string())?;
-    host.set_browser(Some(browser));
-    host.call_optional("init", job.timeout)
-        .map(|_| ())
-        .map_err(|e| format!("the script's init() failed: {}", e.message()))
-}
-
-fn commands_of(host: &Host) -> u64 {
-    host.browser().as_ref().map_or(0, |b| b.commands())
-}
-
-/// The failure screenshot and where the page was, bounded in time.
-fn evidence(host: &Host, job: &Job, row: u32) -> (Option<String>, Option<String>, Option<String>) {
-    let browser = host.browser();
-    let Some(browser) = browser.as_ref() else {
-        return (None, None, None);
-    };
-    let relative = format!("screenshots/row-{row:04}.png");
-    let full = job.work_dir.join(&relative);
-    job.handle.block_on(async {
-        let grab = async {
-            if let Some(text) = browser.clear_dialog().await {
-                tracing::warn!(row, "dismissed an open dialog: {text}");
-            }
-            let shot = browser
-                .screenshot(&full)
-                .await
-                .ok()
-                .map(|_| relative.clone());
-            let url = browser.url().await.ok();
-            let title = browser.title().await.ok();
-            (shot, url, title)
-        };
-        tokio::time::timeout(Duration::from_secs(20), grab)
-            .await
-            .unwrap_or((None, None, None))
-    })
-}
-
-fn work(job: Job) -> WorkDone {
-    let mut outcomes: Vec<ItemOutcome> = Vec::new();
-    let mut commands = 0;
-    let context = HostContext {
-        handle: job.handle.clone(),
-        cancel: job.stop.abort.clone(),
-        work_dir: job.work_dir.clone(),
-        vars: job.vars.clone(),
-        secrets: job.secrets.clone(),
-        bot: job.bot.clone(),
-        top_level_limit: crate::script::TOP_LEVEL_LIMIT,
-    };
-    let mut host = match Host::new(&job.script, context) {
-        Ok(h) => h,
-        Err(e) => {
-            return WorkDone {
-                outcomes,
-                state: RunState::Failed(format!(
-                    "the script failed before the first item: {}",
-                    e.message()
-                )),
-                store: job.store,
-                commands,
-            }
-        }
-    };
-    let fail = |host: &Host, outcomes, reason: String, store| {
-        if let Some(b) = host.set_browser(None) {
-            job.handle.block_on(b.close());
-        }
-        WorkDone {
-            outcomes,
-            state: RunState::Failed(reason),
-            store,
-            commands: 0,
-        }
-    };
-    if let Err(reason) = start_session(&mut host, &job) {
-        let c = commands_of(&host);
-        let mut done = fail(&host, outcomes, reason, job.store);
-        done.commands = c;
-        return done;
-    }
-
-    let mut state = RunState::Finished;
-    for (index, row) in job.table.rows.iter().enumerate() {
-        if *job.stop.finish.borrow() || *job.stop.abort.borrow() {
-            state = RunState::Cancelled;
-            break;
-        }
-        if let Err(e) = job
-            .store
-            .item_started(&job.run_id, index, &Utc::now().to_rfc3339())
-        {
-            commands += commands_of(&host);
-            let mut done = fail(&host, outcomes, e.to_string(), job.store);
-            done.commands = commands;
-            return done;
-        }
-        let input = ItemInput {
-            index,
-            row: row.number,
-            fields: job
-                .table
-                .headers
-                .iter()
-                .cloned()
-                .zip(row.cells.iter().cloned())
-                .collect(),
-        };
-        let t0 = Instant::now();
-        let result = host.process(input, job.timeout);
-        let (outcome, restart) = match result {
-            Ok(r) => (
-                ItemOutcome {
-                    outcome: Outcome::Done,
-                    outputs: r.outputs,
-                    reason: None,
-                    screenshot: None,
-                    finished_at: Utc::now(),
-                },
-                false,
-            ),
-            Err(e) => {
-                let (screenshot, url, title) = evidence(&host, &job, row.number);
-                let business = matches!(e, ScriptError::Business { .. });
-                if e == ScriptError::Cancelled {
-                    state = RunState::Cancelled;
-                }
-                let mut reason = e.message();
-                if !business {
-                    if let (Some(url), Some(title)) = (&url, &title) {
-                        reason = format!("{reason} (page \"{title}\" at {url})");
-                    }
-                }
-                let end = ItemEnd {
-                    state: if business {
-                        store::state::BUSINESS_EXCEPTION
-                    } else {
-                        store::state::SYSTEM_EXCEPTION
-                    },
-                    outputs: "{}",
-                    reason: Some(&reason),
-                    kind: Some(e.kind()),
-                    screenshot: screenshot.as_deref(),
-                    page_url: url.as_deref(),
-                    page_title: title.as_deref(),
-                    finished_at: &Utc::now().to_rfc3339(),
-                };
-                if let Err(err) = job.store.item_finished(&job.run_id, index, &end) {
-                    tracing::error!("{err}");
-                }
-                (
-                    ItemOutcome {
-                        outcome: if business {
-                            Outcome::Business
-                        } else {
-                            Outcome::System
-                        },
-                        outputs: Vec::new(),
-                        reason: Some(reason),
-                        screenshot,
-                        finished_at: Utc::now(),
-                    },
-                    !business && state != RunState::Cancelled,
-                )
-            }
-        };
-        if outcome.outcome == Outcome::Done {
-            let end = ItemEnd {
-                state: store::state::DONE,
-                outputs: &outputs_json(&outcome.outputs),
-                finished_at: &Utc::now().to_rfc3339(),
-                ..ItemEnd::default()
-            };
-            if let Err(e) = job.store.item_finished(&job.run_id, index, &end) {
-                outcomes.push(outcome);
-                commands += commands_of(&host);
-                let mut done = fail(&host, outcomes, e.to_string(), job.store);
-                done.commands = commands;
-                return done;
-            }
-        }
-        let word = match outcome.outcome {
-            Outcome::Done => "done",
-            Outcome::Business => "business exception",
-            _ => "system exception",
-        };
-        match &outcome.reason {
-            Some(reason) => tracing::info!(
-                row = row.number,
-                "{word} in {:.1} s: {reason}",
-                t0.elapsed().as_secs_f64()
-            ),
-            None => tracing::info!(
-                row = row.number,
-                "{word} in {:.1} s",
-                t0.elapsed().as_secs_f64()
-            ),
-        }
-        outcomes.push(outcome);
-        if state == RunState::Cancelled {
-            break;
-        }
-        if restart && !*job.stop.finish.borrow() {
-            commands += commands_of(&host);
-            tracing::info!(
-                row = row.number,
-                "restarting the browser session after a system exception"
-            );
-            if let Err(reason) = start_session(&mut host, &job) {
-                let mut done = fail(
-                    &host,
-                    outcomes,
-                    format!(
-                        "the browser could not be restarted after a system exception: {reason}"
-                    ),
-                    job.store,
-                );
-                done.commands = commands;
-                return done;
-            }
-        }
-    }
-
-    if state == RunState::Finished {
-        if let Err(e) = host.call_optional("finish", job.timeout) {
-            tracing::warn!("the script's finish() failed: {}", e.message());
-        }
-    }
-    commands += commands_of(&host);
-    if let Some(b) = host.set_browser(None) {
-        job.handle.block_on(b.close());
-    }
-    WorkDone {
-        outcomes,
-        state,
-        store: job.store,
-        commands,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn build_report(
-    bot: &Bot,
-    opts: &RunOptions,
-    id: &str,
-    input: &str,
-    table: &Table,
-    work: &WorkDone,
-    started_at: DateTime<Utc>,
-    finished_at: DateTime<Utc>,
-) -> RunReport {
-    let items = table
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| match work.outcomes.get(i) {
-            Some(o) => ItemReport {
-                row: row.number,
-                cells: row.cells.clone(),
-                outcome: o.outcome,
-                outputs: o.outputs.clone(),
-                reason: o.reason.clone(),
-                screenshot: o.screenshot.clone(),
-                finished_at: o.finished_at,
-            },
-            None => ItemReport {
-                row: row.number,
-                cells: row.cells.clone(),
-                outcome: Outcome::Pending,
-                outputs: Vec::new(),
-                reason: None,
-                screenshot: None,
-                finished_at,
-            },
-        })
-        .collect();
-    RunReport {
-        run_id: id.to_string(),
-        bot: bot.name.clone(),
-        description: bot.description.clone(),
-        input: input.to_string(),
-        headers: table.headers.clone(),
-        items,
-        started_at,
-        finished_at,
-        error: match &work.state {
-            RunState::Failed(reason) => Some(reason.clone()),
-            RunState::Cancelled => Some("cancelled".into()),
-            RunState::Finished => None,
-        },
-        time_zone: opts.config.time_zone,
-        language: opts.config.language,
-    }
-}
-
+/// The run's mail, by the rules of the bot's `[notify]`: a summary to the
+/// supervisors on every run; the exception report (with the exceptions workbook) to
+/// the officers when there are exceptions, or, without officers, the workbook on
+/// the supervisors' summary; an alert to both when the run failed. `notify.cc` is
+/// copied on each. Every message goes to the outbox first; then the run tries to
+/// deliver its own messages once, including those its script queued.
 async fn send_summary(
     bot: &Bot,
     opts: &RunOptions,
@@ -697,33 +858,115 @@ async fn send_summary(
     exceptions: &Path,
     counts: Counts,
 ) -> MailStatus {
-    if bot.officers.is_empty() && bot.supervisors.is_empty() {
-        return MailStatus::NoRecipients;
-    }
-    let (to, cc) = if bot.officers.is_empty() {
-        (bot.supervisors.clone(), Vec::new())
-    } else {
-        (bot.officers.clone(), bot.supervisors.clone())
-    };
-    let mut mail = report.mail(&to, &cc);
-    if counts.exceptions() > 0 {
-        match std::fs::read(exceptions) {
-            Ok(bytes) => mail.attachments.push(Attachment {
-                name: "exceptions.xlsx".into(),
-                content_type: XLSX.into(),
-                bytes,
-            }),
-            Err(e) => {
-                return MailStatus::Failed(format!("cannot attach {}: {e}", exceptions.display()))
+    let mut status = MailStatus::default();
+    let outbox = mail::Outbox::new(opts.data_dir.join(&opts.config.mail.outbox));
+    let failed = report
+        .error
+        .as_deref()
+        .is_some_and(|e| e != crate::report::CANCELLED);
+    let with_exceptions = counts.exceptions() > 0;
+    let mut plan: Vec<(MailKind, Vec<String>, bool)> = Vec::new();
+    if failed {
+        let mut everyone = bot.officers.clone();
+        for s in &bot.supervisors {
+            if !everyone.contains(s) {
+                everyone.push(s.clone());
             }
         }
-    }
-    let outbox = opts.data_dir.join(&opts.config.mail.outbox);
-    match mail::send(&opts.config.mail, &outbox, id, &mail).await {
-        Ok(d) => MailStatus::Delivered(d),
-        Err(e) => {
-            tracing::error!("{e}");
-            MailStatus::Failed(e.to_string())
+        plan.push((MailKind::Alert, everyone, with_exceptions));
+    } else {
+        plan.push((
+            MailKind::Summary,
+            bot.supervisors.clone(),
+            with_exceptions && bot.officers.is_empty(),
+        ));
+        if with_exceptions {
+            plan.push((MailKind::Exceptions, bot.officers.clone(), true));
         }
     }
+    plan.retain(|(_, to, _)| !to.is_empty());
+    if plan.is_empty() {
+        status.note = Some(
+            if bot.officers.is_empty() && bot.supervisors.is_empty() && bot.cc.is_empty() {
+                "bot.toml [notify] names nobody".to_string()
+            } else {
+                "no exceptions for notify.officers, and no notify.supervisors for a summary"
+                    .to_string()
+            },
+        );
+    }
+    let name = bot
+        .attachment_name
+        .clone()
+        .unwrap_or_else(|| "exceptions.xlsx".to_string());
+    let workbook = if plan.iter().any(|(_, _, attach)| *attach) {
+        match tokio::fs::read(exceptions).await {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                status
+                    .errors
+                    .push(format!("cannot attach {}: {e}", exceptions.display()));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    for (kind, to, attach) in plan {
+        let attachment = workbook.as_ref().filter(|_| attach);
+        let cc: Vec<String> = bot.cc.iter().filter(|c| !to.contains(c)).cloned().collect();
+        let mut message = match report.mail(kind, &to, &cc, attachment.map(|_| name.as_str())) {
+            Ok(m) => m,
+            Err(e) => {
+                status.errors.push(e.to_string());
+                continue;
+            }
+        };
+        if let Some(bytes) = attachment {
+            message
+                .attachments
+                .push(mail::Attachment::new(name.clone(), bytes.clone()));
+        }
+        let queued = outbox.enqueue(
+            &opts.config.mail.from,
+            &message,
+            &format!("{id}.{}", kind.name()),
+            kind.name(),
+            Some(id),
+        );
+        if let Err(e) = queued {
+            tracing::error!("{e}");
+            status.errors.push(e.to_string());
+        }
+    }
+    match outbox
+        .flush(&opts.config.mail, mail::outbox::Flush::Run(id))
+        .await
+    {
+        Ok(attempts) => {
+            for attempt in attempts {
+                match attempt {
+                    Ok(a) => status.messages.push(a),
+                    Err(e) => status.errors.push(e.to_string()),
+                }
+            }
+        }
+        Err(e) => status.errors.push(e.to_string()),
+    }
+    for a in &status.messages {
+        match &a.outcome {
+            mail::Outcome::Waiting { reason, .. } => {
+                tracing::warn!(message = %a.entry.id, "mail not sent yet, it waits in the outbox: {reason}")
+            }
+            mail::Outcome::Refused { answer } => {
+                tracing::error!(message = %a.entry.id, "mail refused by the server: {answer}")
+            }
+            _ => {}
+        }
+    }
+    status.older_pending = outbox
+        .entries(mail::Folder::Pending)
+        .map(|e| e.iter().filter(|e| e.run.as_deref() != Some(id)).count())
+        .unwrap_or(0);
+    status
 }

@@ -1,13 +1,20 @@
 //! Run history and per-item checkpoints in a SQLite file (`var/juru.db` by default).
 //!
-//! Every item's state is written as it changes, so the store always says how far a
-//! run got. SQLite calls are blocking: callers use the store from a blocking thread.
-//! The store knows runs and items as plain records (JSON for row data and outputs);
-//! it knows nothing of bots, browsers or workbooks.
+//! Every state change of an item is written before the next one starts, so after a
+//! crash the store says exactly how far a run got: `done` items are never redone, and
+//! an item left `in_progress` is known to be "maybe submitted" when its `submitted`
+//! mark is set. SQLite calls are blocking: use the store from a blocking thread. One
+//! [`Store`] is one connection; several workers share one behind a mutex.
+//!
+//! The store knows runs and items as plain records (JSON text for row data, outputs
+//! and variables); it knows nothing of bots, browsers or workbooks.
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub mod actions;
+pub mod fires;
 
 #[derive(Debug, thiserror::Error)]
 #[error("store {}: {message}", path.display())]
@@ -23,10 +30,12 @@ pub mod state {
     pub const DONE: &str = "done";
     pub const BUSINESS_EXCEPTION: &str = "business_exception";
     pub const SYSTEM_EXCEPTION: &str = "system_exception";
+    pub const NEEDS_VERIFICATION: &str = "needs_verification";
+    pub const SKIPPED: &str = "skipped";
 }
 
 /// A new run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewRun<'a> {
     pub id: &'a str,
     pub bot: &'a str,
@@ -34,6 +43,12 @@ pub struct NewRun<'a> {
     pub input: &'a str,
     pub dir: &'a str,
     pub started_at: &'a str,
+    /// The input's column headers (JSON array).
+    pub headers: &'a str,
+    /// Variable overrides the run was started with (JSON object).
+    pub vars: &'a str,
+    /// The run this one retries items of.
+    pub parent: Option<&'a str>,
 }
 
 /// How one item ended.
@@ -46,6 +61,9 @@ pub struct ItemEnd<'a> {
     pub screenshot: Option<&'a str>,
     pub page_url: Option<&'a str>,
     pub page_title: Option<&'a str>,
+    /// The item's last log lines.
+    pub log: Option<&'a str>,
+    pub commands: i64,
     pub finished_at: &'a str,
 }
 
@@ -55,14 +73,22 @@ pub struct RunRecord {
     pub id: String,
     pub bot: String,
     pub trigger: String,
+    pub input: String,
+    pub dir: String,
     pub state: String,
     pub started_at: String,
     pub finished_at: Option<String>,
+    pub error: Option<String>,
+    pub headers: String,
+    pub vars: String,
+    pub parent: Option<String>,
+    pub pid: Option<i64>,
     pub total: i64,
     pub done: i64,
     pub business: i64,
     pub system: i64,
-    pub error: Option<String>,
+    pub needs_verification: i64,
+    pub pending: i64,
 }
 
 /// One item as stored.
@@ -76,12 +102,22 @@ pub struct ItemRecord {
     pub reason: Option<String>,
     pub kind: Option<String>,
     pub screenshot: Option<String>,
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    pub log: Option<String>,
+    pub attempts: i64,
+    pub worker: Option<i64>,
+    pub submitted: bool,
+    pub commands: i64,
+    pub finished_at: Option<String>,
 }
 
 pub struct Store {
     conn: Connection,
     path: PathBuf,
 }
+
+const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -93,7 +129,11 @@ CREATE TABLE IF NOT EXISTS runs (
     state       TEXT NOT NULL,
     started_at  TEXT NOT NULL,
     finished_at TEXT,
-    error       TEXT
+    error       TEXT,
+    headers     TEXT NOT NULL DEFAULT '[]',
+    vars        TEXT NOT NULL DEFAULT '{}',
+    parent      TEXT,
+    pid         INTEGER
 );
 CREATE TABLE IF NOT EXISTS items (
     run_id      TEXT NOT NULL REFERENCES runs(id),
@@ -107,13 +147,73 @@ CREATE TABLE IF NOT EXISTS items (
     screenshot  TEXT,
     page_url    TEXT,
     page_title  TEXT,
+    log         TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,
+    worker      INTEGER,
+    submitted   INTEGER NOT NULL DEFAULT 0,
+    commands    INTEGER NOT NULL DEFAULT 0,
     started_at  TEXT,
     finished_at TEXT,
     PRIMARY KEY (run_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_state ON items(run_id, state);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 ";
+
+const RUN_COLUMNS: &str = "r.id, r.bot, r.trigger, r.input, r.dir, r.state, r.started_at, r.finished_at, r.error, r.headers, r.vars, r.parent, r.pid,
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id),
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'done'),
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'business_exception'),
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'system_exception'),
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'needs_verification'),
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress'))";
+
+const ITEM_COLUMNS: &str = "idx, row_number, state, data, outputs, reason, kind, screenshot, page_url, page_title, log, attempts, worker, submitted, commands, finished_at";
+
+fn run_record(r: &Row) -> rusqlite::Result<RunRecord> {
+    Ok(RunRecord {
+        id: r.get(0)?,
+        bot: r.get(1)?,
+        trigger: r.get(2)?,
+        input: r.get(3)?,
+        dir: r.get(4)?,
+        state: r.get(5)?,
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        error: r.get(8)?,
+        headers: r.get(9)?,
+        vars: r.get(10)?,
+        parent: r.get(11)?,
+        pid: r.get(12)?,
+        total: r.get(13)?,
+        done: r.get(14)?,
+        business: r.get(15)?,
+        system: r.get(16)?,
+        needs_verification: r.get(17)?,
+        pending: r.get(18)?,
+    })
+}
+
+fn item_record(r: &Row) -> rusqlite::Result<ItemRecord> {
+    Ok(ItemRecord {
+        idx: r.get(0)?,
+        row_number: r.get(1)?,
+        state: r.get(2)?,
+        data: r.get(3)?,
+        outputs: r.get(4)?,
+        reason: r.get(5)?,
+        kind: r.get(6)?,
+        screenshot: r.get(7)?,
+        page_url: r.get(8)?,
+        page_title: r.get(9)?,
+        log: r.get(10)?,
+        attempts: r.get(11)?,
+        worker: r.get(12)?,
+        submitted: r.get::<_, i64>(13)? != 0,
+        commands: r.get(14)?,
+        finished_at: r.get(15)?,
+    })
+}
 
 impl Store {
     /// Opens (creating when needed) the SQLite file in WAL mode.
@@ -127,16 +227,30 @@ impl Store {
                 .map_err(|e| fail(format!("cannot create its folder: {e}")))?;
         }
         let conn = Connection::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .and_then(|_| conn.pragma_update(None, "journal_mode", "WAL"))
             .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
-            .and_then(|_| conn.execute_batch(SCHEMA))
+            .map_err(|e| fail(format!("cannot prepare the connection: {e}")))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| fail(format!("cannot read the schema version: {e}")))?;
+        if version > SCHEMA_VERSION {
+            return Err(fail(format!(
+                "it was written by a newer juru (schema {version}, this one knows {SCHEMA_VERSION})"
+            )));
+        }
+        conn.execute_batch(SCHEMA)
+            .and_then(|_| conn.pragma_update(None, "user_version", SCHEMA_VERSION))
             .map_err(|e| fail(format!("cannot prepare the schema: {e}")))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn err(&self, what: &str, e: rusqlite::Error) -> StoreError {
@@ -155,17 +269,30 @@ impl Store {
             .map_err(|e| self.err("looking up a run", e))
     }
 
-    /// Records a new run and its items (all `pending`) in one transaction.
-    /// `items` are (row number, row data as JSON).
+    /// Records a new run and its items (all `pending`) in one transaction, owned by
+    /// this process. `items` are (row number, row data as JSON).
     pub fn begin_run(&mut self, run: &NewRun, items: &[(i64, String)]) -> Result<(), StoreError> {
+        let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| StoreError {
-            path: self.path.clone(),
+            path: path.clone(),
             message: format!("starting a transaction: {e}"),
         })?;
         let result = (|| {
             tx.execute(
-                "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)",
-                params![run.id, run.bot, run.trigger, run.input, run.dir, run.started_at],
+                "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at, headers, vars, parent, pid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    run.id,
+                    run.bot,
+                    run.trigger,
+                    run.input,
+                    run.dir,
+                    run.started_at,
+                    run.headers,
+                    run.vars,
+                    run.parent,
+                    std::process::id() as i64
+                ],
             )?;
             let mut stmt = tx.prepare(
                 "INSERT INTO items (run_id, idx, row_number, state, data) VALUES (?1, ?2, ?3, 'pending', ?4)",
@@ -178,28 +305,71 @@ impl Store {
         match result.and_then(|_| tx.commit()) {
             Ok(()) => Ok(()),
             Err(e) => Err(StoreError {
-                path: self.path.clone(),
+                path,
                 message: format!("recording run {}: {e}", run.id),
             }),
         }
     }
 
-    /// Marks an item `in_progress` (one more attempt).
-    pub fn item_started(&self, run_id: &str, idx: usize, at: &str) -> Result<(), StoreError> {
+    /// Takes over an unfinished run for this process (resume): state `running`,
+    /// this pid, no end yet.
+    pub fn claim_run(&self, id: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3 WHERE run_id = ?1 AND idx = ?2",
-                params![run_id, idx as i64, at],
+                "UPDATE runs SET state = 'running', pid = ?2, finished_at = NULL, error = NULL WHERE id = ?1",
+                params![id, std::process::id() as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("claiming a run", e))
+    }
+
+    /// Marks an item `in_progress` for one more attempt by `worker`.
+    pub fn item_started(
+        &self,
+        run_id: &str,
+        idx: usize,
+        at: &str,
+        worker: usize,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3, worker = ?4, submitted = 0
+                 WHERE run_id = ?1 AND idx = ?2",
+                params![run_id, idx as i64, at, worker as i64],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording an item start", e))
+    }
+
+    /// Records that the item reached the system (the script's `item.submitted()`).
+    pub fn item_submitted(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE items SET submitted = 1 WHERE run_id = ?1 AND idx = ?2",
+                params![run_id, idx as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("recording a submission", e))
+    }
+
+    /// Puts an item back to `pending` (a retry waits, or the run stopped before it).
+    pub fn item_pending(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE items SET state = 'pending', submitted = 0 WHERE run_id = ?1 AND idx = ?2",
+                params![run_id, idx as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("recording a pending item", e))
     }
 
     /// Records how an item ended.
     pub fn item_finished(&self, run_id: &str, idx: usize, end: &ItemEnd) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE items SET state = ?3, outputs = ?4, reason = ?5, kind = ?6, screenshot = ?7, page_url = ?8, page_title = ?9, finished_at = ?10 WHERE run_id = ?1 AND idx = ?2",
+                "UPDATE items SET state = ?3, outputs = ?4, reason = ?5, kind = ?6, screenshot = ?7, page_url = ?8,
+                     page_title = ?9, log = ?10, commands = commands + ?11, finished_at = ?12
+                 WHERE run_id = ?1 AND idx = ?2",
                 params![
                     run_id,
                     idx as i64,
@@ -210,6 +380,8 @@ impl Store {
                     end.screenshot,
                     end.page_url,
                     end.page_title,
+                    end.log,
+                    end.commands,
                     end.finished_at
                 ],
             )
@@ -227,7 +399,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
+                "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4, pid = NULL WHERE id = ?1",
                 params![run_id, state, error, at],
             )
             .map(|_| ())
@@ -238,54 +410,39 @@ impl Store {
     pub fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
         self.conn
             .query_row(
-                "SELECT r.id, r.bot, r.trigger, r.state, r.started_at, r.finished_at, r.error,
-                        (SELECT count(*) FROM items i WHERE i.run_id = r.id),
-                        (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'done'),
-                        (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'business_exception'),
-                        (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'system_exception')
-                 FROM runs r WHERE r.id = ?1",
+                &format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?1"),
                 [id],
-                |r| {
-                    Ok(RunRecord {
-                        id: r.get(0)?,
-                        bot: r.get(1)?,
-                        trigger: r.get(2)?,
-                        state: r.get(3)?,
-                        started_at: r.get(4)?,
-                        finished_at: r.get(5)?,
-                        error: r.get(6)?,
-                        total: r.get(7)?,
-                        done: r.get(8)?,
-                        business: r.get(9)?,
-                        system: r.get(10)?,
-                    })
-                },
+                run_record,
             )
             .optional()
             .map_err(|e| self.err("reading a run", e))
+    }
+
+    /// The newest runs first, optionally of one bot.
+    pub fn runs(&self, bot: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs r WHERE (?1 IS NULL OR r.bot = ?1) ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
+            ))
+            .map_err(|e| self.err("listing runs", e))?;
+        let rows = stmt
+            .query_map(params![bot, limit as i64], run_record)
+            .map_err(|e| self.err("listing runs", e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err("listing runs", e))
     }
 
     /// The items of a run in input order.
     pub fn items(&self, run_id: &str) -> Result<Vec<ItemRecord>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT idx, row_number, state, data, outputs, reason, kind, screenshot FROM items WHERE run_id = ?1 ORDER BY idx",
-            )
+            .prepare(&format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 ORDER BY idx"
+            ))
             .map_err(|e| self.err("reading items", e))?;
         let rows = stmt
-            .query_map([run_id], |r| {
-                Ok(ItemRecord {
-                    idx: r.get(0)?,
-                    row_number: r.get(1)?,
-                    state: r.get(2)?,
-                    data: r.get(3)?,
-                    outputs: r.get(4)?,
-                    reason: r.get(5)?,
-                    kind: r.get(6)?,
-                    screenshot: r.get(7)?,
-                })
-            })
+            .query_map([run_id], item_record)
             .map_err(|e| self.err("reading items", e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err("reading items", e))
@@ -296,26 +453,36 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn run_lifecycle_is_recorded() {
+    fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("juru.db")).unwrap();
+        let store = Store::open(&dir.path().join("juru.db")).unwrap();
+        (dir, store)
+    }
+
+    fn begin(store: &mut Store, id: &str) {
         let run = NewRun {
-            id: "r1",
+            id,
             bot: "demo",
             trigger: "cli",
             input: "in.xlsx",
             dir: "runs/r1",
             started_at: "2026-11-27T10:00:00Z",
+            headers: "[\"NIK\"]",
+            vars: "{}",
+            parent: None,
         };
         store
-            .begin_run(
-                &run,
-                &[(2, "{\"NIK\":\"1\"}".into()), (3, "{\"NIK\":\"2\"}".into())],
-            )
+            .begin_run(&run, &[(2, "[\"1\"]".into()), (3, "[\"2\"]".into())])
             .unwrap();
+    }
+
+    #[test]
+    fn run_lifecycle_is_recorded() {
+        let (dir, mut store) = store();
+        begin(&mut store, "r1");
         assert!(store.has_run("r1").unwrap());
-        store.item_started("r1", 0, "t").unwrap();
+        store.item_started("r1", 0, "t", 1).unwrap();
+        store.item_submitted("r1", 0).unwrap();
         store
             .item_finished(
                 "r1",
@@ -323,12 +490,13 @@ mod tests {
                 &ItemEnd {
                     state: state::DONE,
                     outputs: "{\"No\":\"1\"}",
+                    commands: 7,
                     finished_at: "t2",
                     ..ItemEnd::default()
                 },
             )
             .unwrap();
-        store.item_started("r1", 1, "t").unwrap();
+        store.item_started("r1", 1, "t", 2).unwrap();
         store
             .item_finished(
                 "r1",
@@ -338,6 +506,7 @@ mod tests {
                     outputs: "{}",
                     reason: Some("NIK salah"),
                     kind: Some("business"),
+                    log: Some("membuka formulir"),
                     finished_at: "t3",
                     ..ItemEnd::default()
                 },
@@ -345,15 +514,51 @@ mod tests {
             .unwrap();
         store.finish_run("r1", "finished", None, "t4").unwrap();
         let r = store.run("r1").unwrap().unwrap();
-        assert_eq!((r.total, r.done, r.business, r.system), (2, 1, 1, 0));
+        assert_eq!(
+            (r.total, r.done, r.business, r.system, r.pending),
+            (2, 1, 1, 0, 0)
+        );
         assert_eq!(r.state, "finished");
+        assert_eq!(r.headers, "[\"NIK\"]");
         let items = store.items("r1").unwrap();
         assert_eq!(items[1].reason.as_deref(), Some("NIK salah"));
+        assert_eq!(items[1].log.as_deref(), Some("membuka formulir"));
+        assert_eq!(
+            (items[0].worker, items[0].submitted, items[0].commands),
+            (Some(1), true, 7)
+        );
         assert_eq!(items[0].row_number, 2);
 
         // Reopening the file sees the same history.
         drop(store);
         let store = Store::open(&dir.path().join("juru.db")).unwrap();
         assert_eq!(store.items("r1").unwrap().len(), 2);
+        assert_eq!(store.runs(Some("demo"), 10).unwrap().len(), 1);
+        assert_eq!(store.runs(Some("lain"), 10).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_retry_starts_unsubmitted_and_counts_attempts() {
+        let (_dir, mut store) = store();
+        begin(&mut store, "r1");
+        store.item_started("r1", 0, "t", 1).unwrap();
+        store.item_submitted("r1", 0).unwrap();
+        store.item_pending("r1", 0).unwrap();
+        store.item_started("r1", 0, "t", 1).unwrap();
+        let item = &store.items("r1").unwrap()[0];
+        assert_eq!(
+            (item.attempts, item.submitted, item.state.as_str()),
+            (2, false, "in_progress")
+        );
+        assert_eq!(store.run("r1").unwrap().unwrap().pending, 2);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let (dir, store) = store();
+        store.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(store);
+        let err = Store::open(&dir.path().join("juru.db")).err().unwrap();
+        assert!(err.to_string().contains("newer juru"), "{err}");
     }
 }

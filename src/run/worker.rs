@@ -1,0 +1,736 @@
+//! The workers of a run: each one a blocking thread with its own script host and
+//! browser session, taking items from the run's queue until it is empty or the run
+//! is told to stop.
+//!
+//! For every item a worker writes each state change to the store before the next
+//! one starts (`in_progress`, `submitted`, then how it ended). A system exception is
+//! retried after a browser restart, up to `max_retries`, but only where that is safe:
+//! once the script called `item.submitted()`, the item may already be in the legacy
+//! system, so the script's `verify(item)` decides, and without one a person does
+//! (`needs_verification`). Consecutive system exceptions across all workers open the
+//! circuit breaker and stop the run.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::runtime::Handle;
+
+use super::cells;
+use super::Stop;
+use crate::browser::{self, Browser};
+use crate::script::{Host, HostContext, ItemInput, Redactor, ScriptError, ScriptMail, Source};
+use crate::sheet::Cell;
+use crate::store::{self, ItemEnd, Store, StoreError};
+
+/// One item as a worker gets it.
+#[derive(Debug, Clone)]
+pub(super) struct WorkItem {
+    pub idx: usize,
+    pub row: u32,
+    pub cells: Vec<Cell>,
+    /// Left `in_progress` after `item.submitted()` by a run that died: maybe in the
+    /// system already.
+    pub maybe_submitted: bool,
+}
+
+/// Everything the workers of one run share.
+pub(super) struct Job {
+    pub script: Source,
+    pub headers: Vec<String>,
+    pub items: Vec<WorkItem>,
+    pub queue: Mutex<VecDeque<usize>>,
+    pub store: Mutex<Store>,
+    pub run_id: String,
+    pub work_dir: PathBuf,
+    pub bot_dir: PathBuf,
+    pub handle: Handle,
+    pub stop: Stop,
+    pub settings: browser::Settings,
+    pub driver_url: String,
+    pub vars: std::collections::BTreeMap<String, toml::Value>,
+    pub secrets: std::collections::BTreeMap<String, String>,
+    pub redactor: Redactor,
+    pub bot: String,
+    pub timeout: Duration,
+    pub mail: ScriptMail,
+    pub login_detect: String,
+    pub rules: crate::bot::Rules,
+    pub max_retries: u32,
+    pub breaker_limit: usize,
+    /// When the whole run must stop (`[run] timeout`), if ever.
+    pub deadline: Option<(Instant, Duration)>,
+    /// Least time between two item starts (a rate limit), if any.
+    pub spacing: Option<Duration>,
+    pub next_start: Mutex<Instant>,
+    /// System exceptions in a row, across workers.
+    pub consecutive: AtomicUsize,
+    /// Why the run must stop early (circuit breaker, store failure), if it must.
+    pub failure: Mutex<Option<String>>,
+    pub commands: AtomicU64,
+    pub progress: Progress,
+    /// Workers still taking items.
+    pub active: AtomicUsize,
+}
+
+/// Counters for the progress line.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    pub done: AtomicUsize,
+    pub exceptions: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Job {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    fn fail_run(&self, reason: String) {
+        let mut f = lock(&self.failure);
+        if f.is_none() {
+            tracing::error!("the run stops: {reason}");
+            *f = Some(reason);
+        }
+    }
+
+    /// Stops the run (from outside the workers).
+    pub fn fail_run_now(&self, reason: String) {
+        self.fail_run(reason);
+    }
+
+    pub fn failed(&self) -> Option<String> {
+        lock(&self.failure).clone()
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.finish.borrow() || *self.stop.abort.borrow() || self.failed().is_some()
+    }
+
+    fn next(&self) -> Option<usize> {
+        if let Some((at, limit)) = self.deadline {
+            if Instant::now() >= at {
+                self.fail_run(format!(
+                    "the run reached its time limit of {} min (run.timeout); the remaining items stay pending: `juru runs resume {}` continues",
+                    limit.as_secs() / 60,
+                    self.run_id
+                ));
+            }
+        }
+        if self.stopping() {
+            return None;
+        }
+        lock(&self.queue).pop_front()
+    }
+
+    /// Waits for the rate limit's next slot (cancellable).
+    fn pace(&self) {
+        let Some(spacing) = self.spacing else { return };
+        let wait = {
+            let mut next = lock(&self.next_start);
+            let now = Instant::now();
+            let at = (*next).max(now);
+            *next = at + spacing;
+            at - now
+        };
+        self.sleep(wait);
+    }
+
+    /// Sleeps, waking early when the run is told to stop.
+    fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
+        let mut finish = self.stop.finish.clone();
+        self.handle.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {},
+                _ = finish.wait_for(|s| *s) => {},
+            }
+        });
+    }
+
+    fn record(&self, what: &str, r: Result<(), StoreError>) {
+        if let Err(e) = r {
+            self.fail_run(format!("{what}: {e}"));
+        }
+    }
+}
+
+/// How one attempt at an item ended, before deciding what comes next.
+enum Attempt {
+    Done(Vec<(String, Cell)>),
+    Failed {
+        error: ScriptError,
+        submitted: bool,
+        outputs: Vec<(String, Cell)>,
+    },
+}
+
+/// Runs one worker until the queue is empty or the run stops. Returns the WebDriver
+/// commands it sent.
+pub(super) fn work(job: Arc<Job>, worker: usize) {
+    let context = HostContext {
+        handle: job.handle.clone(),
+        cancel: job.stop.abort.clone(),
+        work_dir: job.work_dir.clone(),
+        bot_dir: job.bot_dir.clone(),
+        vars: job.vars.clone(),
+        secrets: job.secrets.clone(),
+        bot: job.bot.clone(),
+        top_level_limit: crate::script::TOP_LEVEL_LIMIT,
+        redactor: job.redactor.clone(),
+    };
+    let mut host = match Host::new(&job.script, context) {
+        Ok(h) => h,
+        Err(e) => {
+            job.fail_run(format!(
+                "the script failed before the first item: {}",
+                e.message()
+            ));
+            return;
+        }
+    };
+    host.set_mail(Some(job.mail.clone()));
+    let current: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
+    {
+        let job = job.clone();
+        let current = current.clone();
+        host.set_submitted_hook(Box::new(move || {
+            if let Some(idx) = *lock(&current) {
+                let r = job.store().item_submitted(&job.run_id, idx);
+                job.record("recording a submission", r);
+            }
+        }));
+    }
+    let mut session = Session { started: false };
+    while let Some(idx) = job.next() {
+        if !session.started {
+            if let Err(reason) = session.start(&mut host, &job) {
+                // Put the item back: it was never tried.
+                lock(&job.queue).push_front(idx);
+                job.fail_run(reason);
+                break;
+            }
+        }
+        *lock(&current) = Some(idx);
+        handle_item(&mut host, &job, &mut session, worker, idx);
+        *lock(&current) = None;
+    }
+    // The last worker to stop calls the script's finish() once for the run.
+    let last = job.active.fetch_sub(1, Ordering::AcqRel) == 1;
+    if last && job.failed().is_none() && !job.stopping() && session.started {
+        if let Err(e) = host.call_optional("finish", job.timeout) {
+            tracing::warn!(
+                "the script's finish() failed: {}",
+                job.redactor.redact(&e.message())
+            );
+        }
+    }
+    session.close(&host, &job);
+}
+
+struct Session {
+    started: bool,
+}
+
+impl Session {
+    /// Opens a browser session and runs the script's `login()` and `init()`.
+    fn start(&mut self, host: &mut Host, job: &Job) -> Result<(), String> {
+        self.close(host, job);
+        let browser = job
+            .handle
+            .block_on(Browser::open(
+                &job.driver_url,
+                &job.settings,
+                Some(&job.work_dir.join("downloads")),
+            ))
+            .map_err(|e| e.to_string())?;
+        host.set_browser(Some(browser));
+        self.started = true;
+        host.call_optional("login", job.timeout).map_err(|e| {
+            format!(
+                "the script's login() failed: {}",
+                job.redactor.redact(&e.message())
+            )
+        })?;
+        host.call_optional("init", job.timeout)
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "the script's init() failed: {}",
+                    job.redactor.redact(&e.message())
+                )
+            })
+    }
+
+    fn close(&mut self, host: &Host, job: &Job) {
+        if let Some(b) = host.set_browser(None) {
+            job.commands.fetch_add(b.commands(), Ordering::Relaxed);
+            job.handle.block_on(b.close());
+        }
+        self.started = false;
+    }
+}
+
+fn commands_of(host: &Host) -> u64 {
+    host.browser().as_ref().map_or(0, |b| b.commands())
+}
+
+fn input_of(job: &Job, item: &WorkItem) -> ItemInput {
+    ItemInput {
+        index: item.idx,
+        row: item.row,
+        fields: job
+            .headers
+            .iter()
+            .cloned()
+            .zip(item.cells.iter().cloned())
+            .collect(),
+    }
+}
+
+/// Is the browser looking at the login page? Then log in again.
+fn relogin_if_expired(host: &mut Host, job: &Job, row: u32) -> bool {
+    if !host.defines("login", 0) {
+        return false;
+    }
+    let on_login_page = {
+        let browser = host.browser();
+        let Some(browser) = browser.as_ref() else {
+            return false;
+        };
+        job.handle.block_on(async {
+            let _ = browser.clear_dialog().await;
+            browser.exists(&job.login_detect).await.unwrap_or(false)
+        })
+    };
+    if !on_login_page {
+        return false;
+    }
+    tracing::warn!(
+        row,
+        "the session expired (the login page is showing): logging in again and retrying the item"
+    );
+    match host.call_optional("login", job.timeout) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(
+                row,
+                "the script's login() failed: {}",
+                job.redactor.redact(&e.message())
+            );
+            false
+        }
+    }
+}
+
+/// One try of `process(item)`, with one more after a re-login when the session had
+/// expired (and nothing was submitted yet).
+fn attempt(host: &mut Host, job: &Job, item: &WorkItem) -> Attempt {
+    let input = input_of(job, item);
+    let mut result = host.process(input.clone(), job.timeout);
+    if matches!(
+        result,
+        Err(ScriptError::System { .. }) | Err(ScriptError::TimedOut { .. })
+    ) && !host.last_submitted()
+        && relogin_if_expired(host, job, item.row)
+    {
+        result = host.process(input, job.timeout);
+    }
+    match result {
+        Ok(r) => Attempt::Done(r.outputs),
+        Err(error) => Attempt::Failed {
+            error,
+            submitted: host.last_submitted(),
+            outputs: host.last_outputs(),
+        },
+    }
+}
+
+/// The screenshot and where the page was, bounded in time.
+fn evidence(
+    host: &Host,
+    job: &Job,
+    row: u32,
+    attempt: u32,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let browser = host.browser();
+    let Some(browser) = browser.as_ref() else {
+        return (None, None, None);
+    };
+    let relative = if attempt > 1 {
+        format!("screenshots/row-{row:04}-{attempt}.png")
+    } else {
+        format!("screenshots/row-{row:04}.png")
+    };
+    let full = job.work_dir.join(&relative);
+    job.handle.block_on(async {
+        let grab = async {
+            if let Some(text) = browser.clear_dialog().await {
+                tracing::warn!(row, "dismissed an open dialog: {text}");
+            }
+            let shot = browser
+                .screenshot(&full)
+                .await
+                .ok()
+                .map(|_| relative.clone());
+            let url = browser.url().await.ok();
+            let title = browser.title().await.ok();
+            (shot, url, title)
+        };
+        tokio::time::timeout(Duration::from_secs(20), grab)
+            .await
+            .unwrap_or((None, None, None))
+    })
+}
+
+/// `verify(item)` after a failure past `item.submitted()`: `Some(true)` the item is
+/// in the system, `Some(false)` it is not, `None` nobody can tell (no `verify`, or it
+/// failed).
+fn verify(host: &mut Host, job: &Job, item: &WorkItem) -> Option<bool> {
+    if !host.defines("verify", 1) || host.browser().is_none() {
+        return None;
+    }
+    match host.verify(input_of(job, item), job.timeout) {
+        Ok(found) => {
+            tracing::info!(row = item.row, found, "verify(item) looked the item up");
+            Some(found)
+        }
+        Err(e) => {
+            tracing::warn!(
+                row = item.row,
+                "verify(item) failed: {}",
+                job.redactor.redact(&e.message())
+            );
+            None
+        }
+    }
+}
+
+struct End {
+    state: &'static str,
+    outputs: Vec<(String, Cell)>,
+    reason: Option<String>,
+    kind: Option<String>,
+    evidence: (Option<String>, Option<String>, Option<String>),
+}
+
+fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize, idx: usize) {
+    let item = job.items[idx].clone();
+    let t0 = Instant::now();
+    let before = commands_of(host);
+    let now = || Utc::now().to_rfc3339();
+    let end = |host: &Host, e: End| finish(job, host, idx, &item, t0, before, e);
+
+    // An item a dead run left after `item.submitted()`: look before doing it again.
+    if item.maybe_submitted {
+        let r = job.store().item_started(&job.run_id, idx, &now(), worker);
+        job.record("recording an item start", r);
+        match verify(host, job, &item) {
+            Some(true) => {
+                return end(
+                    host,
+                    End {
+                        state: store::state::DONE,
+                        outputs: host.last_outputs(),
+                        reason: Some(
+                            "found in the system by verify(item) after an interrupted run".into(),
+                        ),
+                        kind: None,
+                        evidence: (None, None, None),
+                    },
+                );
+            }
+            Some(false) => {}
+            None => {
+                return end(host, End {
+                    state: store::state::NEEDS_VERIFICATION,
+                    outputs: Vec::new(),
+                    reason: Some("the run stopped after this item was submitted; check in the system whether it arrived".into()),
+                    kind: Some("interrupted".into()),
+                    evidence: (None, None, None),
+                });
+            }
+        }
+    }
+
+    let mut tries = 0u32;
+    loop {
+        tries += 1;
+        job.pace();
+        let r = job.store().item_started(&job.run_id, idx, &now(), worker);
+        job.record("recording an item start", r);
+        if job.failed().is_some() {
+            return;
+        }
+        let outcome = attempt(host, job, &item);
+        for text in host
+            .browser()
+            .as_ref()
+            .map(|b| b.take_dialogs())
+            .unwrap_or_default()
+        {
+            tracing::warn!(
+                row = item.row,
+                "an unexpected dialog was handled by policy: {}",
+                job.redactor.redact(&text)
+            );
+        }
+        let (error, submitted, outputs) = match outcome {
+            Attempt::Done(outputs) => {
+                job.consecutive.store(0, Ordering::Relaxed);
+                return end(
+                    host,
+                    End {
+                        state: store::state::DONE,
+                        outputs,
+                        reason: None,
+                        kind: None,
+                        evidence: (None, None, None),
+                    },
+                );
+            }
+            Attempt::Failed {
+                error,
+                submitted,
+                outputs,
+            } => (error, submitted, outputs),
+        };
+        let error = business_by_rule(host, job, error);
+        if error == ScriptError::Cancelled {
+            // Aborted mid-item: a later resume picks it up (as "maybe submitted" when
+            // it had been submitted).
+            if !submitted {
+                let r = job.store().item_pending(&job.run_id, idx);
+                job.record("recording a pending item", r);
+            }
+            return;
+        }
+        let evidence = evidence(host, job, item.row, tries);
+        let mut reason = job.redactor.redact(&error.message());
+        if let ScriptError::Business { .. } = error {
+            job.consecutive.store(0, Ordering::Relaxed);
+            return end(
+                host,
+                End {
+                    state: store::state::BUSINESS_EXCEPTION,
+                    outputs,
+                    reason: Some(reason),
+                    kind: Some("business".into()),
+                    evidence,
+                },
+            );
+        }
+        if let (Some(url), Some(title)) = (&evidence.1, &evidence.2) {
+            if !reason.contains(url.as_str()) {
+                reason = format!("{reason} (page \"{title}\" at {url})");
+            }
+        }
+        let kind = error.kind().to_string();
+        // A mistake in the script, a path it may not use, a missing secret: trying
+        // again cannot help.
+        let hopeless = matches!(
+            kind.as_str(),
+            "script" | "path" | "path_outside" | "secret_missing" | "field" | "workbook" | "mail"
+        );
+        let last = tries > job.max_retries || job.stopping() || hopeless;
+        tracing::warn!(
+            row = item.row,
+            attempt = tries,
+            "system exception: {reason}"
+        );
+
+        // Restart the browser before anything else touches the system.
+        tracing::info!(
+            row = item.row,
+            "restarting the browser session after a system exception"
+        );
+        let restarted = session.start(host, job);
+        if let Err(e) = &restarted {
+            tracing::error!(row = item.row, "the browser could not be restarted: {e}");
+        }
+
+        if submitted {
+            match if restarted.is_ok() {
+                verify(host, job, &item)
+            } else {
+                None
+            } {
+                Some(true) => {
+                    job.consecutive.store(0, Ordering::Relaxed);
+                    let mut outputs = outputs;
+                    for (name, value) in host.last_outputs() {
+                        match outputs.iter_mut().find(|(n, _)| *n == name) {
+                            Some(slot) => slot.1 = value,
+                            None => outputs.push((name, value)),
+                        }
+                    }
+                    return end(
+                        host,
+                        End {
+                            state: store::state::DONE,
+                            outputs,
+                            reason: Some(format!(
+                                "found in the system by verify(item) after: {reason}"
+                            )),
+                            kind: None,
+                            evidence,
+                        },
+                    );
+                }
+                Some(false) if !last && restarted.is_ok() => {}
+                verdict => {
+                    let state = if verdict == Some(false) {
+                        store::state::SYSTEM_EXCEPTION
+                    } else {
+                        store::state::NEEDS_VERIFICATION
+                    };
+                    let reason = if verdict == Some(false) {
+                        reason
+                    } else {
+                        format!("failed after the item was submitted, so it was not retried: check in the system whether it arrived ({reason})")
+                    };
+                    count_system(job);
+                    return end(
+                        host,
+                        End {
+                            state,
+                            outputs,
+                            reason: Some(reason),
+                            kind: Some(kind),
+                            evidence,
+                        },
+                    );
+                }
+            }
+        } else if last || restarted.is_err() {
+            count_system(job);
+            return end(
+                host,
+                End {
+                    state: store::state::SYSTEM_EXCEPTION,
+                    outputs,
+                    reason: Some(if tries > 1 {
+                        format!("{reason} (after {tries} attempts)")
+                    } else {
+                        reason
+                    }),
+                    kind: Some(kind),
+                    evidence,
+                },
+            );
+        }
+        if restarted.is_err() {
+            job.fail_run("the browser could not be restarted after a system exception".into());
+            return;
+        }
+        // Back off before the retry: 1 s, 2 s, 4 s…
+        job.sleep(Duration::from_secs(1u64 << (tries - 1).min(5)));
+        if job.stopping() {
+            let r = job.store().item_pending(&job.run_id, idx);
+            job.record("recording a pending item", r);
+            return;
+        }
+    }
+}
+
+/// `[rules]` of bot.toml: a failure the page explains (its error message is showing)
+/// or whose message the bot lists is the data's fault, a business exception.
+fn business_by_rule(host: &Host, job: &Job, error: ScriptError) -> ScriptError {
+    let ScriptError::System { message, .. } = &error else {
+        return error;
+    };
+    if job
+        .rules
+        .business_messages
+        .iter()
+        .any(|m| message.contains(m.as_str()))
+    {
+        return ScriptError::Business {
+            message: message.clone(),
+        };
+    }
+    if let Some(selector) = &job.rules.business_when_visible {
+        let browser = host.browser();
+        if let Some(browser) = browser.as_ref() {
+            let text = job
+                .handle
+                .block_on(async {
+                    let _ = browser.clear_dialog().await;
+                    browser.text_if_present(selector).await
+                })
+                .unwrap_or_default();
+            if !text.is_empty() {
+                return ScriptError::Business { message: text };
+            }
+        }
+    }
+    error
+}
+
+fn count_system(job: &Job) {
+    let n = job.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
+    if job.breaker_limit > 0 && n >= job.breaker_limit {
+        job.fail_run(format!(
+            "{n} items in a row ended in a system exception, so the run stopped (the system is probably down); the remaining items stay pending"
+        ));
+    }
+}
+
+fn finish(job: &Job, host: &Host, idx: usize, item: &WorkItem, t0: Instant, before: u64, end: End) {
+    let log: Vec<String> = host.item_log();
+    let tail = log
+        .iter()
+        .rev()
+        .take(20)
+        .rev()
+        .map(|l| job.redactor.redact(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let outputs: Vec<(String, Cell)> = end
+        .outputs
+        .into_iter()
+        .map(|(n, c)| match c {
+            Cell::Text(t) => (n, Cell::Text(job.redactor.redact(&t))),
+            other => (n, other),
+        })
+        .collect();
+    let commands = commands_of(host).saturating_sub(before);
+    let r = job.store().item_finished(
+        &job.run_id,
+        idx,
+        &ItemEnd {
+            state: end.state,
+            outputs: &cells::outputs_to_json(&outputs),
+            reason: end.reason.as_deref(),
+            kind: end.kind.as_deref(),
+            screenshot: end.evidence.0.as_deref(),
+            page_url: end.evidence.1.as_deref(),
+            page_title: end.evidence.2.as_deref(),
+            log: (!tail.is_empty()).then_some(tail.as_str()),
+            commands: commands as i64,
+            finished_at: &Utc::now().to_rfc3339(),
+        },
+    );
+    job.record("recording an item end", r);
+    if end.state == store::state::DONE {
+        job.progress.done.fetch_add(1, Ordering::Relaxed);
+    } else {
+        job.progress.exceptions.fetch_add(1, Ordering::Relaxed);
+    }
+    let took = t0.elapsed().as_secs_f64();
+    let word = end.state.replace('_', " ");
+    match &end.reason {
+        Some(reason) if end.state != store::state::DONE => {
+            tracing::info!(row = item.row, commands, "{word} in {took:.1} s: {reason}")
+        }
+        _ => tracing::info!(row = item.row, commands, "{word} in {took:.1} s"),
+    }
+}
