@@ -1,0 +1,848 @@
+//! `juru agent`: the long-running daemon that fires schedules and runs bots while
+//! nobody watches.
+//!
+//! The agent loads agent.toml, schedules.toml with its calendars and every bot once,
+//! then sleeps until the earliest next fire of any enabled schedule (woken early by
+//! signals, by a finished run, and every [`TICK`] to pick up `juru trigger` requests
+//! and notice a changed config file). Each fire is recorded in the store under its
+//! (schedule, scheduled_for) key before anything runs: insert-or-ignore decides who
+//! fires a tick, so one tick never runs twice, across restarts and with two agents on
+//! one database.
+//!
+//! - A schedule whose previous run still goes on skips the fire or queues it (one
+//!   waiting run at most), by its `overlap`; `[limits] max_concurrent_runs` caps the
+//!   runs of the whole agent (the rest wait for a free slot, oldest first).
+//! - At start-up, runs left `running` by a dead process are resumed, and each
+//!   schedule catches up at most one missed fire ([`Schedule::catch_up`]).
+//! - SIGTERM or Ctrl-C stops firing and lets running runs finish their current item
+//!   ([`STOP_GRACE`], then they are aborted); a second signal aborts at once.
+//! - SIGHUP or a changed file in the config folder reloads everything, validating
+//!   first: an invalid config is refused with its problems logged and the old one
+//!   keeps running.
+//! - Pending outbox mail is retried after each run and every [`MAIL_EVERY`].
+//!
+//! [`Schedule::catch_up`]: crate::schedule::Schedule::catch_up
+
+mod commands;
+mod inbox;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub use commands::{pause, trigger};
+
+use crate::bot::{self, Bot};
+use crate::config::{AgentConfig, ScheduleConfig, ScheduleInput, Schedules};
+use crate::mail;
+use crate::run::{self, RunError, RunOptions, RunState, Stop};
+use crate::schedule::{Fire, Overlap, ON_TIME};
+use crate::store::fires::{fire_key, fire_state};
+use crate::store::{Store, StoreError};
+use crate::Problems;
+
+/// How often the agent looks for `juru trigger` requests and config changes.
+pub const TICK: Duration = Duration::from_secs(2);
+
+/// How often pending outbox mail is retried besides after each run.
+pub const MAIL_EVERY: Duration = Duration::from_secs(300);
+
+/// How long running items may go on after SIGTERM before they are aborted.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// Where the agent finds its config, bots and data.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config: PathBuf,
+    pub bots: PathBuf,
+    pub data: PathBuf,
+}
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The configuration or a bot is not valid.
+    #[error("{0}")]
+    Invalid(Problems),
+    /// The store cannot be used.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Everything the agent loaded and validated.
+struct Loaded {
+    config: AgentConfig,
+    schedules: Schedules,
+    bots: BTreeMap<String, Bot>,
+}
+
+/// Loads agent.toml, schedules.toml, calendars and every bot; every problem at once.
+fn load(paths: &Paths) -> Result<Loaded, Problems> {
+    let mut problems = Problems::default();
+    let config = AgentConfig::load(&paths.config)
+        .map_err(|p| problems.extend(p))
+        .ok();
+    let zone = config
+        .as_ref()
+        .map_or(chrono_tz::Asia::Jakarta, |c| c.time_zone);
+    let names = bot::list(&paths.bots).unwrap_or_else(|p| {
+        problems.0.push(p);
+        Vec::new()
+    });
+    let mut bots = BTreeMap::new();
+    for name in &names {
+        match bot::load(&paths.bots, name) {
+            Ok(b) => {
+                bots.insert(name.clone(), b);
+            }
+            Err(p) => problems.extend(p),
+        }
+    }
+    let schedules = Schedules::load(&paths.config, zone, Some(&names))
+        .map_err(|p| problems.extend(p))
+        .ok();
+    match (config, schedules) {
+        (Some(config), Some(schedules)) if problems.is_empty() => Ok(Loaded {
+            config,
+            schedules,
+            bots,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// The config files whose change makes the agent reload: modification time and size.
+fn fingerprint(config_dir: &Path) -> Vec<(PathBuf, Option<(SystemTime, u64)>)> {
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    };
+    let mut files: Vec<PathBuf> = ["agent.toml", "schedules.toml", "secrets.toml"]
+        .iter()
+        .map(|f| config_dir.join(f))
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(config_dir.join("calendars")) {
+        let mut cal: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        cal.sort();
+        files.extend(cal);
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let s = stamp(&f);
+            (f, s)
+        })
+        .collect()
+}
+
+/// Runs a store call on a blocking thread.
+async fn db<T, F>(store: &Arc<Mutex<Store>>, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = store.clone();
+    let path = store
+        .lock()
+        .map(|s| s.path().to_path_buf())
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(StoreError {
+            path,
+            message: format!("a store task stopped: {e}"),
+        })
+    })
+}
+
+/// Whether a process with this pid exists.
+pub(crate) fn alive(pid: i64) -> bool {
+    if pid <= 0 || pid > i32::MAX as i64 {
+        return false;
+    }
+    // SAFETY: signal 0 only asks whether the process exists.
+    let r = unsafe { libc::kill(pid as i32, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A run the agent is about to start.
+#[derive(Debug, Clone)]
+struct Job {
+    /// The schedule and fire key, for scheduled runs.
+    fire: Option<(String, String)>,
+    bot: String,
+    input: ScheduleInput,
+    trigger: String,
+}
+
+/// What a run task reports when it ends.
+struct Ended {
+    schedule: Option<String>,
+}
+
+/// The agent's state between wake-ups.
+struct Agent {
+    paths: Paths,
+    loaded: Loaded,
+    store: Arc<Mutex<Store>>,
+    /// Per schedule: fires at or before this instant are behind us.
+    cursors: HashMap<String, DateTime<Utc>>,
+    /// Schedules with a run going on or waiting for a free slot.
+    busy: HashSet<String>,
+    /// One fire per schedule waiting for the schedule's previous run to end.
+    queued: HashMap<String, Job>,
+    /// Jobs waiting for a free run slot, oldest first.
+    waiting: VecDeque<Job>,
+    running: usize,
+    tasks: JoinSet<()>,
+    ended: mpsc::UnboundedSender<Ended>,
+    stop: Stop,
+}
+
+/// Runs the agent until SIGTERM or Ctrl-C.
+pub async fn run(paths: Paths) -> Result<(), AgentError> {
+    let loaded = load(&paths).map_err(AgentError::Invalid)?;
+    let store_path = paths.data.join(&loaded.config.store_path);
+    let store = tokio::task::spawn_blocking(move || {
+        let s = Store::open(&store_path)?;
+        s.agent_started()?;
+        Ok::<_, StoreError>(s)
+    })
+    .await
+    .map_err(|e| AgentError::Failed(e.to_string()))?
+    .map_err(|e| AgentError::Failed(e.to_string()))?;
+    let store = Arc::new(Mutex::new(store));
+    let (stop, finish, abort) = Stop::new();
+    let (ended_tx, mut ended_rx) = mpsc::unbounded_channel();
+    let mut agent = Agent {
+        paths,
+        loaded,
+        store,
+        cursors: HashMap::new(),
+        busy: HashSet::new(),
+        queued: HashMap::new(),
+        waiting: VecDeque::new(),
+        running: 0,
+        tasks: JoinSet::new(),
+        ended: ended_tx,
+        stop,
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| AgentError::Failed(format!("cannot listen for SIGTERM: {e}")))?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| AgentError::Failed(format!("cannot listen for SIGHUP: {e}")))?;
+
+    tracing::info!(
+        pid = std::process::id(),
+        schedules = agent.loaded.schedules.schedules.len(),
+        bots = agent.loaded.bots.len(),
+        "agent started"
+    );
+    let _dashboard = crate::web::serve_for_agent(&agent.paths, &agent.loaded.config).await;
+    agent.resume_dead_runs().await;
+    agent.catch_up().await;
+    agent.flush_mail();
+    let mut seen = fingerprint(&agent.paths.config);
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut mail_tick = tokio::time::interval(MAIL_EVERY);
+    mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    mail_tick.reset();
+
+    loop {
+        let next = agent.next_fire();
+        match &next {
+            Some((name, f)) => {
+                tracing::debug!(schedule = %name, at = %f.at, "sleeping until the next fire")
+            }
+            None => tracing::debug!("no fire ahead"),
+        }
+        let wake = next.as_ref().map(|(_, f)| {
+            let wait = (f.at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + wait
+        });
+        tokio::select! {
+            _ = async { match wake { Some(w) => tokio::time::sleep_until(w).await, None => std::future::pending().await } } => {
+                if let Some((name, fire)) = next {
+                    agent.cursors.insert(name.clone(), fire.at);
+                    agent.fire(&name, fire, false).await;
+                }
+            }
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                agent.reload();
+                seen = fingerprint(&agent.paths.config);
+            }
+            _ = tick.tick() => {
+                let now_seen = fingerprint(&agent.paths.config);
+                if now_seen != seen {
+                    seen = now_seen;
+                    tracing::info!(dir = %agent.paths.config.display(), "the configuration changed: reloading");
+                    agent.reload();
+                }
+                agent.take_requests().await;
+            }
+            _ = mail_tick.tick() => agent.flush_mail(),
+            Some(e) = ended_rx.recv() => agent.run_ended(e).await,
+            Some(_) = agent.tasks.join_next(), if !agent.tasks.is_empty() => {}
+        }
+    }
+
+    // Shutting down: no new fire, running runs finish their current item.
+    tracing::warn!(
+        runs = agent.running,
+        "stopping: no new run starts; running runs may finish their current item within {} s",
+        STOP_GRACE.as_secs()
+    );
+    let left: Vec<Job> = agent
+        .queued
+        .drain()
+        .map(|(_, j)| j)
+        .chain(agent.waiting.drain(..))
+        .collect();
+    for job in left {
+        if let Some((name, key)) = job.fire {
+            record(
+                &agent.store,
+                &name,
+                &key,
+                fire_state::SKIPPED,
+                Some("the agent stopped before it could start"),
+                None,
+            )
+            .await;
+        }
+    }
+    let _ = finish.send(true);
+    let grace = tokio::time::sleep(STOP_GRACE);
+    tokio::pin!(grace);
+    let mut aborted = false;
+    while !agent.tasks.is_empty() {
+        tokio::select! {
+            _ = agent.tasks.join_next() => {}
+            _ = &mut grace, if !aborted => {
+                tracing::warn!("aborting the current items");
+                let _ = abort.send(true);
+                aborted = true;
+            }
+            _ = term.recv(), if !aborted => {
+                tracing::warn!("second signal: aborting the current items");
+                let _ = abort.send(true);
+                aborted = true;
+            }
+            _ = tokio::signal::ctrl_c(), if !aborted => {
+                tracing::warn!("second signal: aborting the current items");
+                let _ = abort.send(true);
+                aborted = true;
+            }
+        }
+    }
+    if let Err(e) = db(&agent.store, |s| s.agent_stopped()).await {
+        tracing::warn!("{e}");
+    }
+    tracing::info!("agent stopped");
+    Ok(())
+}
+
+/// Updates a recorded fire, logging a store error.
+async fn record(
+    store: &Arc<Mutex<Store>>,
+    name: &str,
+    key: &str,
+    state: &'static str,
+    reason: Option<&str>,
+    run_id: Option<String>,
+) {
+    let (n, k, r) = (
+        name.to_string(),
+        key.to_string(),
+        reason.map(str::to_string),
+    );
+    if let Err(e) = db(store, move |s| {
+        s.update_fire(&n, &k, state, r.as_deref(), run_id.as_deref())
+    })
+    .await
+    {
+        tracing::error!(schedule = %name, "cannot record the fire: {e}");
+    }
+}
+
+impl Agent {
+    fn schedule(&self, name: &str) -> Option<&ScheduleConfig> {
+        self.loaded
+            .schedules
+            .schedules
+            .iter()
+            .find(|s| s.name == name)
+    }
+
+    /// The earliest next fire of any enabled schedule.
+    fn next_fire(&self) -> Option<(String, Fire)> {
+        let now = Utc::now();
+        self.loaded
+            .schedules
+            .schedules
+            .iter()
+            .filter(|s| s.enabled)
+            .filter_map(|s| {
+                let after = self.cursors.get(&s.name).copied().unwrap_or(now);
+                s.schedule.next_after(after).map(|f| (s.name.clone(), f))
+            })
+            .min_by_key(|(_, f)| f.at)
+    }
+
+    /// Resumes runs left `running` by a process that is gone.
+    async fn resume_dead_runs(&mut self) {
+        let runs = match db(&self.store, |s| s.runs(None, 10_000)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("cannot list the runs to resume: {e}");
+                return;
+            }
+        };
+        let me = std::process::id() as i64;
+        for r in runs
+            .into_iter()
+            .filter(|r| r.state == "running" && r.pid.is_some_and(|p| p != me && !alive(p)))
+        {
+            tracing::info!(run = %r.id, bot = %r.bot, pid = r.pid, "resuming a run its process left unfinished");
+            let opts = self.options(None, r.trigger.clone());
+            let (bots, stop, ended) = (
+                self.paths.bots.clone(),
+                self.stop.clone(),
+                self.ended.clone(),
+            );
+            let outbox = self.outbox();
+            let mail_settings = self.loaded.config.mail.clone();
+            self.running += 1;
+            self.tasks.spawn(async move {
+                match run::resume(&r.id, &bots, opts, stop).await {
+                    Ok(s) => {
+                        tracing::info!(run = %s.id, state = s.state.word(), "resumed run ended")
+                    }
+                    Err(e) => tracing::error!(run = %r.id, "cannot resume the run: {e}"),
+                }
+                flush(&outbox, &mail_settings).await;
+                let _ = ended.send(Ended { schedule: None });
+            });
+        }
+    }
+
+    /// At start-up: each enabled schedule runs at most one fire it missed.
+    async fn catch_up(&mut self) {
+        let now = Utc::now();
+        let list: Vec<(String, crate::schedule::Schedule, crate::schedule::Missed)> = self
+            .loaded
+            .schedules
+            .schedules
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| (s.name.clone(), s.schedule.clone(), s.missed))
+            .collect();
+        for (name, schedule, missed) in list {
+            let n = name.clone();
+            let last = match db(&self.store, move |s| s.last_fire(&n)).await {
+                Ok(l) => l
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                Err(e) => {
+                    tracing::error!(schedule = %name, "cannot read the last fire: {e}");
+                    None
+                }
+            };
+            let decision = schedule.catch_up(last, now, missed);
+            if !decision.missed.is_empty() {
+                tracing::warn!(
+                    schedule = %name,
+                    missed = decision.missed.len(),
+                    more = decision.more_missed,
+                    first = %decision.missed[0].at,
+                    "fires were missed while the agent was not running; they do not run"
+                );
+            }
+            self.cursors.insert(name.clone(), now);
+            if let Some(fire) = decision.run {
+                tracing::info!(schedule = %name, at = %fire.at, "running a missed fire once");
+                self.fire(&name, fire, true).await;
+            }
+        }
+        tracing::info!("caught up: waiting for the next fire");
+    }
+
+    /// A schedule fires: record it, then run, queue or skip it.
+    async fn fire(&mut self, name: &str, fire: Fire, catching_up: bool) {
+        let Some(sc) = self.schedule(name).cloned() else {
+            return;
+        };
+        let key = fire_key(fire.at);
+        let late = Utc::now() - fire.at;
+        let claim = |state: &'static str, reason: Option<String>| {
+            let (n, k) = (name.to_string(), key.clone());
+            let store = self.store.clone();
+            async move {
+                match db(&store, move |s| {
+                    s.claim_fire(&n, &k, state, reason.as_deref())
+                })
+                .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::error!("cannot record the fire: {e}");
+                        false
+                    }
+                }
+            }
+        };
+        if !catching_up && late > chrono::Duration::from_std(ON_TIME).unwrap_or_default() {
+            if claim(
+                fire_state::SKIPPED,
+                Some(format!(
+                    "missed: the agent woke {} s late",
+                    late.num_seconds()
+                )),
+            )
+            .await
+            {
+                tracing::warn!(schedule = %name, at = %fire.at, "fire skipped: the agent woke too late");
+            }
+            return;
+        }
+        let n = name.to_string();
+        let paused = db(&self.store, move |s| s.is_paused(&n))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                false
+            });
+        if paused {
+            if claim(
+                fire_state::SKIPPED,
+                Some("paused (juru schedules resume NAME)".into()),
+            )
+            .await
+            {
+                tracing::info!(schedule = %name, at = %fire.at, "fire skipped: the schedule is paused");
+            }
+            return;
+        }
+        let job = Job {
+            fire: Some((name.to_string(), key.clone())),
+            bot: sc.bot.clone(),
+            input: sc.input.clone(),
+            trigger: format!("schedule:{name}"),
+        };
+        if self.busy.contains(name) {
+            match sc.overlap {
+                Overlap::Queue if !self.queued.contains_key(name) => {
+                    if claim(
+                        fire_state::QUEUED,
+                        Some("waiting for the previous run of the schedule".into()),
+                    )
+                    .await
+                    {
+                        tracing::info!(schedule = %name, at = %fire.at, "fire queued behind the previous run");
+                        self.queued.insert(name.to_string(), job);
+                    }
+                }
+                Overlap::Queue => {
+                    if claim(
+                        fire_state::SKIPPED,
+                        Some("the previous run still goes on and a fire is already queued".into()),
+                    )
+                    .await
+                    {
+                        tracing::warn!(schedule = %name, at = %fire.at, "fire skipped: one is already queued");
+                    }
+                }
+                Overlap::Skip => {
+                    if claim(
+                        fire_state::SKIPPED,
+                        Some("the previous run still goes on (overlap = \"skip\")".into()),
+                    )
+                    .await
+                    {
+                        tracing::warn!(schedule = %name, at = %fire.at, "fire skipped: the previous run still goes on");
+                    }
+                }
+            }
+            return;
+        }
+        if !claim(fire_state::QUEUED, None).await {
+            tracing::info!(schedule = %name, at = %fire.at, "fire already recorded (an earlier start or another agent): not run again");
+            return;
+        }
+        tracing::info!(schedule = %name, bot = %sc.bot, at = %fire.at, "schedule fires");
+        self.busy.insert(name.to_string());
+        self.start_or_wait(job).await;
+    }
+
+    /// Starts a job now, or puts it in line for a free run slot.
+    async fn start_or_wait(&mut self, job: Job) {
+        if self.running >= self.loaded.config.max_concurrent_runs {
+            tracing::info!(bot = %job.bot, running = self.running, "waiting for a free run slot (limits.max_concurrent_runs)");
+            if let Some((name, key)) = &job.fire {
+                record(
+                    &self.store,
+                    name,
+                    key,
+                    fire_state::QUEUED,
+                    Some("waiting for a free run slot"),
+                    None,
+                )
+                .await;
+            }
+            self.waiting.push_back(job);
+            return;
+        }
+        self.start(job).await;
+    }
+
+    async fn start(&mut self, job: Job) {
+        let schedule = job.fire.as_ref().map(|(n, _)| n.clone());
+        let input = match &job.input {
+            ScheduleInput::Bot => None,
+            ScheduleInput::Workbook(p) => Some(p.clone()),
+            ScheduleInput::Inbox { folder, pattern } => match inbox::newest(folder, pattern) {
+                Ok(Some(p)) => Some(p),
+                Ok(None) => {
+                    self.not_started(
+                        &job,
+                        fire_state::SKIPPED,
+                        format!(
+                            "no input: no file matches {pattern} in {}",
+                            folder.display()
+                        ),
+                    )
+                    .await;
+                    return;
+                }
+                Err(e) => {
+                    self.not_started(
+                        &job,
+                        fire_state::FAILED,
+                        format!("no input: cannot read {}: {e}", folder.display()),
+                    )
+                    .await;
+                    return;
+                }
+            },
+        };
+        let Some(bot) = self.loaded.bots.get(&job.bot).cloned() else {
+            self.not_started(
+                &job,
+                fire_state::FAILED,
+                format!(
+                    "there is no bot \"{}\" in {}",
+                    job.bot,
+                    self.paths.bots.display()
+                ),
+            )
+            .await;
+            return;
+        };
+        if let Some((name, key)) = &job.fire {
+            record(&self.store, name, key, fire_state::STARTED, None, None).await;
+        }
+        let moves = matches!(job.input, ScheduleInput::Inbox { .. })
+            .then(|| input.clone())
+            .flatten();
+        let opts = self.options(input, job.trigger.clone());
+        let (store, stop, ended) = (self.store.clone(), self.stop.clone(), self.ended.clone());
+        let outbox = self.outbox();
+        let mail_settings = self.loaded.config.mail.clone();
+        let fire = job.fire.clone();
+        self.running += 1;
+        tracing::info!(bot = %job.bot, trigger = %job.trigger, "run starting");
+        self.tasks.spawn(async move {
+            let result = run::run(bot, opts, stop).await;
+            let (state, reason, run_id) = match &result {
+                Ok(s) => {
+                    tracing::info!(run = %s.id, bot = %s.bot, state = s.state.word(), done = s.counts.done, business = s.counts.business, system = s.counts.system, "run ended");
+                    match &s.state {
+                        RunState::Finished => (fire_state::DONE, None, Some(s.id.clone())),
+                        RunState::Failed(r) => (fire_state::FAILED, Some(r.clone()), Some(s.id.clone())),
+                        RunState::Cancelled => (fire_state::FAILED, Some("cancelled: the agent stopped".to_string()), Some(s.id.clone())),
+                    }
+                }
+                Err(RunError::Invalid(p)) => {
+                    tracing::error!("the run cannot start: {p}");
+                    (fire_state::FAILED, Some(p.to_string()), None)
+                }
+                Err(RunError::Failed(r)) => {
+                    tracing::error!("the run cannot start: {r}");
+                    (fire_state::FAILED, Some(r.clone()), None)
+                }
+            };
+            if let Some((name, key)) = &fire {
+                record(&store, name, key, state, reason.as_deref(), run_id).await;
+            }
+            if let (Some(file), Ok(_)) = (&moves, &result) {
+                match inbox::processed(file) {
+                    Ok(to) => tracing::info!(from = %file.display(), to = %to.display(), "input moved"),
+                    Err(e) => tracing::error!(file = %file.display(), "cannot move the input to processed/: {e}"),
+                }
+            }
+            flush(&outbox, &mail_settings).await;
+            let _ = ended.send(Ended { schedule });
+        });
+    }
+
+    /// A job that could not start: its fire records why.
+    async fn not_started(&mut self, job: &Job, state: &'static str, reason: String) {
+        tracing::warn!(bot = %job.bot, "{reason}");
+        if let Some((name, key)) = &job.fire {
+            record(&self.store, name, key, state, Some(&reason), None).await;
+            self.busy.remove(name);
+        }
+    }
+
+    /// A run ended: free its slot, start what waited for it.
+    async fn run_ended(&mut self, e: Ended) {
+        self.running = self.running.saturating_sub(1);
+        if let Some(name) = e.schedule {
+            self.busy.remove(&name);
+            if let Some(job) = self.queued.remove(&name) {
+                tracing::info!(schedule = %name, "starting the queued fire");
+                self.busy.insert(name);
+                self.waiting.push_back(job);
+            }
+        }
+        while self.running < self.loaded.config.max_concurrent_runs {
+            let Some(job) = self.waiting.pop_front() else {
+                break;
+            };
+            self.start(job).await;
+        }
+    }
+
+    /// `juru trigger BOT` requests: run the bot now, as `manual`.
+    async fn take_requests(&mut self) {
+        let requests = match db(&self.store, |s| s.take_requests()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("cannot read trigger requests: {e}");
+                return;
+            }
+        };
+        for r in requests {
+            tracing::info!(bot = %r.bot, request = r.id, "run requested (juru trigger)");
+            if !self.loaded.bots.contains_key(&r.bot) {
+                tracing::error!(bot = %r.bot, "there is no bot \"{}\" in {}: request ignored", r.bot, self.paths.bots.display());
+                continue;
+            }
+            let job = Job {
+                fire: None,
+                bot: r.bot,
+                input: match r.input {
+                    Some(path) => ScheduleInput::Workbook(PathBuf::from(path)),
+                    None => ScheduleInput::Bot,
+                },
+                trigger: "manual".into(),
+            };
+            self.start_or_wait(job).await;
+        }
+    }
+
+    /// Loads the configuration again; keeps the old one when the new one is invalid.
+    fn reload(&mut self) {
+        match load(&self.paths) {
+            Ok(loaded) => {
+                let now = Utc::now();
+                let names: Vec<String> = loaded
+                    .schedules
+                    .schedules
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect();
+                self.cursors.retain(|n, _| names.contains(n));
+                for n in names {
+                    self.cursors.entry(n).or_insert(now);
+                }
+                tracing::info!(
+                    schedules = loaded.schedules.schedules.len(),
+                    bots = loaded.bots.len(),
+                    "configuration reloaded"
+                );
+                self.loaded = loaded;
+            }
+            Err(problems) => {
+                for p in &problems.0 {
+                    tracing::error!("{p}");
+                }
+                tracing::error!(
+                    problems = problems.len(),
+                    "the new configuration is refused; the old schedules keep running"
+                );
+            }
+        }
+    }
+
+    fn options(&self, input: Option<PathBuf>, trigger: String) -> RunOptions {
+        RunOptions {
+            config: self.loaded.config.clone(),
+            data_dir: self.paths.data.clone(),
+            input,
+            vars: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            trigger,
+            progress: false,
+        }
+    }
+
+    fn outbox(&self) -> mail::Outbox {
+        mail::Outbox::new(self.paths.data.join(&self.loaded.config.mail.outbox))
+    }
+
+    /// Retries the pending mail that is due, in the background.
+    fn flush_mail(&mut self) {
+        let outbox = self.outbox();
+        let settings = self.loaded.config.mail.clone();
+        self.tasks
+            .spawn(async move { flush(&outbox, &settings).await });
+    }
+}
+
+/// Tries the pending messages whose next attempt is due; logs what became of them.
+async fn flush(outbox: &mail::Outbox, settings: &mail::Settings) {
+    if !outbox.dir().join("pending").is_dir() {
+        return;
+    }
+    match outbox
+        .flush(settings, mail::outbox::Flush::Due(Utc::now()))
+        .await
+    {
+        Ok(attempts) => {
+            for a in attempts {
+                match a {
+                    Ok(a) => match &a.outcome {
+                        mail::Outcome::Sent { .. } | mail::Outcome::Written => {
+                            tracing::info!(mail = %a.entry.id, "mail delivered")
+                        }
+                        mail::Outcome::Waiting { reason, .. } => {
+                            tracing::warn!(mail = %a.entry.id, "mail still waits: {reason}")
+                        }
+                        mail::Outcome::Refused { answer }
+                        | mail::Outcome::GaveUp { reason: answer } => {
+                            tracing::error!(mail = %a.entry.id, "mail refused: {answer}")
+                        }
+                        mail::Outcome::NotPending => {}
+                    },
+                    Err(e) => tracing::error!("mail: {e}"),
+                }
+            }
+        }
+        Err(e) => tracing::error!("mail outbox: {e}"),
+    }
+}

@@ -1,0 +1,349 @@
+//! What the agent records besides runs: schedule fires under their unique
+//! (schedule, scheduled_for) key, the paused state of schedules, requests to run a
+//! bot now (`juru trigger`) and the agents that are alive to answer them.
+//!
+//! Each method creates its tables first (`CREATE TABLE IF NOT EXISTS`), so a store
+//! written by an older juru gains them on first use. Insert-or-ignore on the fire
+//! key decides who fires a tick: the first writer wins, across restarts and across
+//! agents sharing one database.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Store, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS fires (
+    schedule      TEXT NOT NULL,
+    scheduled_for TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    reason        TEXT,
+    run_id        TEXT,
+    recorded_at   TEXT NOT NULL,
+    PRIMARY KEY (schedule, scheduled_for)
+);
+CREATE TABLE IF NOT EXISTS schedule_state (
+    schedule   TEXT PRIMARY KEY,
+    paused     INTEGER NOT NULL DEFAULT 0,
+    changed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot          TEXT NOT NULL,
+    input        TEXT,
+    requested_at TEXT NOT NULL,
+    taken_by     INTEGER,
+    taken_at     TEXT
+);
+CREATE TABLE IF NOT EXISTS agents (
+    pid        INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL
+);
+";
+
+/// States of a fire.
+pub mod fire_state {
+    /// Claimed, waiting for the previous run of its schedule or for a free slot.
+    pub const QUEUED: &str = "queued";
+    pub const STARTED: &str = "started";
+    pub const SKIPPED: &str = "skipped";
+    pub const DONE: &str = "done";
+    pub const FAILED: &str = "failed";
+}
+
+/// One recorded fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FireRecord {
+    pub schedule: String,
+    /// UTC, RFC 3339 with seconds (`2026-11-27T07:30:00+00:00`).
+    pub scheduled_for: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub run_id: Option<String>,
+}
+
+/// A request to run a bot now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub id: i64,
+    pub bot: String,
+    /// A workbook to use instead of the bot's own (uploaded with "run now").
+    pub input: Option<String>,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+/// The key text of a fire time: whole seconds in UTC.
+pub fn fire_key(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+impl Store {
+    fn agent_schema(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(SCHEMA)
+            .map_err(|e| self.err("preparing the agent tables", e))
+    }
+
+    /// Records a fire unless one with the same key exists; `true` when this call
+    /// recorded it (and so owns the tick).
+    pub fn claim_fire(
+        &self,
+        schedule: &str,
+        scheduled_for: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO fires (schedule, scheduled_for, state, reason, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![schedule, scheduled_for, state, reason, now()],
+            )
+            .map(|n| n == 1)
+            .map_err(|e| self.err("recording a fire", e))
+    }
+
+    /// Changes the state (and reason, run) of a recorded fire.
+    pub fn update_fire(
+        &self,
+        schedule: &str,
+        scheduled_for: &str,
+        state: &str,
+        reason: Option<&str>,
+        run_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "UPDATE fires SET state = ?3, reason = ?4, run_id = coalesce(?5, run_id), recorded_at = ?6
+                 WHERE schedule = ?1 AND scheduled_for = ?2",
+                params![schedule, scheduled_for, state, reason, run_id, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("updating a fire", e))
+    }
+
+    /// The latest recorded fire time of a schedule.
+    pub fn last_fire(&self, schedule: &str) -> Result<Option<String>, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .query_row(
+                "SELECT max(scheduled_for) FROM fires WHERE schedule = ?1",
+                [schedule],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err("reading the last fire", e))
+    }
+
+    /// The recorded fires, newest first (of one schedule, or all).
+    pub fn fires(
+        &self,
+        schedule: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FireRecord>, StoreError> {
+        self.agent_schema()?;
+        let read = || -> rusqlite::Result<Vec<FireRecord>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT schedule, scheduled_for, state, reason, run_id FROM fires
+                 WHERE ?1 IS NULL OR schedule = ?1 ORDER BY scheduled_for DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![schedule, limit as i64], |r| {
+                Ok(FireRecord {
+                    schedule: r.get(0)?,
+                    scheduled_for: r.get(1)?,
+                    state: r.get(2)?,
+                    reason: r.get(3)?,
+                    run_id: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        };
+        read().map_err(|e| self.err("listing fires", e))
+    }
+
+    /// Pauses or resumes a schedule.
+    pub fn set_paused(&self, schedule: &str, paused: bool) -> Result<(), StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "INSERT INTO schedule_state (schedule, paused, changed_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(schedule) DO UPDATE SET paused = ?2, changed_at = ?3",
+                params![schedule, paused as i64, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("pausing a schedule", e))
+    }
+
+    /// Whether a schedule is paused.
+    pub fn is_paused(&self, schedule: &str) -> Result<bool, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .query_row(
+                "SELECT paused FROM schedule_state WHERE schedule = ?1",
+                [schedule],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|p| p.unwrap_or(0) != 0)
+            .map_err(|e| self.err("reading the schedule state", e))
+    }
+
+    /// Asks a running agent to run `bot` now; the request id.
+    pub fn request_run(&self, bot: &str) -> Result<i64, StoreError> {
+        self.request_run_with(bot, None)
+    }
+
+    /// Asks a running agent to run `bot` now over the workbook `input` (a path);
+    /// the request id.
+    pub fn request_run_with(&self, bot: &str, input: Option<&str>) -> Result<i64, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "INSERT INTO requests (bot, input, requested_at) VALUES (?1, ?2, ?3)",
+                params![bot, input, now()],
+            )
+            .map(|_| self.conn.last_insert_rowid())
+            .map_err(|e| self.err("recording a request", e))
+    }
+
+    /// Whether a request was taken by an agent yet.
+    pub fn request_taken(&self, id: i64) -> Result<bool, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .query_row("SELECT taken_at FROM requests WHERE id = ?1", [id], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+            .map(|t| t.flatten().is_some())
+            .map_err(|e| self.err("reading a request", e))
+    }
+
+    /// Takes every open request for this process, oldest first.
+    pub fn take_requests(&mut self) -> Result<Vec<Request>, StoreError> {
+        self.agent_schema()?;
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| StoreError {
+            path: path.clone(),
+            message: format!("taking requests: {e}"),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let taken = (|| {
+            let mut stmt = tx.prepare(
+                "SELECT id, bot, input FROM requests WHERE taken_at IS NULL ORDER BY id",
+            )?;
+            let open: Vec<Request> = stmt
+                .query_map([], |r| {
+                    Ok(Request {
+                        id: r.get(0)?,
+                        bot: r.get(1)?,
+                        input: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            drop(stmt);
+            for r in &open {
+                tx.execute(
+                    "UPDATE requests SET taken_by = ?2, taken_at = ?3 WHERE id = ?1",
+                    params![r.id, std::process::id() as i64, now()],
+                )?;
+            }
+            Ok::<_, rusqlite::Error>(open)
+        })()
+        .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(taken)
+    }
+
+    /// Records this process as a running agent.
+    pub fn agent_started(&self) -> Result<(), StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO agents (pid, started_at) VALUES (?1, ?2)",
+                params![std::process::id() as i64, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("recording the agent", e))
+    }
+
+    /// Removes this process from the running agents.
+    pub fn agent_stopped(&self) -> Result<(), StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "DELETE FROM agents WHERE pid = ?1",
+                [std::process::id() as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("removing the agent", e))
+    }
+
+    /// The pids recorded as running agents (some may have died without saying so).
+    pub fn agent_pids(&self) -> Result<Vec<i64>, StoreError> {
+        self.agent_schema()?;
+        let read = || -> rusqlite::Result<Vec<i64>> {
+            let mut stmt = self.conn.prepare("SELECT pid FROM agents")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        };
+        read().map_err(|e| self.err("listing agents", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fire_key_is_claimed_once_across_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("juru.db");
+        let a = Store::open(&path).unwrap();
+        let b = Store::open(&path).unwrap();
+        let key = "2026-11-27T00:30:00+00:00";
+        assert!(a
+            .claim_fire("pagi", key, fire_state::STARTED, None)
+            .unwrap());
+        assert!(!b
+            .claim_fire("pagi", key, fire_state::STARTED, None)
+            .unwrap());
+        b.update_fire("pagi", key, fire_state::DONE, None, Some("run-1"))
+            .unwrap();
+        let fires = a.fires(Some("pagi"), 10).unwrap();
+        assert_eq!(fires.len(), 1);
+        assert_eq!(fires[0].state, "done");
+        assert_eq!(fires[0].run_id.as_deref(), Some("run-1"));
+        assert_eq!(a.last_fire("pagi").unwrap().as_deref(), Some(key));
+        assert_eq!(a.last_fire("sore").unwrap(), None);
+    }
+
+    #[test]
+    fn pause_and_requests_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
+        assert!(!s.is_paused("pagi").unwrap());
+        s.set_paused("pagi", true).unwrap();
+        assert!(s.is_paused("pagi").unwrap());
+        s.set_paused("pagi", false).unwrap();
+        assert!(!s.is_paused("pagi").unwrap());
+        let id = s.request_run("lab").unwrap();
+        assert!(!s.request_taken(id).unwrap());
+        let taken = s.take_requests().unwrap();
+        assert_eq!(
+            taken,
+            vec![Request {
+                id,
+                bot: "lab".into(),
+                input: None,
+            }]
+        );
+        assert!(s.request_taken(id).unwrap());
+        assert!(s.take_requests().unwrap().is_empty());
+    }
+}
