@@ -1,0 +1,185 @@
+//! What people did from the dashboard, with who and when: an exception marked
+//! resolved by hand or re-queued, a schedule paused, resumed or run now.
+//!
+//! The `actions` table is created on first use (`CREATE TABLE IF NOT EXISTS`), so a
+//! store written by an older juru gains it without a schema change. An item with an
+//! action recorded against it is no longer an open exception.
+
+use std::collections::HashSet;
+
+use rusqlite::params;
+
+use super::{Store, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS actions (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       TEXT NOT NULL,
+    user     TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    run_id   TEXT,
+    item_idx INTEGER,
+    target   TEXT,
+    note     TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_item ON actions(run_id, item_idx);
+";
+
+/// Kinds of action.
+pub mod kind {
+    /// An officer handled the item in the legacy system by hand.
+    pub const RESOLVED: &str = "resolved";
+    /// An officer fixed the data and re-ran the item.
+    pub const REQUEUED: &str = "requeued";
+    pub const PAUSED: &str = "paused";
+    pub const RESUMED: &str = "resumed";
+    pub const RUN_NOW: &str = "run_now";
+}
+
+/// One recorded action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRecord {
+    pub id: i64,
+    /// UTC, RFC 3339.
+    pub at: String,
+    pub user: String,
+    pub action: String,
+    pub run_id: Option<String>,
+    pub item_idx: Option<i64>,
+    /// A schedule name, or the run an item was re-queued into.
+    pub target: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A new action.
+#[derive(Debug, Clone, Default)]
+pub struct NewAction<'a> {
+    pub user: &'a str,
+    pub action: &'a str,
+    pub run_id: Option<&'a str>,
+    pub item_idx: Option<i64>,
+    pub target: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+impl Store {
+    fn actions_schema(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(SCHEMA)
+            .map_err(|e| self.err("preparing the actions table", e))
+    }
+
+    /// Records an action now; its id.
+    pub fn record_action(&self, a: &NewAction) -> Result<i64, StoreError> {
+        self.actions_schema()?;
+        self.conn
+            .execute(
+                "INSERT INTO actions (at, user, action, run_id, item_idx, target, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    chrono::Utc::now().to_rfc3339(),
+                    a.user,
+                    a.action,
+                    a.run_id,
+                    a.item_idx,
+                    a.target,
+                    a.note
+                ],
+            )
+            .map(|_| self.conn.last_insert_rowid())
+            .map_err(|e| self.err("recording an action", e))
+    }
+
+    /// Sets the target of an action (the run an item was re-queued into).
+    pub fn set_action_target(&self, id: i64, target: &str) -> Result<(), StoreError> {
+        self.actions_schema()?;
+        self.conn
+            .execute(
+                "UPDATE actions SET target = ?2 WHERE id = ?1",
+                params![id, target],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("recording an action", e))
+    }
+
+    /// The newest actions first, optionally those on the items of one run.
+    pub fn actions(
+        &self,
+        run_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        self.actions_schema()?;
+        let read = || {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, at, user, action, run_id, item_idx, target, note FROM actions
+                 WHERE (?1 IS NULL OR run_id = ?1) ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![run_id, limit as i64], |r| {
+                Ok(ActionRecord {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    user: r.get(2)?,
+                    action: r.get(3)?,
+                    run_id: r.get(4)?,
+                    item_idx: r.get(5)?,
+                    target: r.get(6)?,
+                    note: r.get(7)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        };
+        read().map_err(|e| self.err("listing actions", e))
+    }
+
+    /// The (run, item) pairs someone already resolved or re-queued.
+    pub fn handled_items(&self) -> Result<HashSet<(String, i64)>, StoreError> {
+        self.actions_schema()?;
+        let read = || {
+            let mut stmt = self.conn.prepare(
+                "SELECT DISTINCT run_id, item_idx FROM actions
+                 WHERE action IN ('resolved', 'requeued') AND run_id IS NOT NULL AND item_idx IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<HashSet<_>>>()
+        };
+        read().map_err(|e| self.err("listing handled items", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_recorded_and_mark_items_handled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("juru.db")).unwrap();
+        assert!(store.handled_items().unwrap().is_empty());
+        let id = store
+            .record_action(&NewAction {
+                user: "siti",
+                action: kind::REQUEUED,
+                run_id: Some("r1"),
+                item_idx: Some(2),
+                ..Default::default()
+            })
+            .unwrap();
+        store.set_action_target(id, "r2").unwrap();
+        store
+            .record_action(&NewAction {
+                user: "budi",
+                action: kind::PAUSED,
+                target: Some("izin-pagi"),
+                ..Default::default()
+            })
+            .unwrap();
+        let handled = store.handled_items().unwrap();
+        assert_eq!(handled.len(), 1);
+        assert!(handled.contains(&("r1".to_string(), 2)));
+        let all = store.actions(None, 10).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].user, "budi");
+        assert_eq!(all[1].target.as_deref(), Some("r2"));
+        assert_eq!(store.actions(Some("r1"), 10).unwrap().len(), 1);
+    }
+}

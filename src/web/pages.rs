@@ -1,0 +1,1420 @@
+//! The dashboard's routes: each handler checks the session (and for forms the CSRF
+//! token and the role), reads the store on a blocking thread and renders HTML.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::files::{self, Refused};
+use super::users::{self, Role};
+use super::{lock, same_token, token, App, Session, Shared, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::config::Schedules;
+use crate::run::{self, RunOptions, Selection};
+use crate::schedule::{self, Occurrence};
+use crate::store::actions::{kind, NewAction};
+use crate::store::{state, ItemRecord, RunRecord, Store, StoreError};
+
+pub(super) fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(today))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/language", post(language))
+        .route("/schedules", get(schedules_page))
+        .route("/schedules/{name}/{action}", post(schedule_action))
+        .route(
+            "/schedules/{name}/upload",
+            post(schedule_upload).layer(axum::extract::DefaultBodyLimit::max(
+                super::upload::MAX_UPLOAD + 64 * 1024,
+            )),
+        )
+        .route("/runs", get(runs_page))
+        .route("/runs/{id}", get(run_page))
+        .route("/files/{id}/{*path}", get(run_file))
+        .route("/exceptions", get(exceptions_page))
+        .route("/exceptions/{action}", post(exception_action))
+        .route("/users", get(users_page))
+        .with_state(app)
+}
+
+// ---- small helpers ----
+
+/// Indonesian or English text.
+fn t<'a>(en: bool, id: &'a str, english: &'a str) -> &'a str {
+    if en {
+        english
+    } else {
+        id
+    }
+}
+
+/// HTML-escapes text.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes one URL path segment or query value.
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn status_page(code: StatusCode, text: &str) -> Response {
+    (
+        code,
+        Html(format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>juru</title></head><body><p>{}</p><p><a href=\"/\">juru</a></p></body></html>",
+            esc(text)
+        )),
+    )
+        .into_response()
+}
+
+fn forbidden(en: bool) -> Response {
+    status_page(
+        StatusCode::FORBIDDEN,
+        t(
+            en,
+            "Anda tidak berhak melakukan ini.",
+            "You are not allowed to do this.",
+        ),
+    )
+}
+
+fn bad_csrf(en: bool) -> Response {
+    status_page(
+        StatusCode::FORBIDDEN,
+        t(
+            en,
+            "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman dan coba lagi.",
+            "The form is stale or forged (CSRF token). Reload the page and try again.",
+        ),
+    )
+}
+
+fn to_login() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+/// Runs `f` on the store on a blocking thread.
+async fn with_store<T: Send + 'static>(
+    app: &Shared,
+    f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    let path = app.paths.data.join(&app.config.store_path);
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&path)?;
+        f(&mut store)
+    })
+    .await;
+    match joined {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "dashboard: store error");
+            Err(status_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &e.to_string(),
+            ))
+        }
+        Err(e) => Err(status_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &e.to_string(),
+        )),
+    }
+}
+
+fn load_schedules(app: &App) -> Result<Schedules, String> {
+    Schedules::load(&app.paths.config, app.config.time_zone, None).map_err(|p| p.to_string())
+}
+
+fn local(app: &App, at: &str) -> String {
+    DateTime::parse_from_rfc3339(at)
+        .map(|t| {
+            t.with_timezone(&app.config.time_zone)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn duration(start: &str, end: Option<&str>) -> String {
+    let parse = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (Some(a), b) = (parse(start), end.and_then(parse)) else {
+        return String::new();
+    };
+    let secs = (b.unwrap_or_else(Utc::now) - a).num_seconds().max(0);
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn state_word(en: bool, s: &str) -> &'static str {
+    match s {
+        "running" => t(en, "berjalan", "running"),
+        "finished" => t(en, "selesai", "finished"),
+        "failed" => t(en, "gagal", "failed"),
+        state::DONE => t(en, "berhasil", "done"),
+        state::PENDING => t(en, "menunggu", "pending"),
+        state::IN_PROGRESS => t(en, "diproses", "in progress"),
+        state::BUSINESS_EXCEPTION => t(en, "pengecualian bisnis", "business exception"),
+        state::SYSTEM_EXCEPTION => t(en, "pengecualian sistem", "system exception"),
+        state::NEEDS_VERIFICATION => t(en, "perlu verifikasi", "needs verification"),
+        state::SKIPPED => t(en, "dilewati", "skipped"),
+        _ => "?",
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
+header{background:#14426b;color:#fff;padding:.6em 1.2em;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none}header a.on{text-decoration:underline}
+header form{display:inline;margin:0}header .me{margin-left:auto}
+main{padding:1em 1.4em}table{border-collapse:collapse;background:#fff;margin:.5em 0 1.2em}
+th,td{border:1px solid #d5dbe3;padding:.3em .6em;text-align:left;vertical-align:top;font-size:.92em}
+th{background:#e8eef5}.bad{color:#a31515}.ok{color:#146b2e}.muted{color:#6b7785}
+button{cursor:pointer}img.thumb{width:160px;border:1px solid #ccc}.shot-size{display:block;font-size:.8em}
+.card{display:inline-block;background:#fff;border:1px solid #d5dbe3;padding:.5em 1em;margin:0 .6em .6em 0}
+.flash{background:#fff7d6;border:1px solid #e6c95c;padding:.4em .8em}";
+
+/// The page frame with the menu.
+fn layout(s: &Session, here: &str, title: &str, body: &str) -> Response {
+    let en = s.english;
+    let mut nav = String::new();
+    let mut items = vec![
+        ("/", t(en, "Hari ini", "Today")),
+        ("/schedules", t(en, "Jadwal", "Schedules")),
+        ("/runs", t(en, "Proses", "Runs")),
+        ("/exceptions", t(en, "Pengecualian", "Exceptions")),
+    ];
+    if s.role == Role::Admin {
+        items.push(("/users", t(en, "Pengguna", "Users")));
+    }
+    for (href, label) in items {
+        let on = if href == here { " class=\"on\"" } else { "" };
+        let _ = write!(nav, "<a href=\"{href}\"{on}>{label}</a>");
+    }
+    let csrf = esc(&s.csrf);
+    let other = if en {
+        ("id", "Bahasa Indonesia")
+    } else {
+        ("en", "English")
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>{title} · juru</title><style>{STYLE}</style></head><body>\
+<header><strong>juru</strong>{nav}<span class=\"me\">{user} ({role})</span>\
+<form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"lang\" value=\"{ol}\"><button id=\"language\">{olabel}</button></form>\
+<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button id=\"logout\">{logout}</button></form></header>\
+<main><h1>{title}</h1>{body}</main></body></html>",
+        lang = if en { "en" } else { "id" },
+        title = esc(title),
+        user = esc(&s.user),
+        role = s.role.word(),
+        ol = other.0,
+        olabel = other.1,
+        logout = t(en, "Keluar", "Log out"),
+    ))
+    .into_response()
+}
+
+fn hidden_csrf(s: &Session) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&s.csrf)
+    )
+}
+
+// ---- login ----
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// At most this many unanswered login forms are remembered.
+const MAX_LOGIN_FORMS: usize = 10_000;
+
+fn login_html(csrf: &str, message: Option<&str>) -> String {
+    let message = message
+        .map(|m| format!("<p class=\"bad\" id=\"message\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>Masuk · juru</title><style>{STYLE}</style></head>\
+<body><header><strong>juru</strong></header><main><h1>Masuk / Log in</h1>{message}\
+<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<p><label>Nama pengguna / User <input name=\"user\" id=\"user\" autocomplete=\"username\"></label></p>\
+<p><label>Kata sandi / Password <input name=\"password\" id=\"password\" type=\"password\" autocomplete=\"current-password\"></label></p>\
+<p><button id=\"login\">Masuk</button></p></form></main></body></html>",
+        csrf = esc(csrf)
+    )
+}
+
+/// A login form with a fresh CSRF token in a cookie and in the form.
+fn login_response(app: &App, code: StatusCode, message: Option<&str>) -> Response {
+    let csrf = token();
+    {
+        let mut tokens = lock(&app.login_tokens);
+        tokens.retain(|_, at| at.elapsed() < super::SESSION_IDLE);
+        if tokens.len() >= MAX_LOGIN_FORMS {
+            // A flood of login pages: the oldest forms stop working, memory stays bounded.
+            tokens.clear();
+        }
+        tokens.insert(csrf.clone(), std::time::Instant::now());
+    }
+    (
+        code,
+        [(
+            header::SET_COOKIE,
+            format!("{LOGIN_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict"),
+        )],
+        Html(login_html(&csrf, message)),
+    )
+        .into_response()
+}
+
+async fn login_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    if app.session(&headers).is_some() {
+        return Redirect::to("/").into_response();
+    }
+    login_response(&app, StatusCode::OK, None)
+}
+
+async fn login(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let cookie_token = super::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let known = lock(&app.login_tokens).remove(&form.csrf).is_some();
+    if form.csrf.is_empty() || !known || !same_token(&cookie_token, &form.csrf) {
+        return bad_csrf(false);
+    }
+    let user_key = format!("user:{}", form.user);
+    let ip_key = format!("ip:{}", peer.ip());
+    if !app.may_try(&user_key) || !app.may_try(&ip_key) {
+        return login_response(
+            &app,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Terlalu banyak percobaan gagal; coba lagi dalam 15 menit. / Too many failed attempts; try again in 15 minutes."),
+        );
+    }
+    let users_path = app.paths.config.join("users.toml");
+    let (name, password) = (form.user.clone(), form.password);
+    let checked =
+        tokio::task::spawn_blocking(move || {
+            let users = users::load(&users_path).map_err(|p| p.to_string())?;
+            Ok::<_, String>(users.get(&name).and_then(|u| {
+                users::verify_password(&u.password_hash, &password).then(|| u.clone())
+            }))
+        })
+        .await;
+    let user = match checked {
+        Ok(Ok(u)) => u,
+        Ok(Err(e)) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let Some(user) = user else {
+        app.failed(&user_key);
+        app.failed(&ip_key);
+        tracing::info!(user = %form.user, ip = %peer.ip(), "dashboard: failed login");
+        return login_response(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            Some("Nama pengguna atau kata sandi salah. / Wrong user name or password."),
+        );
+    };
+    let id = token();
+    lock(&app.sessions).insert(
+        id.clone(),
+        Session {
+            user: user.name.clone(),
+            role: user.role,
+            csrf: token(),
+            english: user.english,
+            last: std::time::Instant::now(),
+        },
+    );
+    tracing::info!(user = %user.name, "dashboard: logged in");
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict"),
+            ),
+            (header::LOCATION, "/".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn logout(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    if !same_token(&s.csrf, &form.csrf) {
+        return bad_csrf(s.english);
+    }
+    if let Some(id) = super::cookie(&headers, SESSION_COOKIE) {
+        lock(&app.sessions).remove(&id);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+            ),
+            (header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+async fn language(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    if !same_token(&s.csrf, &form.csrf) {
+        return bad_csrf(s.english);
+    }
+    if let Some(id) = super::cookie(&headers, SESSION_COOKIE) {
+        if let Some(s) = lock(&app.sessions).get_mut(&id) {
+            s.english = form.lang == "en";
+        }
+    }
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .map(|u| u.path().to_string())
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    Redirect::to(&back).into_response()
+}
+
+// ---- pages ----
+
+fn run_row(app: &App, en: bool, r: &RunRecord) -> String {
+    let state_class = if r.state == "failed" { "bad" } else { "" };
+    format!(
+        "<tr><td><a href=\"/runs/{id_enc}\">{id}</a></td><td>{bot}</td><td>{trigger}</td><td class=\"{state_class}\">{state}</td><td>{started}</td><td>{dur}</td><td>{done}/{total}</td><td>{exc}</td></tr>",
+        id_enc = enc(&r.id),
+        id = esc(&r.id),
+        bot = esc(&r.bot),
+        trigger = esc(&r.trigger),
+        state = state_word(en, &r.state),
+        started = local(app, &r.started_at),
+        dur = duration(&r.started_at, r.finished_at.as_deref()),
+        done = r.done,
+        total = r.total,
+        exc = r.business + r.system + r.needs_verification,
+    )
+}
+
+fn runs_table(app: &App, en: bool, runs: &[RunRecord], id: &str) -> String {
+    if runs.is_empty() {
+        return format!(
+            "<p class=\"muted\" id=\"{id}\">{}</p>",
+            t(en, "Tidak ada.", "None.")
+        );
+    }
+    let mut out = format!(
+        "<table id=\"{id}\"><tr><th>{}</th><th>Bot</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        t(en, "Proses", "Run"),
+        t(en, "Pemicu", "Trigger"),
+        t(en, "Status", "State"),
+        t(en, "Mulai", "Started"),
+        t(en, "Durasi", "Duration"),
+        t(en, "Selesai/total", "Done/total"),
+        t(en, "Pengecualian", "Exceptions"),
+    );
+    for r in runs {
+        out.push_str(&run_row(app, en, r));
+    }
+    out.push_str("</table>");
+    out
+}
+
+async fn today(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    let schedules = load_schedules(&app);
+    let names: Vec<String> = schedules
+        .as_ref()
+        .map(|sc| sc.schedules.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    let (runs, paused) = match with_store(&app, move |st| {
+        let runs = st.runs(None, 500)?;
+        let paused = names
+            .iter()
+            .map(|n| Ok((n.clone(), st.is_paused(n)?)))
+            .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
+        Ok((runs, paused))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut body = String::new();
+    let running: Vec<RunRecord> = runs
+        .iter()
+        .filter(|r| r.state == "running")
+        .cloned()
+        .collect();
+    let _ = write!(body, "<h2>{}</h2>", t(en, "Sedang berjalan", "In progress"));
+    if running.is_empty() {
+        let _ = write!(
+            body,
+            "<p class=\"muted\" id=\"running\">{}</p>",
+            t(en, "Tidak ada proses yang berjalan.", "No run in progress.")
+        );
+    } else {
+        // Live progress without a front-end build: the page reloads itself while runs work.
+        body.push_str("<script>setTimeout(function () { location.reload(); }, 5000);</script>");
+        body.push_str("<div id=\"running\" data-live=\"5\">");
+        for r in &running {
+            let finished = r.total - r.pending;
+            let secs = DateTime::parse_from_rfc3339(&r.started_at)
+                .map(|a| (Utc::now() - a.with_timezone(&Utc)).num_seconds().max(1))
+                .unwrap_or(1);
+            let _ = write!(
+                body,
+                "<div class=\"card\"><a href=\"/runs/{}\">{}</a><br>{} {finished}/{} · {:.1} {} · {} {}</div>",
+                enc(&r.id),
+                esc(&r.bot),
+                t(en, "item", "items"),
+                r.total,
+                finished as f64 * 60.0 / secs as f64,
+                t(en, "item/menit", "items/min"),
+                r.business + r.system + r.needs_verification,
+                t(en, "pengecualian", "exceptions"),
+            );
+        }
+        body.push_str("</div>");
+    }
+    let _ = write!(
+        body,
+        "<h2>{}</h2>",
+        t(en, "Jadwal berikutnya", "Next fires")
+    );
+    match &schedules {
+        Err(e) => {
+            let _ = write!(body, "<p class=\"bad\">{}</p>", esc(e));
+        }
+        Ok(sc) if sc.schedules.is_empty() => {
+            let _ = write!(
+                body,
+                "<p class=\"muted\">{}</p>",
+                t(en, "Belum ada jadwal.", "No schedules yet.")
+            );
+        }
+        Ok(sc) => {
+            let _ = write!(
+                body,
+                "<table id=\"next\"><tr><th>{}</th><th>Bot</th><th>{}</th></tr>",
+                t(en, "Jadwal", "Schedule"),
+                t(en, "Berikutnya", "Next")
+            );
+            for c in &sc.schedules {
+                let next = if !c.enabled {
+                    t(en, "nonaktif", "disabled").to_string()
+                } else if paused.get(&c.name).copied().unwrap_or(false) {
+                    t(en, "dijeda", "paused").to_string()
+                } else {
+                    c.schedule
+                        .next_after(Utc::now())
+                        .map(|f| schedule::format_local(c.schedule.local(f.at)))
+                        .unwrap_or_else(|| "-".into())
+                };
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&c.name),
+                    esc(&c.bot),
+                    esc(&next)
+                );
+            }
+            body.push_str("</table>");
+        }
+    }
+    let week_ago = Utc::now() - chrono::Duration::days(7);
+    let failed: Vec<RunRecord> = runs
+        .into_iter()
+        .filter(|r| r.state == "failed")
+        .filter(|r| {
+            DateTime::parse_from_rfc3339(&r.started_at)
+                .map(|a| a.with_timezone(&Utc) >= week_ago)
+                .unwrap_or(false)
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<h2>{}</h2>",
+        t(en, "Proses gagal (7 hari)", "Failed runs (7 days)")
+    );
+    body.push_str(&runs_table(&app, en, &failed, "failed"));
+    layout(&s, "/", t(en, "Hari ini", "Today"), &body)
+}
+
+async fn schedules_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    let sc = match load_schedules(&app) {
+        Ok(sc) => sc,
+        Err(e) => {
+            return layout(
+                &s,
+                "/schedules",
+                t(en, "Jadwal", "Schedules"),
+                &format!("<p class=\"bad\">{}</p>", esc(&e)),
+            )
+        }
+    };
+    let names: Vec<String> = sc.schedules.iter().map(|c| c.name.clone()).collect();
+    let state = match with_store(&app, move |st| {
+        names
+            .iter()
+            .map(|n| Ok((n.clone(), (st.is_paused(n)?, st.fires(Some(n), 5)?))))
+            .collect::<Result<BTreeMap<_, _>, StoreError>>()
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let may = s.role >= Role::Supervisor;
+    let mut body = String::new();
+    if sc.schedules.is_empty() {
+        let _ = write!(
+            body,
+            "<p class=\"muted\">{}</p>",
+            t(
+                en,
+                "Belum ada jadwal di config/schedules.toml.",
+                "No schedules in config/schedules.toml yet."
+            )
+        );
+    }
+    let _ = write!(
+        body,
+        "<table id=\"schedules\"><tr><th>{}</th><th>Bot</th><th>Status</th><th>{}</th><th>{}</th><th></th></tr>",
+        t(en, "Jadwal", "Schedule"),
+        t(en, "5 jadwal berikutnya (waktu setempat)", "Next 5 fires (local time)"),
+        t(en, "Riwayat", "History"),
+    );
+    for c in &sc.schedules {
+        let (paused, fires) = state.get(&c.name).cloned().unwrap_or_default();
+        let status = if !c.enabled {
+            t(en, "nonaktif", "disabled")
+        } else if paused {
+            t(en, "dijeda", "paused")
+        } else {
+            t(en, "aktif", "active")
+        };
+        let mut next = String::new();
+        for o in c.schedule.upcoming(Utc::now(), 5) {
+            match o {
+                Occurrence::Fire(f) => {
+                    let _ = write!(
+                        next,
+                        "{}<br>",
+                        esc(&schedule::format_local(c.schedule.local(f.at)))
+                    );
+                }
+                Occurrence::Skipped { wall, reason, .. } => {
+                    let _ = write!(
+                        next,
+                        "<span class=\"muted\">{} — {}</span><br>",
+                        esc(&wall.format("%a %d/%m/%Y %H:%M").to_string()),
+                        esc(&reason.to_string())
+                    );
+                }
+            }
+        }
+        let mut history = String::new();
+        for f in &fires {
+            let run = f
+                .run_id
+                .as_ref()
+                .map(|r| format!(" <a href=\"/runs/{}\">{}</a>", enc(r), esc(r)))
+                .unwrap_or_default();
+            let _ = write!(
+                history,
+                "{} {}{run}<br>",
+                esc(&local(&app, &f.scheduled_for)),
+                esc(&f.state)
+            );
+        }
+        let actions = if may {
+            let (action, label) = if paused {
+                ("resume", t(en, "Lanjutkan", "Resume"))
+            } else {
+                ("pause", t(en, "Jeda", "Pause"))
+            };
+            format!(
+                "<form method=\"post\" action=\"/schedules/{n}/{action}\">{csrf}<button class=\"{action}\">{label}</button></form>\
+<form method=\"post\" action=\"/schedules/{n}/run\">{csrf}<button class=\"run\">{run}</button></form>\
+<form method=\"post\" action=\"/schedules/{n}/upload\" enctype=\"multipart/form-data\">{csrf}<input type=\"file\" name=\"input\" accept=\".xlsx,.xlsm,.xls,.xlsb,.ods,.csv\"><button class=\"upload\">{with}</button></form>",
+                n = enc(&c.name),
+                csrf = hidden_csrf(&s),
+                run = t(en, "Jalankan sekarang", "Run now"),
+                with = t(en, "Jalankan dengan berkas ini", "Run with this workbook"),
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            body,
+            "<tr id=\"schedule-{id}\"><td>{name}</td><td>{bot}</td><td class=\"status\">{status}</td><td>{next}</td><td>{history}</td><td>{actions}</td></tr>",
+            id = esc(&c.name),
+            name = esc(&c.name),
+            bot = esc(&c.bot),
+        );
+    }
+    body.push_str("</table>");
+    layout(&s, "/schedules", t(en, "Jadwal", "Schedules"), &body)
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    run: String,
+    #[serde(default)]
+    idx: Option<i64>,
+}
+
+async fn schedule_action(
+    State(app): State<Shared>,
+    UrlPath((name, action)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    if !same_token(&s.csrf, &form.csrf) {
+        return bad_csrf(s.english);
+    }
+    if s.role < Role::Supervisor {
+        return forbidden(s.english);
+    }
+    let sc = match load_schedules(&app) {
+        Ok(sc) => sc,
+        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let Some(c) = sc.schedules.iter().find(|c| c.name == name) else {
+        return status_page(
+            StatusCode::NOT_FOUND,
+            t(s.english, "Jadwal tidak dikenal.", "No such schedule."),
+        );
+    };
+    let bot = c.bot.clone();
+    let user = s.user.clone();
+    let done = with_store(&app, move |st| {
+        let kind = match action.as_str() {
+            "pause" => {
+                st.set_paused(&name, true)?;
+                kind::PAUSED
+            }
+            "resume" => {
+                st.set_paused(&name, false)?;
+                kind::RESUMED
+            }
+            "run" => {
+                st.request_run(&bot)?;
+                kind::RUN_NOW
+            }
+            _ => return Ok(false),
+        };
+        st.record_action(&NewAction {
+            user: &user,
+            action: kind,
+            target: Some(&name),
+            ..Default::default()
+        })?;
+        Ok(true)
+    })
+    .await;
+    match done {
+        Ok(true) => Redirect::to("/schedules").into_response(),
+        Ok(false) => status_page(StatusCode::NOT_FOUND, "?"),
+        Err(r) => r,
+    }
+}
+
+/// "Run now" with an uploaded workbook: kept under `<data>/uploads/` and handed to
+/// the agent with the request.
+async fn schedule_upload(
+    State(app): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(parts) = super::upload::parts(content_type, &body) else {
+        return status_page(StatusCode::BAD_REQUEST, "multipart/form-data expected");
+    };
+    let csrf = parts
+        .iter()
+        .find(|p| p.name == "csrf")
+        .map(|p| String::from_utf8_lossy(&p.data).to_string())
+        .unwrap_or_default();
+    if !same_token(&s.csrf, &csrf) {
+        return bad_csrf(s.english);
+    }
+    if s.role < Role::Supervisor {
+        return forbidden(s.english);
+    }
+    let sc = match load_schedules(&app) {
+        Ok(sc) => sc,
+        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let Some(c) = sc.schedules.iter().find(|c| c.name == name) else {
+        return status_page(
+            StatusCode::NOT_FOUND,
+            t(s.english, "Jadwal tidak dikenal.", "No such schedule."),
+        );
+    };
+    let Some(file) = parts
+        .iter()
+        .find(|p| p.name == "input" && p.file_name.as_deref().is_some_and(|n| !n.is_empty()))
+    else {
+        return status_page(
+            StatusCode::BAD_REQUEST,
+            t(
+                s.english,
+                "Pilih berkas workbook terlebih dahulu.",
+                "Choose a workbook first.",
+            ),
+        );
+    };
+    let stamp = Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let path = match super::upload::destination(
+        &app.paths.data,
+        file.file_name.as_deref().unwrap_or_default(),
+        &stamp,
+    ) {
+        Ok(p) => p,
+        Err(why) => return status_page(StatusCode::BAD_REQUEST, &why),
+    };
+    let saved = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(&path, &file.data));
+    if let Err(e) = saved {
+        return status_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot keep the upload in {}: {e}", path.display()),
+        );
+    }
+    let bot = c.bot.clone();
+    let user = s.user.clone();
+    let input = path.display().to_string();
+    let done = with_store(&app, move |st| {
+        st.request_run_with(&bot, Some(&input))?;
+        st.record_action(&NewAction {
+            user: &user,
+            action: kind::RUN_NOW,
+            target: Some(&name),
+            note: Some(&input),
+            ..Default::default()
+        })?;
+        Ok(())
+    })
+    .await;
+    match done {
+        Ok(()) => Redirect::to("/schedules").into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct RunFilter {
+    #[serde(default)]
+    bot: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    date: String,
+}
+
+async fn runs_page(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(f): Query<RunFilter>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    let bot = (!f.bot.is_empty()).then(|| f.bot.clone());
+    let runs = match with_store(&app, move |st| st.runs(bot.as_deref(), 500)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let runs: Vec<RunRecord> = runs
+        .into_iter()
+        .filter(|r| f.state.is_empty() || r.state == f.state)
+        .filter(|r| f.date.is_empty() || local(&app, &r.started_at).starts_with(&f.date))
+        .collect();
+    let mut body = String::new();
+    let opt = |v: &str, label: &str| {
+        format!(
+            "<option value=\"{v}\"{}>{label}</option>",
+            if f.state == v { " selected" } else { "" }
+        )
+    };
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"/runs\" id=\"filter\">Bot <input name=\"bot\" value=\"{}\"> Status <select name=\"state\">{}{}{}{}</select> \
+{} <input name=\"date\" type=\"date\" value=\"{}\"> <button>{}</button></form>",
+        esc(&f.bot),
+        opt("", t(en, "semua", "all")),
+        opt("running", state_word(en, "running")),
+        opt("finished", state_word(en, "finished")),
+        opt("failed", state_word(en, "failed")),
+        t(en, "Tanggal", "Date"),
+        esc(&f.date),
+        t(en, "Saring", "Filter"),
+    );
+    body.push_str(&runs_table(&app, en, &runs, "runs"));
+    layout(&s, "/runs", t(en, "Proses", "Runs"), &body)
+}
+
+/// An item's row as `header: value` lines (`headers` and `data` are JSON arrays).
+fn item_data(headers: &str, data: &str) -> String {
+    let headers: Vec<String> = serde_json::from_str(headers).unwrap_or_default();
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let pairs: Vec<(String, String)> = match serde_json::from_str::<serde_json::Value>(data) {
+        Ok(serde_json::Value::Array(cells)) => cells
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    headers
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{}", i + 1)),
+                    cell(v),
+                )
+            })
+            .collect(),
+        Ok(serde_json::Value::Object(map)) => {
+            map.iter().map(|(k, v)| (k.clone(), cell(v))).collect()
+        }
+        _ => return esc(data),
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(v)))
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+fn action_word(en: bool, a: &str) -> &str {
+    match a {
+        kind::RESOLVED => t(en, "diselesaikan manual", "resolved manually"),
+        kind::REQUEUED => t(en, "diperbaiki, diulang", "fixed, re-queued"),
+        kind::PAUSED => t(en, "dijeda", "paused"),
+        kind::RESUMED => t(en, "dilanjutkan", "resumed"),
+        kind::RUN_NOW => t(en, "dijalankan sekarang", "run now"),
+        other => other,
+    }
+}
+
+fn screenshot_link(run: &str, shot: Option<&str>) -> String {
+    match shot {
+        Some(p) => {
+            let href = format!(
+                "/files/{}/{}",
+                enc(run),
+                p.split('/').map(enc).collect::<Vec<_>>().join("/")
+            );
+            format!("<a href=\"{href}\" target=\"_blank\"><img class=\"thumb\" src=\"{href}\" alt=\"screenshot\" onload=\"this.parentNode.nextElementSibling.textContent=this.naturalWidth+'×'+this.naturalHeight\"></a><span class=\"shot-size muted\"></span>")
+        }
+        None => String::new(),
+    }
+}
+
+async fn run_page(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    let rid = id.clone();
+    let found = match with_store(&app, move |st| {
+        let Some(run) = st.run(&rid)? else {
+            return Ok(None);
+        };
+        let items = st.items(&rid)?;
+        let actions = st.actions(Some(&rid), 200)?;
+        let children: Vec<RunRecord> = st
+            .runs(Some(&run.bot), 500)?
+            .into_iter()
+            .filter(|r| r.parent.as_deref() == Some(rid.as_str()))
+            .collect();
+        Ok(Some((run, items, actions, children)))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some((run, items, actions, children)) = found else {
+        return status_page(
+            StatusCode::NOT_FOUND,
+            t(en, "Proses tidak dikenal.", "No such run."),
+        );
+    };
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p><span class=\"card\">Bot: {}</span><span class=\"card\" id=\"state\">{}</span><span class=\"card\">{}: {}</span><span class=\"card\">{}: {}</span></p>",
+        esc(&run.bot),
+        state_word(en, &run.state),
+        t(en, "Mulai", "Started"),
+        local(&app, &run.started_at),
+        t(en, "Durasi", "Duration"),
+        duration(&run.started_at, run.finished_at.as_deref()),
+    );
+    let _ = write!(
+        body,
+        "<p id=\"counts\"><span class=\"card\">total {}</span><span class=\"card ok\">{} {}</span><span class=\"card bad\">{} {}</span><span class=\"card bad\">{} {}</span><span class=\"card\">{} {}</span><span class=\"card\">{} {}</span></p>",
+        run.total,
+        state_word(en, state::DONE), run.done,
+        state_word(en, state::BUSINESS_EXCEPTION), run.business,
+        state_word(en, state::SYSTEM_EXCEPTION), run.system,
+        state_word(en, state::NEEDS_VERIFICATION), run.needs_verification,
+        state_word(en, state::PENDING), run.pending,
+    );
+    if let Some(e) = &run.error {
+        let _ = write!(body, "<p class=\"bad\">{}</p>", esc(e));
+    }
+    if let Some(p) = &run.parent {
+        let _ = write!(
+            body,
+            "<p>{} <a href=\"/runs/{}\">{}</a></p>",
+            t(en, "Mengulang item dari", "Retries items of"),
+            enc(p),
+            esc(p)
+        );
+    }
+    let dir = PathBuf::from(&run.dir);
+    let mut links = Vec::new();
+    for (file, label) in [
+        ("output.xlsx", "output.xlsx"),
+        ("exceptions.xlsx", "exceptions.xlsx"),
+    ] {
+        if dir.join(file).is_file() {
+            links.push(format!(
+                "<a id=\"{}\" href=\"/files/{}/{file}\">{label}</a>",
+                file.replace('.', "-"),
+                enc(&run.id)
+            ));
+        }
+    }
+    if !links.is_empty() {
+        let _ = write!(
+            body,
+            "<p>{}: {}</p>",
+            t(en, "Unduh", "Download"),
+            links.join(" · ")
+        );
+    }
+    if !children.is_empty() {
+        let _ = write!(body, "<h2>{}</h2>", t(en, "Proses ulang", "Re-runs"));
+        body.push_str(&runs_table(&app, en, &children, "children"));
+    }
+    let _ = write!(
+        body,
+        "<h2>Item</h2><table id=\"items\"><tr><th>{}</th><th>Status</th><th>Data</th><th>{}</th><th>{}</th></tr>",
+        t(en, "Baris", "Row"),
+        t(en, "Pesan", "Message"),
+        t(en, "Tangkapan layar", "Screenshot"),
+    );
+    for i in &items {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            i.row_number,
+            state_word(en, &i.state),
+            item_data(&run.headers, &i.data),
+            esc(i.reason.as_deref().unwrap_or("")),
+            screenshot_link(&run.id, i.screenshot.as_deref()),
+        );
+    }
+    body.push_str("</table>");
+    if !actions.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>{}</h2><table id=\"actions\">",
+            t(en, "Tindakan", "Actions")
+        );
+        for a in &actions {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                local(&app, &a.at),
+                esc(&a.user),
+                esc(action_word(en, &a.action)),
+                a.item_idx.map(|i| i.to_string()).unwrap_or_default(),
+                a.target
+                    .as_deref()
+                    .map(|r| format!("<a href=\"/runs/{}\">{}</a>", enc(r), esc(r)))
+                    .unwrap_or_default(),
+            );
+        }
+        body.push_str("</table>");
+    }
+    let title = format!("{} {}", t(en, "Proses", "Run"), run.id);
+    layout(&s, "/runs", &title, &body)
+}
+
+async fn run_file(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    UrlPath((id, path)): UrlPath<(String, String)>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return status_page(
+            StatusCode::UNAUTHORIZED,
+            "Silakan masuk dulu. / Please log in first.",
+        );
+    };
+    let rid = id.clone();
+    let run = match with_store(&app, move |st| st.run(&rid)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return status_page(
+                StatusCode::NOT_FOUND,
+                t(s.english, "Proses tidak dikenal.", "No such run."),
+            )
+        }
+        Err(r) => return r,
+    };
+    match files::resolve(&PathBuf::from(&run.dir), &path) {
+        Ok(full) => match tokio::fs::read(&full).await {
+            Ok(bytes) => {
+                let name = full
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("file")
+                    .replace('"', "");
+                (
+                    [
+                        (header::CONTENT_TYPE, files::content_type(&full).to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("inline; filename=\"{name}\""),
+                        ),
+                        (
+                            header::HeaderName::from_static("x-content-type-options"),
+                            "nosniff".to_string(),
+                        ),
+                    ],
+                    bytes,
+                )
+                    .into_response()
+            }
+            Err(_) => status_page(StatusCode::NOT_FOUND, "?"),
+        },
+        Err(Refused::Unsafe) => {
+            tracing::warn!(user = %s.user, run = %id, path = %path, "dashboard: refused a file path");
+            status_page(
+                StatusCode::BAD_REQUEST,
+                t(s.english, "Jalur berkas tidak sah.", "Invalid file path."),
+            )
+        }
+        Err(Refused::Missing) => status_page(
+            StatusCode::NOT_FOUND,
+            t(s.english, "Berkas tidak ada.", "No such file."),
+        ),
+    }
+}
+
+/// The open exceptions: items of the newest runs in an exception state that nobody
+/// resolved or re-queued yet.
+fn open_exceptions(st: &mut Store) -> Result<Vec<(RunRecord, ItemRecord)>, StoreError> {
+    let handled = st.handled_items()?;
+    let mut out = Vec::new();
+    for run in st.runs(None, 200)? {
+        if run.business + run.system + run.needs_verification == 0 {
+            continue;
+        }
+        for item in st.items(&run.id)? {
+            let open = matches!(
+                item.state.as_str(),
+                state::BUSINESS_EXCEPTION | state::SYSTEM_EXCEPTION | state::NEEDS_VERIFICATION
+            );
+            if open && !handled.contains(&(run.id.clone(), item.idx)) {
+                out.push((run.clone(), item));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    let open = match with_store(&app, open_exceptions).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut groups: BTreeMap<String, Vec<(RunRecord, ItemRecord)>> = BTreeMap::new();
+    for (r, i) in open {
+        let reason = i
+            .reason
+            .clone()
+            .unwrap_or_else(|| state_word(en, &i.state).to_string());
+        groups.entry(reason).or_default().push((r, i));
+    }
+    let mut body = String::new();
+    if groups.is_empty() {
+        let _ = write!(
+            body,
+            "<p class=\"muted\" id=\"none\">{}</p>",
+            t(en, "Tidak ada pengecualian terbuka.", "No open exceptions.")
+        );
+    }
+    for (reason, list) in &groups {
+        let _ = write!(
+            body,
+            "<h2>{} <span class=\"muted\">({})</span></h2>",
+            esc(reason),
+            list.len()
+        );
+        let _ = write!(
+            body,
+            "<table class=\"exceptions\"><tr><th>{}</th><th>{}</th><th>Data</th><th>{}</th><th>{}</th><th></th></tr>",
+            t(en, "Proses", "Run"),
+            t(en, "Baris", "Row"),
+            t(en, "Pesan", "Message"),
+            t(en, "Tangkapan layar", "Screenshot"),
+        );
+        for (r, i) in list {
+            let _ = write!(
+                body,
+                "<tr id=\"item-{rid}-{idx}\"><td><a href=\"/runs/{rurl}\">{rid}</a><br>{bot}</td><td>{row}</td><td>{data}</td><td>{msg}</td><td>{shot}</td><td>\
+<form method=\"post\" action=\"/exceptions/resolve\">{csrf}<input type=\"hidden\" name=\"run\" value=\"{rid}\"><input type=\"hidden\" name=\"idx\" value=\"{idx}\"><button class=\"resolve\">{resolve}</button></form>\
+<form method=\"post\" action=\"/exceptions/requeue\">{csrf}<input type=\"hidden\" name=\"run\" value=\"{rid}\"><input type=\"hidden\" name=\"idx\" value=\"{idx}\"><button class=\"requeue\">{requeue}</button></form></td></tr>",
+                rid = esc(&r.id),
+                rurl = enc(&r.id),
+                idx = i.idx,
+                bot = esc(&r.bot),
+                row = i.row_number,
+                data = item_data(&r.headers, &i.data),
+                msg = esc(&format!("{} — {}", state_word(en, &i.state), i.reason.as_deref().unwrap_or(""))),
+                shot = screenshot_link(&r.id, i.screenshot.as_deref()),
+                csrf = hidden_csrf(&s),
+                resolve = t(en, "Sudah diselesaikan manual", "Resolved manually"),
+                requeue = t(en, "Sudah diperbaiki, ulangi", "Fixed, re-queue"),
+            );
+        }
+        body.push_str("</table>");
+    }
+    layout(
+        &s,
+        "/exceptions",
+        t(en, "Pengecualian", "Exceptions"),
+        &body,
+    )
+}
+
+async fn exception_action(
+    State(app): State<Shared>,
+    UrlPath(action): UrlPath<String>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    if !same_token(&s.csrf, &form.csrf) {
+        return bad_csrf(s.english);
+    }
+    let kind = match action.as_str() {
+        "resolve" => kind::RESOLVED,
+        "requeue" => kind::REQUEUED,
+        _ => return status_page(StatusCode::NOT_FOUND, "?"),
+    };
+    let Some(idx) = form.idx else {
+        return status_page(
+            StatusCode::BAD_REQUEST,
+            t(s.english, "Item tidak disebut.", "No item given."),
+        );
+    };
+    let (run_id, user) = (form.run.clone(), s.user.clone());
+    let recorded = with_store(&app, move |st| {
+        let Some(item) = st.items(&run_id)?.into_iter().find(|i| i.idx == idx) else {
+            return Ok(None);
+        };
+        if st.handled_items()?.contains(&(run_id.clone(), idx)) {
+            return Ok(Some((0, item.row_number, false)));
+        }
+        let id = st.record_action(&NewAction {
+            user: &user,
+            action: kind,
+            run_id: Some(&run_id),
+            item_idx: Some(idx),
+            ..Default::default()
+        })?;
+        Ok(Some((id, item.row_number, true)))
+    })
+    .await;
+    let (action_id, row, fresh) = match recorded {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return status_page(
+                StatusCode::NOT_FOUND,
+                t(s.english, "Item tidak dikenal.", "No such item."),
+            )
+        }
+        Err(r) => return r,
+    };
+    if fresh && kind == kind::REQUEUED {
+        let app2 = app.clone();
+        let parent = form.run.clone();
+        let trigger = format!("dashboard:{}", s.user);
+        tokio::spawn(async move {
+            let opts = RunOptions {
+                config: app2.config.clone(),
+                data_dir: app2.paths.data.clone(),
+                input: None,
+                vars: BTreeMap::new(),
+                secrets: BTreeMap::new(),
+                trigger,
+                progress: false,
+            };
+            match run::retry(
+                &parent,
+                &Selection::Rows(vec![row]),
+                &app2.paths.bots,
+                opts,
+                app2.stop.clone(),
+            )
+            .await
+            {
+                Ok(summary) => {
+                    let id = summary.id.clone();
+                    let _ = with_store(&app2, move |st| st.set_action_target(action_id, &id)).await;
+                }
+                Err(e) => tracing::warn!(run = %parent, error = %e, "dashboard: re-queue failed"),
+            }
+        });
+    }
+    Redirect::to("/exceptions").into_response()
+}
+
+async fn users_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    if s.role != Role::Admin {
+        return forbidden(en);
+    }
+    let path = app.paths.config.join("users.toml");
+    let users = match tokio::task::spawn_blocking(move || users::load(&path)).await {
+        Ok(Ok(u)) => u,
+        Ok(Err(p)) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &p.to_string()),
+        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let mut body = format!(
+        "<table id=\"users\"><tr><th>{}</th><th>{}</th></tr>",
+        t(en, "Nama", "Name"),
+        t(en, "Peran", "Role")
+    );
+    for u in users.values() {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(&u.name),
+            u.role.word()
+        );
+    }
+    let _ = write!(
+        body,
+        "</table><p class=\"muted\">{} <code>juru users add NAMA --role officer</code></p>",
+        t(
+            en,
+            "Menambah pengguna atau mengganti kata sandi:",
+            "To add a user or set a password:"
+        )
+    );
+    layout(&s, "/users", t(en, "Pengguna", "Users"), &body)
+}

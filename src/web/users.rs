@@ -1,0 +1,260 @@
+//! Dashboard users: `config/users.toml`, one table per user with a role and an
+//! argon2 password hash (never the password itself).
+//!
+//! ```toml
+//! [siti]
+//! role = "officer"          # "admin", "supervisor" or "officer"
+//! password_hash = "$argon2id$v=19$..."
+//! language = "id"           # optional: "id" (default) or "en"
+//! ```
+//!
+//! `juru users add NAME --role ROLE` reads the password from standard input and
+//! writes the hash. Hashing is slow on purpose (blocking): call it from a blocking
+//! thread in async code.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use serde::{Deserialize, Serialize};
+
+use crate::{Problem, Problems};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Sees every page and handles exceptions.
+    Officer,
+    /// Also pauses, resumes and runs schedules.
+    Supervisor,
+    /// Also sees and edits users.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "officer" => Some(Role::Officer),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// One validated user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    /// `true` for English pages; Indonesian otherwise.
+    pub english: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    role: String,
+    password_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+}
+
+/// Whether `name` can be a user name: 1 to 64 of `a-z 0-9 . _ -`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Loads and validates `users.toml`; no users when the file does not exist.
+pub fn load(path: &Path) -> Result<BTreeMap<String, User>, Problems> {
+    let shown = path.display().to_string();
+    let file: BTreeMap<String, UserFile> = crate::config::load_toml(path)?.unwrap_or_default();
+    let mut problems = Problems::default();
+    let mut users = BTreeMap::new();
+    for (name, u) in file {
+        let role = Role::parse(&u.role);
+        if role.is_none() {
+            problems.0.push(Problem::new(
+                &shown,
+                format!("{name}.role: unknown role \"{}\", expected \"admin\", \"supervisor\" or \"officer\"", u.role),
+            ));
+        }
+        if !valid_name(&name) {
+            problems.0.push(Problem::new(
+                &shown,
+                format!("[{name}]: a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-'"),
+            ));
+        }
+        if PasswordHash::new(&u.password_hash).is_err() {
+            problems.0.push(Problem::new(
+                &shown,
+                format!("{name}.password_hash: not an argon2 hash; set it with `juru users add {name} --role ROLE`"),
+            ));
+        }
+        let english = match u.language.as_deref() {
+            None | Some("id") => false,
+            Some("en") => true,
+            Some(other) => {
+                problems.0.push(Problem::new(
+                    &shown,
+                    format!(
+                        "{name}.language: unknown language \"{other}\", expected \"id\" or \"en\""
+                    ),
+                ));
+                false
+            }
+        };
+        if let Some(role) = role {
+            users.insert(
+                name.clone(),
+                User {
+                    name,
+                    role,
+                    password_hash: u.password_hash,
+                    english,
+                },
+            );
+        }
+    }
+    problems.into_result(users)
+}
+
+/// The argon2id hash of a password, with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` matches `hash`.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Adds a user to `users.toml`, or sets the role and password of an existing one.
+/// The file is replaced in one step (written beside it, then renamed); a new user
+/// is appended so the file's comments stay.
+pub fn add(path: &Path, name: &str, role: Role, password: &str) -> Result<(), String> {
+    let shown = path.display().to_string();
+    if !valid_name(name) {
+        return Err(format!(
+            "user name \"{name}\": expected 1 to 64 of a-z, 0-9, '.', '_' and '-'"
+        ));
+    }
+    if password.chars().count() < 8 {
+        return Err("the password must have at least 8 characters".into());
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{shown}: cannot read: {e}")),
+    };
+    let mut file: BTreeMap<String, UserFile> =
+        crate::config::parse_toml(&shown, &text).map_err(|p| p.to_string())?;
+    let hash = hash_password(password)?;
+    let new_text = match file.get_mut(name) {
+        Some(u) => {
+            u.role = role.word().to_string();
+            u.password_hash = hash;
+            toml::to_string(&file).map_err(|e| format!("{shown}: cannot write: {e}"))?
+        }
+        None => {
+            let mut t = text;
+            if !t.is_empty() && !t.ends_with('\n') {
+                t.push('\n');
+            }
+            t.push_str(&format!(
+                "\n[{name}]\nrole = \"{}\"\npassword_hash = \"{hash}\"\n",
+                role.word()
+            ));
+            t
+        }
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("{}: cannot write: {e}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, new_text.as_bytes())
+        .map_err(|e| format!("{shown}: cannot write: {e}"))?;
+    tmp.persist(path)
+        .map_err(|e| format!("{shown}: cannot write: {e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_then_load_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        std::fs::write(&path, "# dashboard users\n").unwrap();
+        add(&path, "siti", Role::Officer, "rahasia-siti").unwrap();
+        add(&path, "budi", Role::Supervisor, "rahasia-budi").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# dashboard users\n"));
+        assert!(!text.contains("rahasia"));
+        let users = load(&path).unwrap();
+        assert_eq!(users["siti"].role, Role::Officer);
+        assert!(verify_password(
+            &users["siti"].password_hash,
+            "rahasia-siti"
+        ));
+        assert!(!verify_password(
+            &users["siti"].password_hash,
+            "rahasia-budi"
+        ));
+        add(&path, "siti", Role::Admin, "baru-sekali").unwrap();
+        let users = load(&path).unwrap();
+        assert_eq!(users["siti"].role, Role::Admin);
+        assert!(verify_password(&users["siti"].password_hash, "baru-sekali"));
+        assert_eq!(users.len(), 2);
+    }
+
+    #[test]
+    fn bad_entries_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        std::fs::write(
+            &path,
+            "[siti]\nrole = \"boss\"\npassword_hash = \"secret\"\n",
+        )
+        .unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("siti.role: unknown role \"boss\""), "{err}");
+        assert!(
+            err.contains("siti.password_hash: not an argon2 hash"),
+            "{err}"
+        );
+        assert!(add(&path, "../x", Role::Admin, "longenough").is_err());
+        assert!(add(&path, "ok", Role::Admin, "short").is_err());
+    }
+}
