@@ -10,9 +10,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bot;
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, Schedules};
 use crate::demo;
+use crate::mail;
 use crate::run::{self, MailStatus, RunError, RunOptions, RunState, RunSummary, Stop};
+use crate::schedule;
 use crate::Problems;
 
 /// The name of the bundled example bot that `juru demo` runs.
@@ -31,8 +33,32 @@ pub const DEMO_BOT: &str = "demo-perizinan";
 pub struct Cli {
     #[command(flatten)]
     pub dirs: Dirs,
+    /// How log lines look on standard error: `text` for people, `json` (one object a
+    /// line) for log collectors. `RUST_LOG` sets the level (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sets up `tracing` for the process: to standard error, in the chosen format.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,10 +93,41 @@ pub enum Command {
         #[arg(long)]
         headed: bool,
     },
-    /// Check config/agent.toml and every bot (bot.toml and main.rhai) without running anything.
+    /// Check config/agent.toml, config/schedules.toml with its calendars and every bot (bot.toml and main.rhai) without running anything.
     ///
     /// Lists every problem with its file and line or key, and exits 2 if there is any.
     Check,
+    /// List each schedule of config/schedules.toml with its next fire times, in its own time zone.
+    ///
+    /// Days the schedule's calendar skips are listed with the reason ("libur: ..."),
+    /// and a run moved to the next working day says where it came from. Exits 2 if
+    /// the schedules, a calendar or agent.toml has a problem.
+    Schedules {
+        /// How many fire times to list per schedule.
+        #[arg(long, short = 'n', value_name = "N", default_value_t = 5,
+              value_parser = clap::value_parser!(u16).range(1..=100))]
+        count: u16,
+        /// List from this local date or time instead of from now: YYYY-MM-DD or
+        /// YYYY-MM-DDTHH:MM, read in each schedule's own time zone.
+        #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+        from: Option<chrono::NaiveDateTime>,
+        #[command(subcommand)]
+        action: Option<SchedulesCommand>,
+    },
+    /// Run the agent: fire the schedules of config/schedules.toml until SIGTERM or Ctrl-C.
+    ///
+    /// Every fire is recorded in the store; runs left unfinished by a dead process
+    /// are resumed at start-up; SIGHUP or a changed config file reloads the
+    /// configuration (an invalid one is refused and the old schedules keep running);
+    /// pending mail is retried. Exits 2 if the configuration has a problem at start.
+    Agent,
+    /// Ask the running agent to run a bot now (its trigger is `manual`).
+    ///
+    /// Exits 1 when no agent runs on this data folder.
+    Trigger {
+        /// The bot's folder name under --bots.
+        bot: String,
+    },
     /// Run one bot once over its input workbook.
     Run {
         /// The bot's folder name under --bots.
@@ -84,6 +141,125 @@ pub enum Command {
         /// Show the browser window instead of running headless.
         #[arg(long)]
         headed: bool,
+        /// Print the final summary as JSON on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The history of runs: list them, show one, resume one that did not end, or
+    /// retry chosen items of one in a new run.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// The mail outbox: list, deliver and retry messages.
+    ///
+    /// Every message juru writes waits in the outbox (`<data>/outbox/pending/`)
+    /// until the mail server accepted it (then it is in `sent/`) or refused it for
+    /// good (then it is in `failed/`, with the server's answer).
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+    /// Serve the dashboard alone (without firing schedules) until Ctrl-C.
+    ///
+    /// Listens on `[web] listen` of agent.toml (127.0.0.1:8080 by default) unless
+    /// --listen is given; users log in with the accounts of config/users.toml.
+    Web {
+        /// Address and port, e.g. 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Dashboard users (config/users.toml).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user, or set an existing user's role and password. The password is
+    /// read from standard input (one line, at least 8 characters); only its argon2
+    /// hash is written.
+    Add {
+        /// The user name: a-z, 0-9, '.', '_' and '-'.
+        name: String,
+        /// admin, supervisor or officer.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first: bot, trigger, start, duration, counts, state.
+    List {
+        /// Only the runs of this bot.
+        #[arg(long)]
+        bot: Option<String>,
+        /// How many runs.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show one run: its counts and every item that did not end `done`.
+    Show {
+        /// The run id (see `juru runs list`).
+        id: String,
+        /// List every item, also the done ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Continue a run that did not end (killed, power loss, Ctrl-C): done items are
+    /// never redone; an item that was being saved is looked up with the bot's
+    /// `verify(item)` first (without one it is left for a person to check).
+    Resume {
+        id: String,
+        #[arg(long)]
+        headed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run chosen items of an earlier run again, as a new run linked to it (after an
+    /// officer fixed the data).
+    Retry {
+        id: String,
+        /// Which items: business, system, verify, failed (all three), or row numbers
+        /// such as 5,7,12.
+        #[arg(long, value_name = "WHICH")]
+        items: run::Selection,
+        #[arg(long)]
+        headed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchedulesCommand {
+    /// Pause a schedule: the agent records its fires as skipped until it is resumed.
+    Pause { name: String },
+    /// Resume a paused schedule.
+    Resume { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Deliver every pending message now, whatever its next attempt time.
+    ///
+    /// Exits 0 when nothing is left pending or refused by this flush, 1 otherwise.
+    Flush,
+    /// List the pending and failed messages (with --all, the sent ones too).
+    List {
+        /// Also list the sent messages.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Put failed messages back into the outbox for their refused recipients
+    /// (after the address was fixed on the mail server), then flush them.
+    Retry {
+        /// The message ids, as `juru mail list` shows them.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
     },
 }
 
@@ -110,21 +286,45 @@ pub fn main(cli: Cli) -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Check => check(&cli.dirs),
+            Command::Schedules {
+                action: Some(action),
+                ..
+            } => schedules_action(&cli.dirs, action),
+            Command::Schedules { count, from, .. } => schedules(&cli.dirs, count.into(), from),
+            Command::Agent => agent(&cli.dirs).await,
+            Command::Trigger { bot } => crate::agent::trigger(&agent_paths(&cli.dirs), &bot).await,
             Command::Run {
                 bot,
                 input,
                 vars,
                 headed,
+                json,
             } => {
                 let vars = vars.into_iter().collect();
-                run_bot(&cli.dirs, &bot, input, vars, BTreeMap::new(), headed, "cli").await
+                run_bot(
+                    &cli.dirs,
+                    &bot,
+                    input,
+                    vars,
+                    BTreeMap::new(),
+                    headed,
+                    "cli",
+                    json,
+                )
+                .await
             }
+            Command::Runs { command } => runs_command(&cli.dirs, command).await,
             Command::Demo {
                 serve: true, port, ..
             } => serve_demo(port.unwrap_or(8765)).await,
             Command::Demo { port, headed, .. } => {
                 run_demo(&cli.dirs, port.unwrap_or(0), headed).await
             }
+            Command::Mail { command } => mail_command(&cli.dirs, command).await,
+            Command::Web { listen } => web(&cli.dirs, listen).await,
+            Command::Users {
+                command: UsersCommand::Add { name, role },
+            } => users_add(&cli.dirs, &name, &role),
         }
     })
 }
@@ -141,9 +341,13 @@ fn print_problems(problems: &Problems) -> ExitCode {
 /// `juru check`: every problem in config and bots, all at once.
 pub fn check(dirs: &Dirs) -> ExitCode {
     let mut problems = Problems::default();
-    if let Err(p) = AgentConfig::load(&dirs.config) {
-        problems.extend(p);
-    }
+    let zone = match AgentConfig::load(&dirs.config) {
+        Ok(c) => c.time_zone,
+        Err(p) => {
+            problems.extend(p);
+            chrono_tz::Asia::Jakarta
+        }
+    };
     let names = match bot::list(&dirs.bots) {
         Ok(n) => n,
         Err(p) => {
@@ -156,17 +360,167 @@ pub fn check(dirs: &Dirs) -> ExitCode {
             problems.extend(p);
         }
     }
+    let bots_known = dirs.bots.is_dir().then_some(names.as_slice());
+    let schedules = match Schedules::load(&dirs.config, zone, bots_known) {
+        Ok(s) if s.exists => format!(
+            ", {} ({} schedule{})",
+            s.path.display(),
+            s.schedules.len(),
+            if s.schedules.len() == 1 { "" } else { "s" }
+        ),
+        Ok(_) => String::new(),
+        Err(p) => {
+            problems.extend(p);
+            String::new()
+        }
+    };
     if !problems.is_empty() {
         return print_problems(&problems);
     }
     println!(
-        "ok: {} and {} bot{} ({}) are valid",
+        "ok: {}{schedules} and {} bot{} ({}) are valid",
         dirs.config.join("agent.toml").display(),
         names.len(),
         if names.len() == 1 { "" } else { "s" },
         names.join(", ")
     );
     ExitCode::SUCCESS
+}
+
+/// `juru schedules`: each schedule's next `count` fires after `from` (or now), in
+/// its own time zone, with the days its calendar skips.
+pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>) -> ExitCode {
+    use chrono::Datelike;
+    let mut problems = Problems::default();
+    let zone = match AgentConfig::load(&dirs.config) {
+        Ok(c) => c.time_zone,
+        Err(p) => {
+            problems.extend(p);
+            chrono_tz::Asia::Jakarta
+        }
+    };
+    let bots = bot::list(&dirs.bots).ok();
+    let loaded = match Schedules::load(&dirs.config, zone, bots.as_deref()) {
+        Ok(s) if problems.is_empty() => s,
+        Ok(_) => return print_problems(&problems),
+        Err(p) => {
+            problems.extend(p);
+            return print_problems(&problems);
+        }
+    };
+    if !loaded.exists || loaded.schedules.is_empty() {
+        println!("no schedules in {}", loaded.path.display());
+        return ExitCode::SUCCESS;
+    }
+    let now = chrono::Utc::now();
+    for (i, s) in loaded.schedules.iter().enumerate() {
+        let sched = &s.schedule;
+        let mut head = format!(
+            "{}: bot {}, cron \"{}\" in {}",
+            s.name,
+            s.bot,
+            sched.cron,
+            sched.zone.name()
+        );
+        if let Some(cal) = &sched.calendar {
+            let policy = match sched.on_holiday {
+                schedule::OnHoliday::Skip => "skip",
+                schedule::OnHoliday::NextWorkingDay => "next working day",
+            };
+            head.push_str(&format!(
+                ", calendar {} (on a day off: {policy})",
+                cal.name()
+            ));
+        }
+        if i > 0 {
+            println!();
+        }
+        if !s.enabled {
+            println!("{head}: disabled (enabled = false), does not fire");
+            continue;
+        }
+        println!("{head}");
+        let after = from.map_or(now, |w| {
+            schedule::instant_of(sched.zone, w) - chrono::Duration::seconds(1)
+        });
+        let upcoming = sched.upcoming(after, count);
+        if !upcoming
+            .iter()
+            .any(|o| matches!(o, schedule::Occurrence::Fire(_)))
+        {
+            println!("  no fire ahead");
+        }
+        for o in &upcoming {
+            println!("  {}", o.describe(sched.zone));
+        }
+        if let Some(cal) = &sched.calendar {
+            let mut years: Vec<i32> = upcoming
+                .iter()
+                .map(|o| match o {
+                    schedule::Occurrence::Fire(f) => sched.local(f.at).year(),
+                    schedule::Occurrence::Skipped { at, .. } => sched.local(*at).year(),
+                })
+                .filter(|y| !cal.covers_year(*y))
+                .collect();
+            years.sort_unstable();
+            years.dedup();
+            for y in years {
+                println!(
+                    "  note: calendar {} lists no holidays in {y}, so only its weekends are skipped then; add that year's days to {}",
+                    cal.name(),
+                    dirs.config.join("calendars").join(format!("{}.toml", cal.name())).display()
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn agent_paths(dirs: &Dirs) -> crate::agent::Paths {
+    crate::agent::Paths {
+        config: dirs.config.clone(),
+        bots: dirs.bots.clone(),
+        data: dirs.data.clone(),
+    }
+}
+
+/// `juru schedules pause|resume NAME`.
+fn schedules_action(dirs: &Dirs, action: SchedulesCommand) -> ExitCode {
+    match action {
+        SchedulesCommand::Pause { name } => crate::agent::pause(&agent_paths(dirs), &name, true),
+        SchedulesCommand::Resume { name } => crate::agent::pause(&agent_paths(dirs), &name, false),
+    }
+}
+
+/// `juru agent`: runs until SIGTERM or Ctrl-C.
+async fn agent(dirs: &Dirs) -> ExitCode {
+    match crate::agent::run(agent_paths(dirs)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(crate::agent::AgentError::Invalid(p)) => print_problems(&p),
+        Err(crate::agent::AgentError::Failed(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--from`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or the same with a space.
+fn parse_when(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    let s = s.trim();
+    [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_time(chrono::NaiveTime::MIN))
+    })
+    .ok_or_else(|| format!("expected YYYY-MM-DD or YYYY-MM-DDTHH:MM, got \"{s}\""))
 }
 
 /// How long the current item may go on after Ctrl-C or SIGTERM before it is aborted.
@@ -204,6 +558,7 @@ fn stop_on_signals() -> Stop {
     stop
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_bot(
     dirs: &Dirs,
     name: &str,
@@ -212,6 +567,7 @@ async fn run_bot(
     secrets: BTreeMap<String, String>,
     headed: bool,
     trigger: &str,
+    json: bool,
 ) -> ExitCode {
     let config = AgentConfig::load(&dirs.config);
     let bot = bot::load(&dirs.bots, name);
@@ -238,10 +594,20 @@ async fn run_bot(
         vars,
         secrets,
         trigger: trigger.to_string(),
+        progress: !json,
     };
-    match run::run(bot, opts, stop_on_signals()).await {
+    ended(run::run(bot, opts, stop_on_signals()).await, json)
+}
+
+/// Prints how a run ended and gives its exit code.
+fn ended(result: Result<RunSummary, RunError>, json: bool) -> ExitCode {
+    match result {
         Ok(summary) => {
-            print_summary(&summary);
+            if json {
+                println!("{}", summary_json(&summary));
+            } else {
+                print_summary(&summary);
+            }
             match summary.state {
                 RunState::Finished => ExitCode::SUCCESS,
                 RunState::Failed(_) | RunState::Cancelled => ExitCode::from(1),
@@ -251,6 +617,248 @@ async fn run_bot(
         Err(RunError::Failed(reason)) => {
             eprintln!("error: {reason}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// The run summary as one JSON object.
+pub fn summary_json(s: &RunSummary) -> String {
+    let c = &s.counts;
+    serde_json::json!({
+        "run": s.id,
+        "bot": s.bot,
+        "state": s.state.word(),
+        "error": match &s.state { RunState::Failed(r) => Some(r.clone()), _ => None },
+        "rows": c.total,
+        "done": c.done,
+        "business_exceptions": c.business,
+        "system_exceptions": c.system,
+        "needs_verification": c.verify,
+        "not_processed": c.pending,
+        "seconds": (s.duration.as_secs_f64() * 10.0).round() / 10.0,
+        "webdriver_commands": s.commands,
+        "folder": s.dir.display().to_string(),
+        "output": s.output.display().to_string(),
+        "exceptions": s.exceptions.display().to_string(),
+    })
+    .to_string()
+}
+
+/// The agent configuration, every problem printed (exit 2) when it is not valid.
+fn load_config(dirs: &Dirs, headed: bool) -> Result<AgentConfig, ExitCode> {
+    match AgentConfig::load(&dirs.config) {
+        Ok(mut c) => {
+            if headed {
+                c.browser.headless = false;
+            }
+            Ok(c)
+        }
+        Err(p) => Err(print_problems(&p)),
+    }
+}
+
+/// The agent configuration and the run history it names.
+fn open_store(dirs: &Dirs) -> Result<(AgentConfig, crate::store::Store), ExitCode> {
+    let config = load_config(dirs, false)?;
+    match crate::store::Store::open(&dirs.data.join(&config.store_path)) {
+        Ok(store) => Ok((config, store)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
+    let options = |config: AgentConfig, json: bool| RunOptions {
+        config,
+        data_dir: dirs.data.clone(),
+        input: None,
+        vars: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        trigger: "cli".into(),
+        progress: !json,
+    };
+    match command {
+        RunsCommand::Resume { id, headed, json } => {
+            let config = match load_config(dirs, headed) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            ended(
+                run::resume(&id, &dirs.bots, options(config, json), stop_on_signals()).await,
+                json,
+            )
+        }
+        RunsCommand::Retry {
+            id,
+            items,
+            headed,
+            json,
+        } => {
+            let config = match load_config(dirs, headed) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            ended(
+                run::retry(
+                    &id,
+                    &items,
+                    &dirs.bots,
+                    options(config, json),
+                    stop_on_signals(),
+                )
+                .await,
+                json,
+            )
+        }
+        RunsCommand::List { bot, limit } => {
+            let (config, store) = match open_store(dirs) {
+                Ok(v) => v,
+                Err(code) => return code,
+            };
+            match store.runs(bot.as_deref(), limit) {
+                Ok(runs) => {
+                    print_runs(&runs, config.time_zone);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        RunsCommand::Show { id, all } => {
+            let (config, store) = match open_store(dirs) {
+                Ok(v) => v,
+                Err(code) => return code,
+            };
+            match (store.run(&id), store.items(&id)) {
+                (Ok(Some(run)), Ok(items)) => {
+                    print_run(&run, &items, all, config.time_zone);
+                    ExitCode::SUCCESS
+                }
+                (Ok(None), _) => {
+                    eprintln!("error: there is no run \"{id}\"; `juru runs list` shows the runs");
+                    ExitCode::from(2)
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn local_time(t: &str, tz: chrono_tz::Tz) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn duration_text(start: &str, end: Option<&str>) -> String {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match (parse(start), end.and_then(parse)) {
+        (Some(a), Some(b)) => {
+            let secs = (b - a).num_seconds().max(0);
+            format!("{}m{:02}s", secs / 60, secs % 60)
+        }
+        _ => "-".into(),
+    }
+}
+
+fn print_runs(runs: &[crate::store::RunRecord], tz: chrono_tz::Tz) {
+    if runs.is_empty() {
+        println!("no runs yet");
+        return;
+    }
+    println!(
+        "{:<40} {:<18} {:<16} {:>8} {:>5} {:>5} {:>5} {:>5} {:>6}  state",
+        "run", "trigger", "started", "took", "rows", "done", "bus.", "sys.", "verify"
+    );
+    for r in runs {
+        println!(
+            "{:<40} {:<18} {:<16} {:>8} {:>5} {:>5} {:>5} {:>5} {:>6}  {}",
+            r.id,
+            r.trigger.chars().take(18).collect::<String>(),
+            local_time(&r.started_at, tz),
+            duration_text(&r.started_at, r.finished_at.as_deref()),
+            r.total,
+            r.done,
+            r.business,
+            r.system,
+            r.needs_verification,
+            if r.pending > 0 && r.state != "running" {
+                format!(
+                    "{} ({} left: juru runs resume {})",
+                    r.state, r.pending, r.id
+                )
+            } else {
+                r.state.clone()
+            }
+        );
+    }
+}
+
+fn print_run(
+    run: &crate::store::RunRecord,
+    items: &[crate::store::ItemRecord],
+    all: bool,
+    tz: chrono_tz::Tz,
+) {
+    println!("run {} of bot {}: {}", run.id, run.bot, run.state);
+    println!("  {:<22} {}", "trigger", run.trigger);
+    if let Some(parent) = &run.parent {
+        println!("  {:<22} {parent}", "retry of");
+    }
+    println!("  {:<22} {}", "input", run.input);
+    println!("  {:<22} {}", "started", local_time(&run.started_at, tz));
+    println!(
+        "  {:<22} {}",
+        "took",
+        duration_text(&run.started_at, run.finished_at.as_deref())
+    );
+    println!(
+        "  {:<22} {} rows: {} done, {} business, {} system, {} to verify, {} left",
+        "items", run.total, run.done, run.business, run.system, run.needs_verification, run.pending
+    );
+    if let Some(e) = &run.error {
+        println!("  {:<22} {e}", "stopped because");
+    }
+    println!("  {:<22} {}", "folder", run.dir);
+    let shown: Vec<_> = items.iter().filter(|i| all || i.state != "done").collect();
+    if shown.is_empty() {
+        return;
+    }
+    println!();
+    println!("{:>5}  {:<20} {:>8}  reason", "row", "state", "attempts");
+    for i in shown {
+        println!(
+            "{:>5}  {:<20} {:>8}  {}{}",
+            i.row_number,
+            i.state,
+            i.attempts,
+            i.reason.as_deref().unwrap_or(""),
+            i.screenshot
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default()
+        );
+        if i.state != "done" {
+            for line in i
+                .log
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                println!("{:>5}  {:<20} {:>8}  | {line}", "", "", "");
+            }
         }
     }
 }
@@ -276,21 +884,230 @@ fn print_summary(s: &RunSummary) {
     println!("  {:<22} {:>6}", "done", c.done);
     println!("  {:<22} {:>6}", "business exceptions", c.business);
     println!("  {:<22} {:>6}", "system exceptions", c.system);
+    if c.verify > 0 {
+        println!("  {:<22} {:>6}", "needs verification", c.verify);
+    }
     if c.pending > 0 {
-        println!("  {:<22} {:>6}", "not processed", c.pending);
+        println!(
+            "  {:<22} {:>6}   (continue with: juru runs resume {})",
+            "not processed", c.pending, s.id
+        );
     }
     println!("  {:<22} {:>6.1} s", "duration", s.duration.as_secs_f64());
     println!("  {:<22} {:>6}{per_item}", "webdriver commands", s.commands);
     println!("  {:<22} {}", "run folder", s.dir.display());
     println!("  {:<22} {}", "output", s.output.display());
     println!("  {:<22} {}", "exceptions", s.exceptions.display());
-    let mail = match &s.mail {
-        MailStatus::Delivered(run::Delivery::Written(p)) => format!("written to {}", p.display()),
-        MailStatus::Delivered(run::Delivery::Sent { server, .. }) => format!("sent via {server}"),
-        MailStatus::NoRecipients => "not sent: bot.toml [notify] names nobody".to_string(),
-        MailStatus::Failed(e) => format!("NOT SENT: {e}"),
+    print_mail(&s.mail);
+}
+
+/// The run's mail lines of the summary.
+fn print_mail(status: &MailStatus) {
+    let mut lines: Vec<String> = status
+        .messages
+        .iter()
+        .map(|a| {
+            let what = match &a.outcome {
+                mail::Outcome::Written => format!("written to {}", a.path.display()),
+                mail::Outcome::Sent { server, .. } => format!("sent via {server}"),
+                mail::Outcome::Waiting { reason, .. } => format!(
+                    "NOT SENT yet: {reason}; it waits in {} (`juru mail flush` sends it)",
+                    a.path.display()
+                ),
+                mail::Outcome::Refused { answer } | mail::Outcome::GaveUp { reason: answer } => {
+                    format!("NOT SENT, refused: {answer} (kept in {})", a.path.display())
+                }
+                mail::Outcome::NotPending => format!("already delivered ({})", a.path.display()),
+            };
+            format!(
+                "{} to {}: {what}{}",
+                a.entry.kind,
+                recipients(&a.entry),
+                refusals(&a.entry, &a.outcome)
+            )
+        })
+        .collect();
+    lines.extend(status.errors.iter().map(|e| format!("NOT SENT: {e}")));
+    if let Some(note) = &status.note {
+        lines.push(format!("none: {note}"));
+    }
+    if status.older_pending > 0 {
+        lines.push(format!(
+            "{} older message(s) wait in the outbox: `juru mail flush` sends them",
+            status.older_pending
+        ));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        println!("  {:<22} {line}", if i == 0 { "mail" } else { "" });
+    }
+}
+
+/// Everyone a message is addressed to: delivered, waiting and refused.
+fn recipients(e: &mail::Entry) -> String {
+    let mut all: Vec<&str> = e.delivered.iter().map(|r| r.address.as_str()).collect();
+    all.extend(e.to.iter().map(String::as_str));
+    all.extend(e.refused.iter().map(|r| r.address.as_str()));
+    all.join(", ")
+}
+
+/// `; refused for x: 550 ...` when some (not all) recipients refused a sent message.
+fn refusals(e: &mail::Entry, outcome: &mail::Outcome) -> String {
+    if e.refused.is_empty() || matches!(outcome, mail::Outcome::Refused { .. }) {
+        return String::new();
+    }
+    e.refused
+        .iter()
+        .map(|r| format!("; REFUSED for {}: {}", r.address, r.answer))
+        .collect()
+}
+
+/// `juru mail flush|list|retry`.
+async fn mail_command(dirs: &Dirs, command: MailCommand) -> ExitCode {
+    let config = match AgentConfig::load(&dirs.config) {
+        Ok(c) => c,
+        Err(p) => return print_problems(&p),
     };
-    println!("  {:<22} {mail}", "mail");
+    let outbox = mail::Outbox::new(dirs.data.join(&config.mail.outbox));
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&config.time_zone)
+            .format("%d/%m/%Y %H:%M:%S")
+            .to_string()
+    };
+    match command {
+        MailCommand::List { all } => {
+            let mut folders = vec![mail::Folder::Pending, mail::Folder::Failed];
+            if all {
+                folders.push(mail::Folder::Sent);
+            }
+            for folder in folders {
+                let entries = match outbox.entries(folder) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                println!("{} ({})", folder.name(), entries.len());
+                for e in &entries {
+                    println!("  {}  {}", e.id, e.subject);
+                    println!(
+                        "      to {}; queued {}, {} attempt(s)",
+                        recipients(e),
+                        local(e.queued_at),
+                        e.attempts
+                    );
+                    for r in &e.refused {
+                        println!("      REFUSED for {}: {}", r.address, r.answer);
+                    }
+                    if folder == mail::Folder::Pending {
+                        if let Some(err) = &e.last_error {
+                            println!("      last attempt: {err}");
+                        }
+                    } else if folder == mail::Folder::Failed && e.refused.is_empty() {
+                        if let Some(err) = &e.last_error {
+                            println!("      {err}");
+                        }
+                    }
+                }
+            }
+            if !all {
+                let sent = outbox
+                    .entries(mail::Folder::Sent)
+                    .map(|e| e.len())
+                    .unwrap_or(0);
+                println!("sent ({sent}): `juru mail list --all` lists them");
+            }
+            ExitCode::SUCCESS
+        }
+        MailCommand::Retry { ids } => {
+            for id in &ids {
+                match outbox.requeue(id) {
+                    Ok(e) => println!("{}: back in the outbox for {}", e.id, e.to.join(", ")),
+                    Err(mail::MailError::Unknown(id)) => {
+                        eprintln!(
+                            "error: {}: there is no failed message \"{id}\" (`juru mail list` shows them)",
+                            outbox.dir().display()
+                        );
+                        return ExitCode::from(2);
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
+            flush(&config, &outbox, &local).await
+        }
+        MailCommand::Flush => flush(&config, &outbox, &local).await,
+    }
+}
+
+async fn flush(
+    config: &AgentConfig,
+    outbox: &mail::Outbox,
+    local: &dyn Fn(chrono::DateTime<chrono::Utc>) -> String,
+) -> ExitCode {
+    let attempts = match outbox.flush(&config.mail, mail::outbox::Flush::All).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (mut sent, mut waiting, mut refused) = (0, 0, 0);
+    for attempt in &attempts {
+        let a = match attempt {
+            Ok(a) => a,
+            Err(e) => {
+                waiting += 1;
+                println!("ERROR     {e}");
+                continue;
+            }
+        };
+        let to = recipients(&a.entry);
+        match &a.outcome {
+            mail::Outcome::Sent { server, answer } => {
+                sent += 1;
+                println!(
+                    "sent      {}  to {to}  via {server}: {answer}{}",
+                    a.entry.id,
+                    refusals(&a.entry, &a.outcome)
+                );
+            }
+            mail::Outcome::Written => {
+                sent += 1;
+                println!("written   {}  to {to}  {}", a.entry.id, a.path.display());
+            }
+            mail::Outcome::Waiting {
+                reason,
+                next_attempt,
+            } => {
+                waiting += 1;
+                let next = next_attempt
+                    .map(|t| format!("; next attempt after {}", local(t)))
+                    .unwrap_or_default();
+                println!("WAITING   {}  to {to}: {reason}{next}", a.entry.id);
+            }
+            mail::Outcome::Refused { answer } | mail::Outcome::GaveUp { reason: answer } => {
+                refused += 1;
+                println!(
+                    "REFUSED   {}  to {to}: {answer} (kept in {})",
+                    a.entry.id,
+                    a.path.display()
+                );
+            }
+            mail::Outcome::NotPending => {}
+        }
+    }
+    println!(
+        "{} pending message(s): {sent} sent, {waiting} still waiting, {refused} refused",
+        attempts.len()
+    );
+    if waiting + refused > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
@@ -309,7 +1126,7 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
     );
     let vars = BTreeMap::from([("portal_url".to_string(), portal.url())]);
     let secrets = demo_secrets();
-    let code = run_bot(dirs, DEMO_BOT, None, vars, secrets, headed, "demo").await;
+    let code = run_bot(dirs, DEMO_BOT, None, vars, secrets, headed, "demo", false).await;
     let saved = portal.records().len();
     println!(
         "  {:<22} {saved} record(s) saved by the portal",
@@ -328,6 +1145,52 @@ pub fn demo_secrets() -> BTreeMap<String, String> {
             demo::DEMO_PASSWORD.to_string(),
         ),
     ])
+}
+
+/// `juru web`: the dashboard until Ctrl-C.
+async fn web(dirs: &Dirs, listen: Option<SocketAddr>) -> ExitCode {
+    let config = match load_config(dirs, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let addr = listen.unwrap_or(config.web.listen);
+    let dashboard = match crate::web::Dashboard::start(addr, agent_paths(dirs), config).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e} (choose another with --listen)");
+            return ExitCode::from(1);
+        }
+    };
+    println!("dashboard: {}", dashboard.url());
+    println!("Ctrl-C stops it");
+    let _ = tokio::signal::ctrl_c().await;
+    dashboard.stop().await;
+    ExitCode::SUCCESS
+}
+
+/// `juru users add NAME --role ROLE`: the password comes from standard input.
+fn users_add(dirs: &Dirs, name: &str, role: &str) -> ExitCode {
+    let Some(role) = crate::web::Role::parse(role) else {
+        eprintln!("error: --role {role}: expected admin, supervisor or officer");
+        return ExitCode::from(2);
+    };
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut password) {
+        eprintln!("error: cannot read the password from standard input: {e}");
+        return ExitCode::from(2);
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    let path = dirs.config.join("users.toml");
+    match crate::web::users::add(&path, name, role, password) {
+        Ok(()) => {
+            println!("{}: user {name} ({}) saved", path.display(), role.word());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn serve_demo(port: u16) -> ExitCode {

@@ -11,8 +11,10 @@
 //! - [`script`] hosts a bot's Rhai script and gives it the browser and the item;
 //! - [`run`] is the transaction loop over work items; [`report`] turns a finished run
 //!   into the output workbooks and the summary mail;
-//! - [`cli`] wires it together for `main.rs`; [`demo`] is the bundled legacy portal.
+//! - [`cli`] wires it together for `main.rs`; [`demo`] is the bundled legacy portal;
+//!   [`web`] is the dashboard for supervisors and officers.
 
+pub mod agent;
 pub mod bot;
 pub mod browser;
 pub mod cli;
@@ -22,8 +24,10 @@ pub mod mail;
 pub mod problem;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod script;
 pub mod sheet;
 pub mod store;
+pub mod web;
 
 pub use problem::{Problem, Problems};

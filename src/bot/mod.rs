@@ -24,22 +24,100 @@ pub struct Bot {
     pub dir: PathBuf,
     pub input: Input,
     pub timeout_per_item: Duration,
+    /// `notify.officers`: the exception report, when there are exceptions.
     pub officers: Vec<String>,
+    /// `notify.supervisors`: the run summary, on every run.
     pub supervisors: Vec<String>,
+    /// `notify.cc`: copied on every mail of the run.
+    pub cc: Vec<String>,
+    /// `notify.attachment_name`: the file name of the attached exceptions workbook.
+    pub attachment_name: Option<String>,
     /// `[vars]`: values the script reads as `vars.NAME`.
     pub vars: BTreeMap<String, toml::Value>,
     /// `main.rhai`, checked to compile and to define `process(item)`.
     pub script: Source,
+    /// `[browser]`: this bot's overrides of the agent's browser settings.
+    pub browser: BrowserOverrides,
+    /// `[login] detect`: a selector only the login page has; seeing it after a
+    /// failure means the session expired.
+    pub login_detect: String,
+    /// `[run]`: how items are worked through.
+    pub run: RunSettings,
+    /// `[rules]`: failures that are the data's fault, not the system's.
+    pub rules: Rules,
 }
+
+/// How a bot's items are worked through (`[run]` in bot.toml).
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Browser sessions working in parallel (capped by agent.toml `[limits] max_browsers`).
+    pub workers: usize,
+    /// How often an item is retried after a system exception.
+    pub max_retries: u32,
+    /// After this many system exceptions in a row the run stops (0 = never).
+    pub circuit_breaker: usize,
+    /// At most this many items start per minute, if set.
+    pub rate_per_minute: Option<f64>,
+    /// The whole run may take at most this long, if set.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            workers: 1,
+            max_retries: 2,
+            circuit_breaker: 5,
+            rate_per_minute: None,
+            timeout: None,
+        }
+    }
+}
+
+/// Rules that turn a failure into a business exception (`[rules]` in bot.toml).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// When this element is visible on the page after a failure, its text is the
+    /// business reason (the portal's own error message).
+    pub business_when_visible: Option<String>,
+    /// A failure whose message contains one of these is a business exception.
+    pub business_messages: Vec<String>,
+}
+
+/// Browser settings a bot may set for its own site.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOverrides {
+    pub timeout: Option<Duration>,
+    pub page_load_timeout: Option<Duration>,
+    pub unexpected_dialog: Option<crate::browser::DialogPolicy>,
+}
+
+impl BrowserOverrides {
+    /// The agent's settings with this bot's overrides applied.
+    pub fn apply(&self, mut settings: crate::browser::Settings) -> crate::browser::Settings {
+        if let Some(t) = self.timeout {
+            settings.timeout = t;
+        }
+        if let Some(t) = self.page_load_timeout {
+            settings.page_load_timeout = t;
+        }
+        if let Some(p) = self.unexpected_dialog {
+            settings.unexpected_dialog = p;
+        }
+        settings
+    }
+}
+
+/// The login page detector when bot.toml does not set one.
+pub const DEFAULT_LOGIN_DETECT: &str = "input[type=password]";
 
 #[derive(Debug, Clone)]
 pub struct Input {
     /// The workbook, relative to the bot folder unless absolute.
     pub workbook: PathBuf,
-    /// Sheet name; `None` = the first sheet.
-    pub sheet: Option<String>,
-    /// Columns that must exist.
-    pub required: Vec<String>,
+    /// How to read it: sheet, header row, renames, date columns, filter,
+    /// required columns, CSV settings (`[input]` keys other than `workbook`).
+    pub read: crate::sheet::ReadOptions,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,21 +133,187 @@ struct BotFile {
     notify: NotifyFile,
     #[serde(default)]
     vars: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    browser: BotBrowserFile,
+    #[serde(default)]
+    login: LoginFile,
+    #[serde(default)]
+    rules: RulesFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotBrowserFile {
+    timeout: Option<Spanned<String>>,
+    page_load_timeout: Option<Spanned<String>>,
+    unexpected_dialog: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginFile {
+    detect: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InputFile {
     workbook: Spanned<String>,
-    sheet: Option<String>,
+    /// A sheet name or its 1-based position.
+    sheet: Option<Spanned<toml::Value>>,
+    header_row: Option<Spanned<toml::Value>>,
     #[serde(default)]
     required: Vec<String>,
+    /// Header in the workbook -> the name the bot uses.
+    #[serde(default)]
+    rename: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    dates: Vec<String>,
+    /// Column -> the value (or values) a row must have to be a work item.
+    #[serde(default)]
+    filter: BTreeMap<String, Spanned<toml::Value>>,
+    trim: Option<bool>,
+    #[serde(default)]
+    csv: InputCsvFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputCsvFile {
+    delimiter: Option<Spanned<toml::Value>>,
+    encoding: Option<Spanned<toml::Value>>,
+}
+
+impl InputFile {
+    /// The `[input]` keys other than `workbook` as read options; every problem
+    /// goes to `problems`.
+    fn read_options(self, at: &Located, problems: &mut Problems) -> crate::sheet::ReadOptions {
+        use crate::sheet::{parse_delimiter, Encoding, ReadOptions, SheetRef};
+        let mut options = ReadOptions {
+            required: self.required,
+            dates: self.dates,
+            trim: self.trim.unwrap_or(true),
+            ..ReadOptions::default()
+        };
+        if let Some(sheet) = &self.sheet {
+            match sheet.get_ref() {
+                toml::Value::String(name) if !name.trim().is_empty() => {
+                    options.sheet = Some(SheetRef::Name(name.clone()));
+                }
+                toml::Value::Integer(i) if *i >= 1 => {
+                    options.sheet =
+                        Some(SheetRef::Index(usize::try_from(*i).unwrap_or(usize::MAX)));
+                }
+                _ => problems.0.push(at.problem(
+                    sheet,
+                    "input.sheet",
+                    "expected a sheet name (\"Permohonan\") or its position (1 = the first sheet)",
+                )),
+            }
+        }
+        if let Some(row) = &self.header_row {
+            let number = row
+                .get_ref()
+                .as_integer()
+                .and_then(|i| u32::try_from(i).ok());
+            match number {
+                Some(r) if (1..=1_048_576).contains(&r) => options.header_row = Some(r),
+                _ => problems.0.push(at.problem(
+                    row,
+                    "input.header_row",
+                    format!(
+                        "{} is not a row number; expected the header's row as Excel shows it (1 = the first row)",
+                        row.get_ref()
+                    ),
+                )),
+            }
+        }
+        for (from, to) in self.rename {
+            match to.get_ref().as_str() {
+                Some(name) if !name.trim().is_empty() => {
+                    options.rename.push((from, name.to_string()));
+                }
+                _ => problems.0.push(at.problem(
+                    &to,
+                    &format!("input.rename.\"{from}\""),
+                    "expected the name the bot uses for this column, as text",
+                )),
+            }
+        }
+        for (column, value) in self.filter {
+            let values = match value.get_ref() {
+                toml::Value::Array(items) if !items.is_empty() => {
+                    items.iter().map(filter_text).collect::<Option<Vec<_>>>()
+                }
+                toml::Value::Array(_) => None,
+                single => filter_text(single).map(|v| vec![v]),
+            };
+            match values {
+                Some(values) => options.filter.push((column, values)),
+                None => problems.0.push(at.problem(
+                    &value,
+                    &format!("input.filter.\"{column}\""),
+                    "expected the value a row must have (\"BARU\"), or a list of values ([\"BARU\", \"ULANG\"])",
+                )),
+            }
+        }
+        if let Some(d) = &self.csv.delimiter {
+            match parse_delimiter(&value_text(d.get_ref())) {
+                Ok(delimiter) => options.csv.delimiter = delimiter,
+                Err(m) => problems.0.push(at.problem(d, "input.csv.delimiter", m)),
+            }
+        }
+        if let Some(e) = &self.csv.encoding {
+            match Encoding::parse(&value_text(e.get_ref())) {
+                Ok(encoding) => options.csv.encoding = encoding,
+                Err(m) => problems.0.push(at.problem(e, "input.csv.encoding", m)),
+            }
+        }
+        options
+    }
+}
+
+/// A string as it is, any other value as TOML writes it (for messages).
+fn value_text(value: &toml::Value) -> String {
+    match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    }
+}
+
+/// A filter value as the text a cell must show; `None` for tables and arrays.
+fn filter_text(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(crate::sheet::Cell::Float(*f).to_text()),
+        toml::Value::Boolean(b) => Some(crate::sheet::Cell::Bool(*b).to_text()),
+        toml::Value::Datetime(d) => Some(match (d.date, d.time) {
+            // A date as cells show dates (dd/mm/yyyy).
+            (Some(day), None) => format!("{:02}/{:02}/{:04}", day.day, day.month, day.year),
+            _ => d.to_string(),
+        }),
+        toml::Value::Array(_) | toml::Value::Table(_) => None,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RunFile {
     timeout_per_item: Option<Spanned<String>>,
+    workers: Option<Spanned<i64>>,
+    max_retries: Option<Spanned<i64>>,
+    circuit_breaker: Option<Spanned<i64>>,
+    rate_per_minute: Option<Spanned<f64>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    business_when_visible: Option<String>,
+    #[serde(default)]
+    business_messages: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +323,9 @@ struct NotifyFile {
     officers: Vec<Spanned<String>>,
     #[serde(default)]
     supervisors: Vec<Spanned<String>>,
+    #[serde(default)]
+    cc: Vec<Spanned<String>>,
+    attachment_name: Option<Spanned<String>>,
 }
 
 /// The names of the bot folders under `bots_dir` (folders holding a bot.toml), sorted.
@@ -178,6 +425,78 @@ impl BotFile {
                 "must name the input workbook, e.g. \"inbox/permohonan.xlsx\"",
             ));
         }
+        let defaults = RunSettings::default();
+        let mut whole =
+            |v: &Option<Spanned<i64>>, key: &str, min: i64, max: i64, default: i64| -> i64 {
+                match v {
+                    None => default,
+                    Some(n) if (min..=max).contains(n.get_ref()) => *n.get_ref(),
+                    Some(n) => {
+                        problems.0.push(at.problem(
+                            n,
+                            key,
+                            format!(
+                                "expected a whole number from {min} to {max}, got {}",
+                                n.get_ref()
+                            ),
+                        ));
+                        default
+                    }
+                }
+            };
+        let run = RunSettings {
+            workers: whole(&self.run.workers, "run.workers", 1, 16, 1) as usize,
+            max_retries: whole(
+                &self.run.max_retries,
+                "run.max_retries",
+                0,
+                10,
+                defaults.max_retries as i64,
+            ) as u32,
+            circuit_breaker: whole(
+                &self.run.circuit_breaker,
+                "run.circuit_breaker",
+                0,
+                1000,
+                defaults.circuit_breaker as i64,
+            ) as usize,
+            timeout: self.run.timeout.as_ref().map(|v| {
+                config::duration_field(
+                    &Some(v.clone()),
+                    "run.timeout",
+                    Duration::from_secs(3600),
+                    at,
+                    problems,
+                )
+            }),
+            rate_per_minute: match &self.run.rate_per_minute {
+                None => None,
+                Some(r) if *r.get_ref() > 0.0 && r.get_ref().is_finite() => Some(*r.get_ref()),
+                Some(r) => {
+                    problems.0.push(at.problem(
+                        r,
+                        "run.rate_per_minute",
+                        format!(
+                            "expected a number of items per minute above 0, got {}",
+                            r.get_ref()
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        let rules = Rules {
+            business_when_visible: self
+                .rules
+                .business_when_visible
+                .filter(|s| !s.trim().is_empty()),
+            business_messages: self
+                .rules
+                .business_messages
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .collect(),
+        };
         let timeout_per_item = match &self.run.timeout_per_item {
             None => Duration::from_secs(180),
             Some(v) => config::parse_duration(v.get_ref()).unwrap_or_else(|m| {
@@ -198,18 +517,66 @@ impl BotFile {
         };
         let officers = addresses(self.notify.officers, "notify.officers");
         let supervisors = addresses(self.notify.supervisors, "notify.supervisors");
+        let cc = addresses(self.notify.cc, "notify.cc");
+        let attachment_name = self.notify.attachment_name.map(|n| {
+            let name = n.get_ref().trim();
+            if name.is_empty() || name.contains(['/', '\\']) || !name.to_lowercase().ends_with(".xlsx") {
+                problems.0.push(at.problem(
+                    &n,
+                    "notify.attachment_name",
+                    format!("expected a file name ending in .xlsx without folders, such as \"Laporan Pengecualian.xlsx\", got \"{}\"", n.get_ref()),
+                ));
+            }
+            name.to_string()
+        });
+        let browser = BrowserOverrides {
+            timeout: self.browser.timeout.as_ref().map(|v| {
+                config::duration_field(
+                    &Some(v.clone()),
+                    "browser.timeout",
+                    Duration::from_secs(30),
+                    at,
+                    problems,
+                )
+            }),
+            page_load_timeout: self.browser.page_load_timeout.as_ref().map(|v| {
+                config::duration_field(
+                    &Some(v.clone()),
+                    "browser.page_load_timeout",
+                    Duration::from_secs(60),
+                    at,
+                    problems,
+                )
+            }),
+            unexpected_dialog: config::dialog_policy(
+                &self.browser.unexpected_dialog,
+                "browser.unexpected_dialog",
+                at,
+                problems,
+            ),
+        };
+        let login_detect = self
+            .login
+            .detect
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_LOGIN_DETECT.to_string());
         Bot {
+            run,
+            rules,
+            browser,
+            login_detect,
             name: folder.to_string(),
             description: self.description,
             dir: dir.to_path_buf(),
             input: Input {
-                workbook: PathBuf::from(self.input.workbook.into_inner()),
-                sheet: self.input.sheet,
-                required: self.input.required,
+                workbook: PathBuf::from(self.input.workbook.get_ref()),
+                read: self.input.read_options(at, problems),
             },
             timeout_per_item,
             officers,
             supervisors,
+            cc,
+            attachment_name,
             vars: self.vars,
             script: Source {
                 text: String::new(),
@@ -251,9 +618,73 @@ mod tests {
         let dir = bot_dir(OK, "fn process(item) { log(item[\"NIK\"]); }\n");
         let bot = load(dir.path(), "izin").unwrap();
         assert_eq!(bot.officers, vec!["loket@example.go.id".to_string()]);
-        assert_eq!(bot.input.required, vec!["NIK".to_string()]);
+        assert_eq!(bot.input.read.required, vec!["NIK".to_string()]);
         assert_eq!(bot.input_path(None), dir.path().join("izin/in.xlsx"));
         assert!(bot.vars.contains_key("portal_url"));
+    }
+
+    #[test]
+    fn input_keys_become_read_options() {
+        use crate::sheet::{Encoding, SheetRef};
+        let manifest = OK.replace(
+            "required = [\"NIK\"]\n",
+            "required = [\"NIK\"]\nsheet = 2\nheader_row = 3\nrename = { \"No KTP\" = \"NIK\" }\ndates = [\"Tanggal Lahir\"]\nfilter = { Status = \"BARU\", Tahun = [2024, 2025], Tanggal = 2024-01-05 }\ntrim = false\ncsv = { delimiter = \";\", encoding = \"windows-1252\" }\n",
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let bot = load(dir.path(), "izin").unwrap();
+        let read = &bot.input.read;
+        assert_eq!(read.sheet, Some(SheetRef::Index(2)));
+        assert_eq!(read.header_row, Some(3));
+        assert_eq!(read.rename, vec![("No KTP".to_string(), "NIK".to_string())]);
+        assert_eq!(read.dates, vec!["Tanggal Lahir".to_string()]);
+        assert_eq!(
+            read.filter,
+            vec![
+                ("Status".to_string(), vec!["BARU".to_string()]),
+                (
+                    "Tahun".to_string(),
+                    vec!["2024".to_string(), "2025".to_string()]
+                ),
+                ("Tanggal".to_string(), vec!["05/01/2024".to_string()]),
+            ]
+        );
+        assert!(!read.trim);
+        assert_eq!(read.csv.delimiter, Some(b';'));
+        assert_eq!(read.csv.encoding, Encoding::Windows1252);
+
+        let manifest = OK.replace("required", "sheet = \"Data\"\nrequired");
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let bot = load(dir.path(), "izin").unwrap();
+        assert_eq!(bot.input.read.sheet, Some(SheetRef::Name("Data".into())));
+        assert!(bot.input.read.trim);
+    }
+
+    #[test]
+    fn bad_input_keys_are_all_reported_with_lines() {
+        let manifest = OK.replace(
+            "required = [\"NIK\"]\n",
+            "sheet = 0\nheader_row = -1\nrename = { \"No KTP\" = \" \" }\nfilter = { Status = [] }\ncsv = { delimiter = \"::\", encoding = \"ebcdic\" }\n",
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let all = load(dir.path(), "izin").unwrap_err().to_string();
+        for expected in [
+            "bot.toml:4:9: input.sheet: expected a sheet name",
+            "bot.toml:5:14: input.header_row: -1 is not a row number",
+            "bot.toml:6:23: input.rename.\"No KTP\": expected the name the bot uses for this column, as text",
+            "bot.toml:7:21: input.filter.\"Status\": expected the value a row must have",
+            "bot.toml:8:21: input.csv.delimiter: \"::\" is not a delimiter",
+            "bot.toml:8:38: input.csv.encoding: \"ebcdic\" is not an encoding",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+
+        let manifest = OK.replace("required", "colums = []\nrequired");
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let all = load(dir.path(), "izin").unwrap_err().to_string();
+        assert!(
+            all.contains("bot.toml:4:1: input.colums: unknown field `colums`"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -270,6 +701,39 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("main.rhai:2:"), "{all}");
+    }
+
+    #[test]
+    fn notify_cc_and_attachment_name() {
+        let manifest = OK.replace(
+            "[vars]",
+            "supervisors = [\"kabid@example.go.id\"]\ncc = [\"Arsip <arsip@example.go.id>\"]\nattachment_name = \"Laporan Pengecualian – Dinas Perizinan.xlsx\"\n[vars]",
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let bot = load(dir.path(), "izin").unwrap();
+        assert_eq!(bot.supervisors, vec!["kabid@example.go.id".to_string()]);
+        assert_eq!(bot.cc, vec!["Arsip <arsip@example.go.id>".to_string()]);
+        assert_eq!(
+            bot.attachment_name.as_deref(),
+            Some("Laporan Pengecualian – Dinas Perizinan.xlsx")
+        );
+
+        let manifest = OK.replace(
+            "[vars]",
+            "cc = [\"arsip at example\"]\nattachment_name = \"laporan/x.pdf\"\n[vars]",
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let all = load(dir.path(), "izin").unwrap_err().to_string();
+        assert!(
+            all.contains("bot.toml:7:7: notify.cc: \"arsip at example\" is not a mail address"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "bot.toml:8:19: notify.attachment_name: expected a file name ending in .xlsx"
+            ),
+            "{all}"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The agent's configuration: `config/agent.toml` (and, later, schedules).
+//! The agent's configuration: `config/agent.toml`, and `config/schedules.toml` with
+//! its calendars (in [`schedules`]).
 //!
 //! Parse first, validate second: the file is read into plain serde structs that deny
 //! unknown keys, then one validation pass turns it into typed settings for each
 //! capability and collects *every* problem, each with file, line and key path. A
 //! missing `agent.toml` means all defaults. Everything here is synchronous and cheap.
 
+pub mod schedules;
 mod toml_file;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use crate::browser;
 use crate::mail;
 use crate::{Problem, Problems};
 
+pub use schedules::{ScheduleConfig, ScheduleInput, Schedules};
 pub use toml_file::{line_col, load as load_toml, parse as parse_toml};
 
 /// Language of reports and mails.
@@ -38,6 +41,33 @@ pub struct AgentConfig {
     pub mail: mail::Settings,
     /// SQLite file of run history, relative paths taken from the data dir.
     pub store_path: PathBuf,
+    /// At most this many browser sessions at once on this machine (`[limits]`).
+    pub max_browsers: usize,
+    /// At most this many runs at once in `juru agent` (`[limits]`).
+    pub max_concurrent_runs: usize,
+    /// Secrets from `secrets.toml` beside agent.toml (environment variables
+    /// `JURU_SECRET_<NAME>` win over them).
+    pub secrets: std::collections::BTreeMap<String, String>,
+    /// The dashboard (`[web]`).
+    pub web: WebSettings,
+}
+
+/// Where the agent serves the dashboard (`[web]` of agent.toml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Off by default: `enabled = true` makes `juru agent` serve it.
+    pub enabled: bool,
+    /// Address and port, `127.0.0.1:8080` by default.
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for WebSettings {
+    fn default() -> WebSettings {
+        WebSettings {
+            enabled: false,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
 }
 
 impl AgentConfig {
@@ -47,10 +77,27 @@ impl AgentConfig {
         let shown = path.display().to_string();
         let file: AgentFile = load_toml(&path)?.unwrap_or_default();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        file.validate(&Located {
+        let config = file.validate(&Located {
             shown: &shown,
             text: &text,
-        })
+        });
+        let secrets = load_secrets(&dir.join("secrets.toml"));
+        match (config, secrets) {
+            (Ok(mut c), Ok(secrets)) => {
+                c.secrets = secrets;
+                Ok(c)
+            }
+            (c, s) => {
+                let mut problems = Problems::default();
+                if let Err(p) = c {
+                    problems.extend(p);
+                }
+                if let Err(p) = s {
+                    problems.extend(p);
+                }
+                Err(problems)
+            }
+        }
     }
 
     /// Parses agent.toml text (as `shown`) and validates it.
@@ -86,6 +133,15 @@ struct AgentFile {
     browser: BrowserFile,
     mail: MailFile,
     store: StoreFile,
+    limits: LimitsFile,
+    web: WebFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct WebFile {
+    enabled: Option<bool>,
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +156,8 @@ struct BrowserFile {
     page_load_timeout: Option<Spanned<String>>,
     startup_timeout: Option<Spanned<String>>,
     window_size: Option<Spanned<String>>,
+    unexpected_dialog: Option<Spanned<String>>,
+    driver_log: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,9 +175,43 @@ struct SmtpFile {
     host: Option<Spanned<String>>,
     port: Option<u16>,
     tls: Option<Spanned<String>>,
-    username: Option<String>,
-    password_env: Option<String>,
+    username: Option<Spanned<String>>,
+    password_secret: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LimitsFile {
+    max_browsers: Option<Spanned<i64>>,
+    max_concurrent_runs: Option<Spanned<i64>>,
+}
+
+/// Reads `secrets.toml` (name = "value" lines); refuses a file other users can read.
+fn load_secrets(path: &Path) -> Result<std::collections::BTreeMap<String, String>, Problems> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => {
+            return Err(Problem::new(&shown, format!("cannot read the secrets file: {e}")).into())
+        }
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Problem::new(
+            &shown,
+            format!(
+                "other users of this machine can read the secrets file (mode {mode:o}); make it readable by the agent's user only: chmod 600 {shown}"
+            ),
+        )
+        .into());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Problem::new(&shown, format!("cannot read the secrets file: {e}")))?;
+    parse_toml::<std::collections::BTreeMap<String, String>>(&shown, &text).map_err(Problems::from)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +255,48 @@ impl AgentFile {
         let browser = self.browser.validate(at, &mut problems);
         let mail = self.mail.validate(at, &mut problems);
         let store_path = PathBuf::from(self.store.path.unwrap_or_else(|| "juru.db".into()));
+        let max_browsers = match &self.limits.max_browsers {
+            None => 4,
+            Some(n) if (1..=64).contains(n.get_ref()) => *n.get_ref() as usize,
+            Some(n) => {
+                problems.0.push(at.problem(
+                    n,
+                    "limits.max_browsers",
+                    format!("expected a whole number from 1 to 64, got {}", n.get_ref()),
+                ));
+                4
+            }
+        };
+        let max_concurrent_runs = match &self.limits.max_concurrent_runs {
+            None => 2,
+            Some(n) if (1..=64).contains(n.get_ref()) => *n.get_ref() as usize,
+            Some(n) => {
+                problems.0.push(at.problem(
+                    n,
+                    "limits.max_concurrent_runs",
+                    format!("expected a whole number from 1 to 64, got {}", n.get_ref()),
+                ));
+                2
+            }
+        };
+
+        let mut web = WebSettings {
+            enabled: self.web.enabled.unwrap_or(false),
+            ..WebSettings::default()
+        };
+        if let Some(listen) = &self.web.listen {
+            match listen.get_ref().parse::<std::net::SocketAddr>() {
+                Ok(addr) => web.listen = addr,
+                Err(_) => problems.0.push(at.problem(
+                    listen,
+                    "web.listen",
+                    format!(
+                        "\"{}\" is not an address with a port, expected e.g. \"127.0.0.1:8080\"",
+                        listen.get_ref()
+                    ),
+                )),
+            }
+        }
 
         problems.into_result(AgentConfig {
             time_zone,
@@ -170,12 +304,16 @@ impl AgentFile {
             browser,
             mail,
             store_path,
+            max_browsers,
+            max_concurrent_runs,
+            secrets: Default::default(),
+            web,
         })
     }
 }
 
 /// A duration field with its default, reporting a bad value into `problems`.
-fn duration_field(
+pub fn duration_field(
     value: &Option<Spanned<String>>,
     key: &str,
     default: Duration,
@@ -241,8 +379,17 @@ impl BrowserFile {
                 defaults.window_size
             }),
         };
+        let unexpected_dialog = dialog_policy(
+            &self.unexpected_dialog,
+            "browser.unexpected_dialog",
+            at,
+            problems,
+        )
+        .unwrap_or(defaults.unexpected_dialog);
         browser::Settings {
             driver,
+            unexpected_dialog,
+            driver_log: self.driver_log.unwrap_or(false),
             headless: self.headless.unwrap_or(defaults.headless),
             args: self.args,
             timeout: duration_field(
@@ -323,6 +470,20 @@ impl SmtpFile {
         problems: &mut Problems,
     ) -> mail::SmtpSettings {
         let host = match &self.host {
+            Some(h)
+                if h.get_ref().contains("://")
+                    || h.get_ref().trim().contains(char::is_whitespace) =>
+            {
+                problems.0.push(at.problem(
+                    h,
+                    "mail.smtp.host",
+                    format!(
+                        "\"{}\" is not a host name; expected a name or address such as \"mail.example.go.id\" (the port goes in mail.smtp.port)",
+                        h.get_ref()
+                    ),
+                ));
+                String::new()
+            }
             Some(h) if !h.get_ref().trim().is_empty() => h.get_ref().trim().to_string(),
             Some(h) => {
                 problems
@@ -368,12 +529,58 @@ impl SmtpFile {
             mail::Tls::StartTls => 587,
             mail::Tls::None => 25,
         });
+        match (&self.username, &self.password_secret) {
+            (Some(u), None) => problems.0.push(at.problem(
+                u,
+                "mail.smtp.username",
+                "needs mail.smtp.password_secret, the name of the secret holding the password (e.g. \"smtp_password\", read from JURU_SECRET_SMTP_PASSWORD)",
+            )),
+            (None, Some(p)) => problems.0.push(at.problem(
+                p,
+                "mail.smtp.password_secret",
+                "needs mail.smtp.username, the account to log in with",
+            )),
+            (_, Some(p)) if !valid_secret_name(p.get_ref()) => problems.0.push(at.problem(
+                p,
+                "mail.smtp.password_secret",
+                format!(
+                    "expected the name of a secret such as \"smtp_password\" (letters, digits, `_`, `-`, `.`), got \"{}\"; the password itself never goes in this file",
+                    p.get_ref()
+                ),
+            )),
+            _ => {}
+        }
+        let ca_file = self.ca_file.as_ref().map(|c| {
+            let base = Path::new(at.shown).parent().unwrap_or(Path::new(""));
+            let path = base.join(c.get_ref());
+            if !path.is_file() {
+                problems.0.push(at.problem(
+                    c,
+                    "mail.smtp.ca_file",
+                    format!(
+                        "{} is not a file; expected a PEM certificate, relative to the folder of this file",
+                        path.display()
+                    ),
+                ));
+            } else if tls == mail::Tls::None {
+                problems.0.push(at.problem(
+                    c,
+                    "mail.smtp.ca_file",
+                    "is used only with tls = \"starttls\" or \"tls\"",
+                ));
+            }
+            path
+        });
         mail::SmtpSettings {
             host,
             port,
             tls,
-            username: self.username.clone(),
-            password_env: self.password_env.clone(),
+            username: self.username.as_ref().map(|u| u.get_ref().clone()),
+            password_secret: self
+                .password_secret
+                .as_ref()
+                .map(|p| p.get_ref().trim().to_string()),
+            ca_file,
             timeout: duration_field(
                 &self.timeout,
                 "mail.smtp.timeout",
@@ -383,6 +590,37 @@ impl SmtpFile {
             ),
         }
     }
+}
+
+/// `"dismiss"` or `"accept"`; `None` when not set (or wrong, reported into `problems`).
+pub fn dialog_policy(
+    value: &Option<Spanned<String>>,
+    key: &str,
+    at: &Located,
+    problems: &mut Problems,
+) -> Option<browser::DialogPolicy> {
+    let v = value.as_ref()?;
+    match v.get_ref().as_str() {
+        "dismiss" => Some(browser::DialogPolicy::Dismiss),
+        "accept" => Some(browser::DialogPolicy::Accept),
+        other => {
+            problems.0.push(at.problem(
+                v,
+                key,
+                format!("unknown policy \"{other}\", expected \"dismiss\" or \"accept\""),
+            ));
+            None
+        }
+    }
+}
+
+/// A secret name as `secret(name)` takes it: letters, digits, `_`, `-`, `.`.
+fn valid_secret_name(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -459,6 +697,28 @@ mod tests {
     }
 
     #[test]
+    fn web_section_is_off_by_default_and_checks_its_address() {
+        let c = AgentConfig::parse("agent.toml", "").unwrap();
+        assert_eq!(c.web, WebSettings::default());
+        let c = AgentConfig::parse(
+            "agent.toml",
+            "[web]\nenabled = true\nlisten = \"127.0.0.1:9090\"\n",
+        )
+        .unwrap();
+        assert!(c.web.enabled);
+        assert_eq!(c.web.listen.port(), 9090);
+        let err =
+            AgentConfig::parse("config/agent.toml", "[web]\nlisten = \"localhost\"\n").unwrap_err();
+        assert_eq!(err.0[0].location, "config/agent.toml:2:10");
+        assert!(
+            err.0[0]
+                .message
+                .starts_with("web.listen: \"localhost\" is not an address"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn wrong_type_points_at_line_and_key() {
         let err =
             AgentConfig::parse("config/agent.toml", "[browser]\nheadless = \"yes\"\n").unwrap_err();
@@ -508,6 +768,58 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("only for a server on this machine"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn smtp_login_secret_and_ca_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let shown = dir.path().join("agent.toml").display().to_string();
+        let ok = "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"mail.example.go.id\"\nusername = \"juru\"\npassword_secret = \"smtp_password\"\nca_file = \"ca.pem\"\n";
+        let c = AgentConfig::parse(&shown, ok).unwrap();
+        match c.mail.transport {
+            mail::Transport::Smtp(s) => {
+                assert_eq!((s.port, s.tls), (587, mail::Tls::StartTls));
+                assert_eq!(s.password_secret.as_deref(), Some("smtp_password"));
+                assert_eq!(s.ca_file, Some(dir.path().join("ca.pem")));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let bad = "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"smtp://mail.example.go.id:587\"\nusername = \"juru\"\nca_file = \"tidak-ada.pem\"\n";
+        let err = AgentConfig::parse("config/agent.toml", bad).unwrap_err();
+        let all = err.to_string();
+        assert_eq!(err.len(), 3, "{all}");
+        assert!(
+            all.contains("config/agent.toml:4:8: mail.smtp.host: \"smtp://mail.example.go.id:587\" is not a host name"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "config/agent.toml:5:12: mail.smtp.username: needs mail.smtp.password_secret"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "config/agent.toml:6:11: mail.smtp.ca_file: config/tidak-ada.pem is not a file"
+            ),
+            "{all}"
+        );
+
+        let password_in_file = "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"m.example.go.id\"\nusername = \"juru\"\npassword_secret = \"rahasia 123!\"\n";
+        let err = AgentConfig::parse("a.toml", password_in_file).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a.toml:6:19: mail.smtp.password_secret: expected the name of a secret"),
+            "{err}"
+        );
+        let old_key = "[mail.smtp]\nhost = \"m\"\npassword_env = \"X\"\n";
+        let err = AgentConfig::parse("a.toml", old_key).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `password_env`"),
             "{err}"
         );
     }

@@ -14,7 +14,12 @@ pub fn parse<T: DeserializeOwned>(shown: &str, text: &str) -> Result<T, Problem>
         Err(e) => return Err(located(shown, text, e.span(), "", e.message())),
     };
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        // `toml::Spanned` fields show up in the path under a private name: drop it.
+        let path = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "")
+            .replace("$__serde_spanned_private_value", "");
         let inner = e.into_inner();
         let path = if path == "." { String::new() } else { path };
         located(shown, text, inner.span(), &path, inner.message())
@@ -103,6 +108,19 @@ mod tests {
     fn syntax_error_has_line() {
         let err = parse::<Demo>("x.toml", "name = \n").unwrap_err();
         assert!(err.location.starts_with("x.toml:1:"), "{err}");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct WithSpan {
+        timeout: toml::Spanned<String>,
+    }
+
+    #[test]
+    fn spanned_fields_keep_a_clean_key_path() {
+        let err = parse::<WithSpan>("x.toml", "timeout = 5\n").unwrap_err();
+        assert!(err.message.starts_with("timeout: invalid type"), "{err}");
+        assert!(!err.message.contains("serde_spanned"), "{err}");
     }
 
     #[test]

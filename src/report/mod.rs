@@ -5,11 +5,10 @@
 //! Pure functions from a [`RunReport`] to sheets and mail text; writing and sending
 //! is the caller's.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, Utc};
 
 use crate::config::Language;
+use crate::mail::template::{self, TemplateError, Templates};
 use crate::mail::Mail;
 use crate::sheet::{Cell, OutRow, OutSheet, Tone};
 
@@ -19,6 +18,9 @@ pub enum Outcome {
     Done,
     Business,
     System,
+    /// Failed after it was submitted, and nothing could tell whether it arrived: a
+    /// person must check the legacy system.
+    NeedsVerification,
     /// Not processed: the run stopped before this item.
     Pending,
 }
@@ -56,19 +58,95 @@ pub struct RunReport {
 }
 
 /// Counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub total: usize,
     pub done: usize,
     pub business: usize,
     pub system: usize,
+    pub verify: usize,
     pub pending: usize,
 }
 
 impl Counts {
+    /// Items a person must look at.
     pub fn exceptions(&self) -> usize {
-        self.business + self.system
+        self.business + self.system + self.verify
     }
+}
+
+/// The mails a run sends (see `run::send_summary` for who gets which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// Counts and failed rows, on every run.
+    Summary,
+    /// The failed rows with `exceptions.xlsx`, when there are exceptions.
+    Exceptions,
+    /// The run failed.
+    Alert,
+}
+
+impl MailKind {
+    /// A stable word: `summary`, `exceptions`, `alert` (templates, outbox names).
+    pub fn name(self) -> &'static str {
+        match self {
+            MailKind::Summary => "summary",
+            MailKind::Exceptions => "exceptions",
+            MailKind::Alert => "alert",
+        }
+    }
+}
+
+/// `RunReport::error` of a run stopped on request.
+pub const CANCELLED: &str = "cancelled";
+
+/// At most this many failed rows are listed in a mail body (all are in the workbook).
+const MAIL_ROWS: usize = 100;
+
+const TEMPLATES_ID: Templates = Templates {
+    subject: include_str!("templates/id/subject.txt"),
+    text: include_str!("templates/id/body.txt"),
+    html: include_str!("templates/id/body.html"),
+};
+
+const TEMPLATES_EN: Templates = Templates {
+    subject: include_str!("templates/en/subject.txt"),
+    text: include_str!("templates/en/body.txt"),
+    html: include_str!("templates/en/body.html"),
+};
+
+/// What the mail templates see.
+#[derive(serde::Serialize)]
+struct MailContext<'a> {
+    kind: &'static str,
+    bot: &'a str,
+    description: &'a str,
+    run_id: &'a str,
+    input: &'a str,
+    counts: Counts,
+    exceptions: usize,
+    summary: Vec<SummaryLine>,
+    failed: Vec<FailedRow>,
+    /// Failed rows not listed.
+    more: usize,
+    error: &'a str,
+    cancelled: bool,
+    attachment: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct SummaryLine {
+    label: String,
+    /// The label padded to 22 characters, for the plain-text table.
+    padded: String,
+    value: String,
+}
+
+#[derive(serde::Serialize)]
+struct FailedRow {
+    row: u32,
+    kind: &'static str,
+    reason: String,
 }
 
 struct Words {
@@ -78,6 +156,9 @@ struct Words {
     business: &'static str,
     system: &'static str,
     pending: &'static str,
+    verify: &'static str,
+    by_reason_sheet: &'static str,
+    count: &'static str,
     row: &'static str,
     kind: &'static str,
     reason: &'static str,
@@ -95,6 +176,9 @@ const ID: Words = Words {
     business: "Pengecualian bisnis",
     system: "Pengecualian sistem",
     pending: "Belum diproses",
+    verify: "Perlu verifikasi",
+    by_reason_sheet: "Per Alasan",
+    count: "Jumlah",
     row: "Baris",
     kind: "Jenis",
     reason: "Alasan",
@@ -112,6 +196,9 @@ const EN: Words = Words {
     business: "Business exception",
     system: "System exception",
     pending: "Not processed",
+    verify: "Needs verification",
+    by_reason_sheet: "By Reason",
+    count: "Count",
     row: "Row",
     kind: "Kind",
     reason: "Reason",
@@ -140,6 +227,7 @@ impl RunReport {
                 Outcome::Done => c.done += 1,
                 Outcome::Business => c.business += 1,
                 Outcome::System => c.system += 1,
+                Outcome::NeedsVerification => c.verify += 1,
                 Outcome::Pending => c.pending += 1,
             }
         }
@@ -152,6 +240,7 @@ impl RunReport {
             Outcome::Done => w.done,
             Outcome::Business => w.business,
             Outcome::System => w.system,
+            Outcome::NeedsVerification => w.verify,
             Outcome::Pending => w.pending,
         }
     }
@@ -179,7 +268,7 @@ impl RunReport {
         let mut names: Vec<String> = Vec::new();
         for item in &self.items {
             for (name, _) in &item.outputs {
-                if !names.contains(name) && !self.headers.contains(name) {
+                if !names.contains(name) {
                     names.push(name.clone());
                 }
             }
@@ -241,7 +330,12 @@ impl RunReport {
         let rows = self
             .items
             .iter()
-            .filter(|i| matches!(i.outcome, Outcome::Business | Outcome::System))
+            .filter(|i| {
+                matches!(
+                    i.outcome,
+                    Outcome::Business | Outcome::System | Outcome::NeedsVerification
+                )
+            })
             .map(|item| {
                 let mut cells = vec![
                     Cell::Int(item.row as i64),
@@ -284,7 +378,54 @@ impl RunReport {
                 .collect(),
             tone_column: None,
         };
-        vec![exceptions, summary]
+        vec![exceptions, self.by_reason_sheet(), summary]
+    }
+
+    /// The exceptions grouped by reason, most frequent first: where an officer starts.
+    fn by_reason_sheet(&self) -> OutSheet {
+        let w = self.words();
+        let mut groups: Vec<(String, Outcome, usize, Vec<u32>)> = Vec::new();
+        for item in self.items.iter().filter(|i| {
+            matches!(
+                i.outcome,
+                Outcome::Business | Outcome::System | Outcome::NeedsVerification
+            )
+        }) {
+            let reason = item.reason.clone().unwrap_or_default();
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == reason && g.1 == item.outcome)
+            {
+                Some(g) => {
+                    g.2 += 1;
+                    g.3.push(item.row);
+                }
+                None => groups.push((reason, item.outcome, 1, vec![item.row])),
+            }
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.2));
+        OutSheet {
+            name: w.by_reason_sheet.into(),
+            headers: vec![w.reason.into(), w.kind.into(), w.count.into(), w.row.into()],
+            rows: groups
+                .into_iter()
+                .map(|(reason, outcome, n, rows)| OutRow {
+                    cells: vec![
+                        Cell::Text(reason),
+                        Cell::Text(self.status(outcome).into()),
+                        Cell::Int(n as i64),
+                        Cell::Text(
+                            rows.iter()
+                                .map(|r| r.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                    ],
+                    tone: Some(tone(outcome)),
+                })
+                .collect(),
+            tone_column: Some(1),
+        }
     }
 
     fn summary_lines(&self) -> Vec<(String, Cell)> {
@@ -324,6 +465,12 @@ impl RunReport {
                 Cell::Int(c.system as i64),
             ),
         ];
+        if c.verify > 0 {
+            lines.push((
+                l("Perlu verifikasi", "Needs verification"),
+                Cell::Int(c.verify as i64),
+            ));
+        }
         if c.pending > 0 {
             lines.push((
                 l("Belum diproses", "Not processed"),
@@ -336,113 +483,69 @@ impl RunReport {
         lines
     }
 
-    /// The summary mail (without attachments; the caller adds them).
-    pub fn mail(&self, to: &[String], cc: &[String]) -> Mail {
-        let c = self.counts();
-        let id = self.language == Language::Id;
-        let subject = match (id, &self.error) {
-            (true, None) => format!(
-                "[juru] {}: {} selesai, {} perlu tindakan",
-                self.bot,
-                c.done,
-                c.exceptions()
-            ),
-            (false, None) => format!(
-                "[juru] {}: {} done, {} need attention",
-                self.bot,
-                c.done,
-                c.exceptions()
-            ),
-            (true, Some(_)) => format!("[juru] {}: run GAGAL ({} selesai)", self.bot, c.done),
-            (false, Some(_)) => format!("[juru] {}: run FAILED ({} done)", self.bot, c.done),
+    /// The run mail `kind` in the report's language, rendered from the templates in
+    /// `src/report/templates/` (without attachments: the caller adds them, and
+    /// names the attachment with `attachment` so the text can refer to it).
+    pub fn mail(
+        &self,
+        kind: MailKind,
+        to: &[String],
+        cc: &[String],
+        attachment: Option<&str>,
+    ) -> Result<Mail, TemplateError> {
+        let templates = match self.language {
+            Language::Id => TEMPLATES_ID,
+            Language::En => TEMPLATES_EN,
         };
-        let w = self.words();
-        let intro = if id {
-            format!(
-                "Bot {} telah memproses {} baris dari {}.",
-                self.bot, c.total, self.input
-            )
-        } else {
-            format!(
-                "Bot {} processed {} rows of {}.",
-                self.bot, c.total, self.input
-            )
-        };
-        let failed: Vec<&ItemReport> = self
+        let counts = self.counts();
+        let failed: Vec<FailedRow> = self
             .items
             .iter()
-            .filter(|i| matches!(i.outcome, Outcome::Business | Outcome::System))
+            .filter(|i| {
+                matches!(
+                    i.outcome,
+                    Outcome::Business | Outcome::System | Outcome::NeedsVerification
+                )
+            })
+            .map(|item| FailedRow {
+                row: item.row,
+                kind: self.status(item.outcome),
+                reason: item.reason.clone().unwrap_or_default(),
+            })
             .collect();
-
-        let mut text = format!("{intro}\n\n");
-        let mut html = format!(
-            "<html><body style=\"font-family:Arial,sans-serif\"><p>{}</p>\n<table cellpadding=\"4\" style=\"border-collapse:collapse\">\n",
-            escape(&intro)
-        );
-        for (k, v) in self.summary_lines() {
-            let _ = writeln!(text, "{k:<22} {v}");
-            let _ = writeln!(
-                html,
-                "<tr><td style=\"border:1px solid #ccc\"><b>{}</b></td><td style=\"border:1px solid #ccc\">{}</td></tr>",
-                escape(&k),
-                escape(&v.to_text())
-            );
-        }
-        html.push_str("</table>\n");
-        if !failed.is_empty() {
-            let heading = if id {
-                "Baris yang perlu tindakan petugas (rincian dan tangkapan layar ada di lampiran exceptions.xlsx):"
-            } else {
-                "Rows that need an officer (details and screenshots in the attached exceptions.xlsx):"
-            };
-            let _ = writeln!(text, "\n{heading}");
-            let _ = writeln!(
-                html,
-                "<p>{}</p>\n<table cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th style=\"border:1px solid #ccc\">{}</th><th style=\"border:1px solid #ccc\">{}</th><th style=\"border:1px solid #ccc\">{}</th></tr>",
-                escape(heading),
-                w.row,
-                w.kind,
-                w.reason
-            );
-            for item in failed {
-                let reason = item.reason.clone().unwrap_or_default();
-                let _ = writeln!(
-                    text,
-                    "- {} {}: {} ({})",
-                    w.row,
-                    item.row,
-                    reason,
-                    self.status(item.outcome)
-                );
-                let _ = writeln!(
-                    html,
-                    "<tr><td style=\"border:1px solid #ccc\">{}</td><td style=\"border:1px solid #ccc\">{}</td><td style=\"border:1px solid #ccc\">{}</td></tr>",
-                    item.row,
-                    self.status(item.outcome),
-                    escape(&reason)
-                );
-            }
-            html.push_str("</table>\n");
-        }
-        let footer = if id {
-            "Pesan ini dikirim otomatis oleh juru."
-        } else {
-            "This message was sent automatically by juru."
+        let more = failed.len().saturating_sub(MAIL_ROWS);
+        let context = MailContext {
+            kind: kind.name(),
+            bot: &self.bot,
+            description: &self.description,
+            run_id: &self.run_id,
+            input: &self.input,
+            counts,
+            exceptions: counts.exceptions(),
+            summary: self
+                .summary_lines()
+                .into_iter()
+                .map(|(label, value)| SummaryLine {
+                    padded: format!("{label:<22}"),
+                    label,
+                    value: value.to_text(),
+                })
+                .collect(),
+            failed: failed.into_iter().take(MAIL_ROWS).collect(),
+            more,
+            error: self.error.as_deref().unwrap_or_default(),
+            cancelled: self.error.as_deref() == Some(CANCELLED),
+            attachment,
         };
-        let _ = write!(text, "\n{footer}\n");
-        let _ = writeln!(
-            html,
-            "<p style=\"color:#666\">{}</p></body></html>",
-            escape(footer)
-        );
-        Mail {
+        let rendered = template::render(&templates, &context)?;
+        Ok(Mail {
             to: to.to_vec(),
             cc: cc.to_vec(),
-            subject,
-            text,
-            html,
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
             attachments: Vec::new(),
-        }
+        })
     }
 }
 
@@ -451,15 +554,9 @@ fn tone(outcome: Outcome) -> Tone {
         Outcome::Done => Tone::Good,
         Outcome::Business => Tone::Warning,
         Outcome::System => Tone::Bad,
+        Outcome::NeedsVerification => Tone::Bad,
         Outcome::Pending => Tone::Warning,
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -528,16 +625,128 @@ mod tests {
         assert!(
             matches!(&row[4], Cell::Link { target, .. } if target == "screenshots/item-3-001.png")
         );
-        assert_eq!(sheets[1].name, "Ringkasan");
+        assert_eq!(sheets[1].name, "Per Alasan");
+        assert_eq!(sheets[1].rows[0].cells[0], Cell::Text("NIK salah".into()));
+        assert_eq!(sheets[1].rows[0].cells[2], Cell::Int(1));
+        assert_eq!(sheets[2].name, "Ringkasan");
     }
 
     #[test]
     fn mail_in_both_languages_escapes_html() {
-        let m = report(Language::Id).mail(&["a@x.id".into()], &[]);
-        assert_eq!(m.subject, "[juru] izin: 1 selesai, 1 perlu tindakan");
-        assert!(m.text.contains("Baris 3: NIK salah"), "{}", m.text);
-        let m = report(Language::En).mail(&["a@x.id".into()], &[]);
-        assert_eq!(m.subject, "[juru] izin: 1 done, 1 need attention");
-        assert!(!m.html.contains("Budi <b>"));
+        let to = ["a@x.id".to_string()];
+        let m = report(Language::Id)
+            .mail(MailKind::Summary, &to, &[], None)
+            .unwrap();
+        assert_eq!(
+            m.subject,
+            "[juru] izin: 1 selesai, 1 perlu tindakan (run 20261127-100000-izin)"
+        );
+        assert!(
+            m.text
+                .starts_with("Bot izin telah memproses 2 baris dari in.xlsx.\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text
+                .contains("- Baris 3: NIK salah (Pengecualian bisnis)\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("\nJumlah baris           2\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            !m.text.contains("lampiran"),
+            "no attachment named: {}",
+            m.text
+        );
+        assert!(
+            m.text.ends_with("Pesan ini dikirim otomatis oleh juru.\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.html
+                .contains("<td style=\"border:1px solid #ccc\">NIK salah</td>"),
+            "{}",
+            m.html
+        );
+
+        let mut r = report(Language::En);
+        r.items[1].reason = Some("Nama <b>Budi</b> & NIK".into());
+        let m = r
+            .mail(MailKind::Exceptions, &to, &[], Some("Laporan – izin.xlsx"))
+            .unwrap();
+        assert_eq!(
+            m.subject,
+            "[juru] izin: exception report, 1 need attention (run 20261127-100000-izin)"
+        );
+        assert!(
+            m.text
+                .contains("- Row 3: Nama <b>Budi</b> & NIK (Business exception)"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("in the attached Laporan – izin.xlsx"),
+            "{}",
+            m.text
+        );
+        assert!(!m.html.contains("<b>Budi</b>"), "{}", m.html);
+        assert!(
+            m.html
+                .contains("Nama &lt;b&gt;Budi&lt;&#x2f;b&gt; &amp; NIK")
+                || m.html.contains("Nama &lt;b&gt;Budi&lt;/b&gt; &amp; NIK"),
+            "{}",
+            m.html
+        );
+    }
+
+    #[test]
+    fn alert_and_cancelled_subjects() {
+        let mut r = report(Language::Id);
+        r.error = Some("the browser could not start".into());
+        let m = r
+            .mail(MailKind::Alert, &["a@x.id".into()], &[], None)
+            .unwrap();
+        assert_eq!(
+            m.subject,
+            "[juru] izin: run GAGAL, 1 selesai, 1 perlu tindakan (run 20261127-100000-izin)"
+        );
+        assert!(
+            m.text.contains("Penyebab: the browser could not start\n"),
+            "{}",
+            m.text
+        );
+        r.error = Some(CANCELLED.into());
+        r.language = Language::En;
+        let m = r
+            .mail(MailKind::Summary, &["a@x.id".into()], &[], None)
+            .unwrap();
+        assert_eq!(
+            m.subject,
+            "[juru] izin: run stopped, 1 done, 1 need attention (run 20261127-100000-izin)"
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut_in_the_mail_only() {
+        let mut r = report(Language::Id);
+        let failed = r.items[1].clone();
+        r.items = (0..MAIL_ROWS as u32 + 5)
+            .map(|i| ItemReport {
+                row: i + 2,
+                ..failed.clone()
+            })
+            .collect();
+        let m = r
+            .mail(MailKind::Exceptions, &["a@x.id".into()], &[], None)
+            .unwrap();
+        assert_eq!(m.text.matches("- Baris ").count(), MAIL_ROWS);
+        assert!(m.text.contains("- ... dan 5 baris lainnya\n"), "{}", m.text);
+        assert_eq!(r.exception_sheets()[0].rows.len(), MAIL_ROWS + 5);
     }
 }

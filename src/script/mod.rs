@@ -149,6 +149,8 @@ pub struct HostContext {
     pub cancel: watch::Receiver<bool>,
     /// Folder of the run's files; screenshots go to `screenshots/` in it.
     pub work_dir: PathBuf,
+    /// The bot's folder (scripts may read files from it).
+    pub bot_dir: PathBuf,
     /// `[vars]` of bot.toml, with overrides.
     pub vars: BTreeMap<String, toml::Value>,
     /// Secrets that are not in the environment (e.g. the demo portal's).
@@ -156,6 +158,56 @@ pub struct HostContext {
     pub bot: String,
     /// How long the script's top level may run ([`TOP_LEVEL_LIMIT`]).
     pub top_level_limit: Duration,
+    /// Hides secrets in what the script logs.
+    pub redactor: Redactor,
+}
+
+/// Hides secret values in text that leaves the script (logs, reasons, outputs).
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// Hides these values (and every `JURU_SECRET_*` variable of the environment).
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a String>) -> Redactor {
+        let mut secrets: Vec<String> = values
+            .into_iter()
+            .cloned()
+            .chain(
+                std::env::vars()
+                    .filter(|(k, _)| k.starts_with("JURU_SECRET_"))
+                    .map(|(_, v)| v),
+            )
+            .filter(|v| v.chars().count() >= 3)
+            .collect();
+        // Longest first, so a secret that contains another is hidden whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    /// `text` with every secret value replaced by `••••••`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "••••••");
+            }
+        }
+        out
+    }
+}
+
+/// What the script's `send_mail` needs from the run (see [`Host::set_mail`]).
+#[derive(Debug, Clone)]
+pub struct ScriptMail {
+    /// The outbox folder.
+    pub outbox: PathBuf,
+    /// The sender (`[mail] from`).
+    pub from: String,
+    /// The run, which delivers the message when it ends.
+    pub run_id: String,
 }
 
 /// State shared by the registered functions of one host.
@@ -165,12 +217,18 @@ pub(crate) struct Shared {
     browser: RefCell<Option<Browser>>,
     deadline: RefCell<Option<(Instant, Duration)>>,
     work_dir: PathBuf,
+    bot_dir: PathBuf,
     secrets: BTreeMap<String, String>,
     bot: String,
     item_log: RefCell<Vec<String>>,
     screenshots: RefCell<u32>,
     /// Constants declared at the script's top level, visible inside its functions.
     constants: RefCell<BTreeMap<String, Dynamic>>,
+    /// The run's outbox for `send_mail`; `None` outside a run.
+    mail: RefCell<Option<ScriptMail>>,
+    /// Called when the script says `item.submitted()`.
+    submitted_hook: RefCell<Option<Box<dyn Fn()>>>,
+    redactor: Redactor,
 }
 
 impl Shared {
@@ -209,10 +267,92 @@ impl Shared {
         }
     }
 
-    fn log(&self, message: &str) {
+    /// A file a script may read: `path` relative to the bot folder or the run's work
+    /// dir (tried in that order), which must exist and stay inside that folder.
+    pub(crate) fn readable_path(&self, path: &str) -> Result<PathBuf, Failure> {
+        plain_relative(path)?;
+        let mut outside = None;
+        for base in [&self.bot_dir, &self.work_dir] {
+            match inside(base, path) {
+                Ok(p) => return Ok(p),
+                Err(e) if e.kind() == "path_outside" => outside = Some(e),
+                Err(_) => {}
+            }
+        }
+        Err(outside.unwrap_or_else(|| {
+            Failure::system(
+                "path",
+                format!("\"{path}\" does not exist in the bot folder or the run's folder"),
+            )
+        }))
+    }
+
+    /// A file a script may write: `path` relative to the run's work dir, not leaving it.
+    pub(crate) fn writable_path(&self, path: &str) -> Result<PathBuf, Failure> {
+        plain_relative(path)?;
+        Ok(self.work_dir.join(path))
+    }
+
+    /// `path` as the script should see it: relative to the run's work dir when inside.
+    pub(crate) fn relative_to_work_dir(&self, path: &Path) -> String {
+        let base = self
+            .work_dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.work_dir.clone());
+        let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        full.strip_prefix(&base)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| full.display().to_string())
+    }
+
+    pub(crate) fn submitted(&self) {
+        if let Some(hook) = self.submitted_hook.borrow().as_ref() {
+            hook();
+        }
+    }
+
+    pub(crate) fn log(&self, message: &str) {
+        let message = &self.redactor.redact(message);
         tracing::info!(bot = %self.bot, "{message}");
         self.item_log.borrow_mut().push(message.to_string());
     }
+}
+
+/// A relative path without `..` or a root: the only kind scripts may name.
+fn plain_relative(path: &str) -> Result<(), Failure> {
+    let relative = Path::new(path);
+    if path.trim().is_empty()
+        || relative.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+    {
+        return Err(Failure::system(
+            "path_outside",
+            format!("\"{path}\" must be a relative path inside the bot folder or the run's folder (no \"..\", no leading \"/\")"),
+        ));
+    }
+    Ok(())
+}
+
+/// `base/path` if it exists and, after resolving links, is still inside `base`.
+fn inside(base: &Path, path: &str) -> Result<PathBuf, Failure> {
+    let base = base
+        .canonicalize()
+        .map_err(|e| Failure::system("path", format!("{}: {e}", base.display())))?;
+    let full = base
+        .join(path)
+        .canonicalize()
+        .map_err(|e| Failure::system("path", format!("\"{path}\": {e}")))?;
+    if !full.starts_with(&base) {
+        return Err(Failure::system(
+            "path_outside",
+            format!("\"{path}\" leads outside the bot folder and the run's folder (through a link); scripts may only use files inside them"),
+        ));
+    }
+    Ok(full)
 }
 
 fn stop_error(f: Failure) -> Box<EvalAltResult> {
@@ -232,6 +372,8 @@ pub struct Host {
     script: Script,
     scope: Scope<'static>,
     shared: Rc<Shared>,
+    last_outputs: Vec<(String, Cell)>,
+    last_submitted: bool,
 }
 
 /// One work item as the script sees it.
@@ -263,11 +405,15 @@ impl Host {
             browser: RefCell::new(None),
             deadline: RefCell::new(None),
             work_dir: ctx.work_dir,
+            bot_dir: ctx.bot_dir,
             secrets: ctx.secrets,
             bot: ctx.bot,
             item_log: RefCell::new(Vec::new()),
             screenshots: RefCell::new(0),
             constants: RefCell::new(BTreeMap::new()),
+            mail: RefCell::new(None),
+            submitted_hook: RefCell::new(None),
+            redactor: ctx.redactor.clone(),
         });
         let mut engine = sandbox();
         let vars = ctx
@@ -293,6 +439,8 @@ impl Host {
             script,
             scope: Scope::new(),
             shared,
+            last_outputs: Vec::new(),
+            last_submitted: false,
         };
         // Top-level statements (constants, setup) run once, within a time limit.
         let ast = host.script.ast.clone();
@@ -313,6 +461,31 @@ impl Host {
     /// The engine with the full API, for documentation checks.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Called (on this thread) the moment the script says `item.submitted()`, so the
+    /// run can record it before the script goes on.
+    pub fn set_submitted_hook(&self, hook: Box<dyn Fn()>) {
+        self.shared.submitted_hook.replace(Some(hook));
+    }
+
+    /// Calls `verify(item)`: did an item whose saving failed arrive after all?
+    pub fn verify(&mut self, input: ItemInput, limit: Duration) -> Result<bool, ScriptError> {
+        let item = api::Item::new(input);
+        let found = self.call_value("verify", (Dynamic::from(item.clone()),), limit)?;
+        self.last_outputs = item.outputs();
+        found.as_bool().map_err(|t| ScriptError::System {
+            message: format!(
+                "{}: verify(item) must return true (the item is in the system) or false, not a {t}",
+                self.script.shown
+            ),
+            kind: "script".into(),
+        })
+    }
+
+    /// Lets the script's `send_mail` write to the run's outbox.
+    pub fn set_mail(&self, mail: Option<ScriptMail>) {
+        self.shared.mail.replace(mail);
     }
 
     /// Gives the host a browser session (closing none).
@@ -344,11 +517,26 @@ impl Host {
     ) -> Result<ItemResult, ScriptError> {
         let item = api::Item::new(input);
         self.shared.item_log.borrow_mut().clear();
-        self.call("process", (Dynamic::from(item.clone()),), limit)?;
+        let called = self.call("process", (Dynamic::from(item.clone()),), limit);
+        self.last_outputs = item.outputs();
+        self.last_submitted = item.was_submitted();
+        called?;
         Ok(ItemResult {
             outputs: item.outputs(),
             log: self.shared.item_log.borrow().clone(),
         })
+    }
+
+    /// The outputs the last `process(item)` had set, also when it failed (what it
+    /// learned before failing helps the officer, e.g. a number already issued).
+    pub fn last_outputs(&self) -> Vec<(String, Cell)> {
+        self.last_outputs.clone()
+    }
+
+    /// Whether the last `process(item)` had called `item.submitted()`: past that
+    /// point a failure may have left the item in the system already.
+    pub fn last_submitted(&self) -> bool {
+        self.last_submitted
     }
 
     /// The log lines the current item wrote so far.
@@ -362,6 +550,15 @@ impl Host {
         args: impl rhai::FuncArgs,
         limit: Duration,
     ) -> Result<(), ScriptError> {
+        self.call_value(name, args, limit).map(|_| ())
+    }
+
+    fn call_value(
+        &mut self,
+        name: &str,
+        args: impl rhai::FuncArgs,
+        limit: Duration,
+    ) -> Result<Dynamic, ScriptError> {
         if *self.shared.cancel.borrow() {
             return Err(ScriptError::Cancelled);
         }
@@ -377,9 +574,7 @@ impl Host {
             args,
         );
         *self.shared.deadline.borrow_mut() = None;
-        result
-            .map(|_| ())
-            .map_err(|e| classify(&self.script.shown, &e))
+        result.map_err(|e| classify(&self.script.shown, &e))
     }
 }
 

@@ -17,6 +17,7 @@ fn host(script: &str) -> (Host, watch::Sender<bool>, tokio::runtime::Runtime) {
         handle: rt.handle().clone(),
         cancel: rx,
         work_dir: std::env::temp_dir(),
+        bot_dir: std::env::temp_dir(),
         vars: BTreeMap::from([(
             "portal_url".to_string(),
             toml::Value::String("http://x".into()),
@@ -24,6 +25,7 @@ fn host(script: &str) -> (Host, watch::Sender<bool>, tokio::runtime::Runtime) {
         secrets: BTreeMap::from([("pw".to_string(), "rahasia".to_string())]),
         bot: "t".into(),
         top_level_limit: TOP_LEVEL_LIMIT,
+        redactor: Redactor::default(),
     };
     (Host::new(&source, ctx).unwrap(), tx, rt)
 }
@@ -70,7 +72,13 @@ fn process_reads_fields_and_sets_outputs() {
     };
     assert_eq!(get("NIK lagi"), Some(Cell::Text("3201010101010001".into())));
     assert_eq!(get("Dua kali"), Some(Cell::Int(6)));
-    assert_eq!(get("Tanggal"), Some(Cell::Text("05/03/2026".into())));
+    assert_eq!(
+        get("Tanggal"),
+        Some(Cell::Date(
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()
+        )),
+        "a date read from the input goes back out as a date"
+    );
     assert_eq!(get("Kosong?"), Some(Cell::Bool(true)));
     assert_eq!(get("Portal"), Some(Cell::Text("http://x".into())));
     assert_eq!(get("Baris"), Some(Cell::Int(2)));
@@ -219,10 +227,12 @@ fn endless_top_level_is_stopped() {
         handle: rt.handle().clone(),
         cancel: rx,
         work_dir: std::env::temp_dir(),
+        bot_dir: std::env::temp_dir(),
         vars: BTreeMap::new(),
         secrets: BTreeMap::new(),
         bot: "t".into(),
         top_level_limit: Duration::from_millis(200),
+        redactor: Redactor::default(),
     };
     let err = Host::new(&source, ctx).err().expect("stopped");
     assert_eq!(

@@ -149,19 +149,35 @@ fn demo_bot_registers_valid_rows_and_reports_the_refused_ones() {
         .iter()
         .any(|r| r[0] == "Pengecualian bisnis" && r[1].as_f64() == Some(5.0)));
 
-    // The mail: recipients, subject, both bodies, the workbook attached byte for byte.
-    let outbox: Vec<_> = std::fs::read_dir(p.path("var/outbox"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .collect();
-    assert_eq!(outbox.len(), 1);
-    let raw = std::fs::read(outbox[0].path()).unwrap();
+    // The mail (file transport: var/outbox/sent/): the summary to the supervisor,
+    // the exception report with the workbook attached byte for byte to the officer.
+    let id = dir.file_name().unwrap().to_str().unwrap();
+    let read =
+        |kind: &str| std::fs::read(p.path(&format!("var/outbox/sent/{id}.{kind}.eml"))).unwrap();
+    let raw = read("summary");
+    let summary = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("a MIME message");
+    assert_eq!(
+        summary.subject(),
+        Some(format!("[juru] demo-perizinan: 20 selesai, 5 perlu tindakan (run {id})").as_str())
+    );
+    let to = summary
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap();
+    assert_eq!(to, "kabid.pelayanan@dpmptsp.example.go.id");
+    let raw = read("exceptions");
     let mail = mail_parser::MessageParser::default()
         .parse(&raw)
         .expect("a MIME message");
     assert_eq!(
         mail.subject(),
-        Some("[juru] demo-perizinan: 20 selesai, 5 perlu tindakan")
+        Some(
+            format!("[juru] demo-perizinan: laporan pengecualian, 5 perlu tindakan (run {id})")
+                .as_str()
+        )
     );
     let to = mail
         .to()
@@ -169,12 +185,6 @@ fn demo_bot_registers_valid_rows_and_reports_the_refused_ones() {
         .and_then(|a| a.address())
         .unwrap();
     assert_eq!(to, "loket.izin@dpmptsp.example.go.id");
-    let cc = mail
-        .cc()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .unwrap();
-    assert_eq!(cc, "kabid.pelayanan@dpmptsp.example.go.id");
     let text = mail.body_text(0).unwrap();
     assert!(
         text.contains("Baris 5: NIK harus terdiri dari 16 digit angka."),

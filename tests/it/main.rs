@@ -1,9 +1,16 @@
 //! Integration tests: the `juru` binary against real files, the bundled demo portal,
-//! real chromedriver + Chromium. One test binary (see Cargo.toml `autotests`).
+//! real chromedriver + Chromium, a real SMTP server. One test binary (see Cargo.toml
+//! `autotests`).
 
 mod support;
 
+mod agent;
 mod browser_runs;
 mod check;
 mod input;
-mod smtp;
+mod mail;
+mod quirks;
+mod runs;
+mod schedules;
+mod sheets;
+mod web;

@@ -213,13 +213,13 @@ impl PortalHandle {
             portal: Some(portal),
         }
     }
+}
 
-    pub fn url(&self) -> String {
-        self.portal.as_ref().expect("running").url()
-    }
+impl std::ops::Deref for PortalHandle {
+    type Target = juru::demo::Portal;
 
-    pub fn records(&self) -> Vec<juru::demo::Record> {
-        self.portal.as_ref().expect("running").records()
+    fn deref(&self) -> &juru::demo::Portal {
+        self.portal.as_ref().expect("the portal is running")
     }
 }
 
@@ -229,4 +229,29 @@ impl Drop for PortalHandle {
             self.rt.block_on(p.stop());
         }
     }
+}
+
+/// A bot named `lab` over `rows` rows (one column `No`: 1, 2, …) whose script is
+/// `script`, with `manifest` appended to its bot.toml.
+pub fn lab_bot(p: &Project, script: &str, manifest: &str, rows: u32) {
+    p.write(
+        "bots/lab/bot.toml",
+        &format!("name = \"lab\"\n[input]\nworkbook = \"masuk.xlsx\"\n{manifest}\n"),
+    );
+    p.write("bots/lab/main.rhai", script);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "No").expect("header");
+    for r in 1..=rows {
+        ws.write_number(r, 0, r as f64).expect("row");
+    }
+    wb.save(p.path("bots/lab/masuk.xlsx")).expect("workbook");
+}
+
+/// Runs the `lab` bot against `portal` with `extra` arguments.
+pub fn run_lab(p: &Project, portal: &PortalHandle, extra: &[&str]) -> Run {
+    let var = format!("portal_url={}", portal.url());
+    let mut args = vec!["run", "lab", "--var", &var];
+    args.extend_from_slice(extra);
+    p.juru(&args)
 }

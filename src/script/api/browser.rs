@@ -2,7 +2,9 @@
 
 use std::rc::Rc;
 
-use rhai::{Dynamic, Engine, Map};
+use std::collections::BTreeMap;
+
+use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext, INT};
 
 use super::{Failure, Res};
 use crate::browser::FieldValue;
@@ -56,6 +58,18 @@ impl BrowserApi {
     }
 }
 
+fn rows_to_array(rows: Vec<BTreeMap<String, String>>) -> Array {
+    rows.into_iter()
+        .map(|row| {
+            let map: Map = row
+                .into_iter()
+                .map(|(k, v)| (k.into(), Dynamic::from(v)))
+                .collect();
+            Dynamic::from_map(map)
+        })
+        .collect()
+}
+
 pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
     engine.register_type_with_name::<BrowserApi>("Browser");
     engine.register_fn("open", |b: &mut BrowserApi, url: &str| {
@@ -83,7 +97,7 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
             b.shared.block_on(async |br| {
                 br.click(selector).await?;
                 match confirm {
-                    Some(true) => br.accept_dialog().await.map(|_| ()),
+                    Some(true) => br.accept_dialog_quietly().await,
                     Some(false) => br.dismiss_dialog().await.map(|_| ()),
                     None => Ok(()),
                 }
@@ -105,13 +119,94 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
             .iter()
             .map(|(k, v)| (k.to_string(), field_value(v)))
             .collect();
-        b.shared.block_on(async |br| {
-            for (selector, value) in &fields {
-                br.set(selector, value).await?;
-            }
-            Ok(())
-        })
+        b.shared.block_on(async |br| br.fill_form(&fields).await)
     });
+    engine.register_fn(
+        "type",
+        |b: &mut BrowserApi, selector: &str, text: Dynamic| {
+            let text = text.to_string();
+            b.shared
+                .block_on(async |br| br.type_text(selector, &text).await)
+        },
+    );
+    engine.register_fn(
+        "set_date",
+        |b: &mut BrowserApi, selector: &str, date: &str| {
+            b.shared
+                .block_on(async |br| br.set_date(selector, date).await)
+        },
+    );
+    engine.register_fn(
+        "upload",
+        |b: &mut BrowserApi, selector: &str, path: &str| -> Res<()> {
+            let file = b.shared.readable_path(path)?;
+            b.shared
+                .block_on(async |br| br.upload(selector, &file).await)
+        },
+    );
+    engine.register_fn(
+        "download",
+        |b: &mut BrowserApi, selector: &str| -> Res<String> {
+            let file = b.shared.block_on(async |br| br.download(selector).await)?;
+            Ok(b.shared.relative_to_work_dir(&file))
+        },
+    );
+    engine.register_fn("answer_prompt", |b: &mut BrowserApi, answer: &str| {
+        b.shared.block_on(async |br| br.answer_prompt(answer).await)
+    });
+    engine.register_fn("wait_for_value", |b: &mut BrowserApi, selector: &str| {
+        b.shared
+            .block_on(async |br| br.wait_for_value(selector).await)
+    });
+    engine.register_fn("wait_gone", |b: &mut BrowserApi, selector: &str| {
+        b.shared.block_on(async |br| br.wait_gone(selector).await)
+    });
+    engine.register_fn(
+        "table",
+        |b: &mut BrowserApi, selector: &str| -> Res<Array> {
+            let table = b.shared.block_on(async |br| br.table(selector).await)?;
+            Ok(rows_to_array(table.rows))
+        },
+    );
+    engine.register_fn(
+        "table_pages",
+        |b: &mut BrowserApi, selector: &str, next: &str, max_pages: INT| -> Res<Array> {
+            let max = usize::try_from(max_pages.max(1)).unwrap_or(1);
+            let (table, pages) = b
+                .shared
+                .block_on(async |br| br.table_pages(selector, next, max).await)?;
+            if pages >= max {
+                b.shared.log(&format!(
+                    "table_pages stopped at the page limit of {max} pages"
+                ));
+            }
+            Ok(rows_to_array(table.rows))
+        },
+    );
+    engine.register_fn(
+        "in_frame",
+        |ctx: NativeCallContext, b: &mut BrowserApi, path: &str, body: FnPtr| -> Res<Dynamic> {
+            let entered = b.shared.block_on(async |br| br.enter_frames(path).await)?;
+            let result = body.call_within_context::<Dynamic>(&ctx, ());
+            let left = b.shared.block_on(async |br| br.leave_frames(entered).await);
+            let value = result?;
+            left?;
+            Ok(value)
+        },
+    );
+    engine.register_fn(
+        "in_window",
+        |ctx: NativeCallContext, b: &mut BrowserApi, wanted: &str, body: FnPtr| -> Res<Dynamic> {
+            let scope = b
+                .shared
+                .block_on(async |br| br.enter_window(wanted).await)?;
+            let result = body.call_within_context::<Dynamic>(&ctx, ());
+            let left = b.shared.block_on(async |br| br.leave_window(scope).await);
+            let value = result?;
+            left?;
+            Ok(value)
+        },
+    );
     engine.register_fn("text", |b: &mut BrowserApi, selector: &str| {
         b.shared.block_on(async |br| br.text(selector).await)
     });

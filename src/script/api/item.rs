@@ -19,6 +19,8 @@ pub struct Item {
 struct ItemState {
     input: ItemInput,
     outputs: Vec<(String, Cell)>,
+    /// The script said the item reached the system (`item.submitted()`).
+    submitted: bool,
 }
 
 impl Item {
@@ -27,12 +29,17 @@ impl Item {
             inner: Rc::new(RefCell::new(ItemState {
                 input,
                 outputs: Vec::new(),
+                submitted: false,
             })),
         }
     }
 
     pub(crate) fn outputs(&self) -> Vec<(String, Cell)> {
         self.inner.borrow().outputs.clone()
+    }
+
+    pub(crate) fn was_submitted(&self) -> bool {
+        self.inner.borrow().submitted
     }
 
     fn get(&self, column: &str) -> Res<Dynamic> {
@@ -65,7 +72,8 @@ impl Item {
     }
 
     fn output(&self, name: &str, value: Dynamic) {
-        let cell = dynamic_to_cell(&value);
+        // A date as scripts see it ("31/12/2024") goes back to the workbook as a date.
+        let cell = super::sheet::to_cell(&value);
         let mut state = self.inner.borrow_mut();
         match state.outputs.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = cell,
@@ -114,7 +122,7 @@ pub fn dynamic_to_cell(value: &Dynamic) -> Cell {
     }
 }
 
-pub(super) fn register(engine: &mut Engine) {
+pub(super) fn register(engine: &mut Engine, shared: &std::rc::Rc<crate::script::Shared>) {
     engine.register_type_with_name::<Item>("Item");
     engine.register_indexer_get(|item: &mut Item, column: &str| item.get(column));
     engine.register_fn("get", |item: &mut Item, column: &str| item.get(column));
@@ -128,4 +136,9 @@ pub(super) fn register(engine: &mut Engine) {
         item.inner.borrow().input.index as INT
     });
     engine.register_fn("to_map", |item: &mut Item| item.to_map());
+    let s = shared.clone();
+    engine.register_fn("submitted", move |item: &mut Item| {
+        item.inner.borrow_mut().submitted = true;
+        s.submitted();
+    });
 }

@@ -3,6 +3,8 @@
 
 mod browser;
 mod item;
+mod mail;
+mod sheet;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,6 +56,11 @@ impl Failure {
 
     pub fn from_browser(e: &BrowserError) -> Failure {
         Failure::system(e.kind(), e.to_string())
+    }
+
+    /// The stable word for this failure.
+    pub fn kind(&self) -> &str {
+        &self.kind
     }
 
     pub(super) fn cancelled() -> Failure {
@@ -151,6 +158,8 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
         Err(Failure::business(reason).into())
     });
 
-    item::register(engine);
+    item::register(engine, shared);
     browser::register(engine, shared);
+    mail::register(engine, shared);
+    sheet::register(engine, shared);
 }
