@@ -753,20 +753,10 @@ async fn schedule_action(
     if !same_token(&s.csrf, &form.csrf) {
         return bad_csrf(s.english);
     }
-    if s.role < Role::Supervisor {
-        return forbidden(s.english);
-    }
-    let sc = match load_schedules(&app) {
-        Ok(sc) => sc,
-        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    let bot = match schedule_bot(&app, &s, &name) {
+        Ok(bot) => bot,
+        Err(r) => return *r,
     };
-    let Some(c) = sc.schedules.iter().find(|c| c.name == name) else {
-        return status_page(
-            StatusCode::NOT_FOUND,
-            t(s.english, "Jadwal tidak dikenal.", "No such schedule."),
-        );
-    };
-    let bot = c.bot.clone();
     let user = s.user.clone();
     let done = with_store(&app, move |st| {
         let kind = match action.as_str() {
@@ -800,6 +790,25 @@ async fn schedule_action(
     }
 }
 
+/// The bot of schedule `name`, for a supervisor (or admin); else the answer to send.
+fn schedule_bot(app: &App, s: &Session, name: &str) -> Result<String, Box<Response>> {
+    if s.role < Role::Supervisor {
+        return Err(Box::new(forbidden(s.english)));
+    }
+    let sc = load_schedules(app)
+        .map_err(|e| Box::new(status_page(StatusCode::INTERNAL_SERVER_ERROR, &e)))?;
+    sc.schedules
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.bot.clone())
+        .ok_or_else(|| {
+            Box::new(status_page(
+                StatusCode::NOT_FOUND,
+                t(s.english, "Jadwal tidak dikenal.", "No such schedule."),
+            ))
+        })
+}
+
 /// "Run now" with an uploaded workbook: kept under `<data>/uploads/` and handed to
 /// the agent with the request.
 async fn schedule_upload(
@@ -826,18 +835,9 @@ async fn schedule_upload(
     if !same_token(&s.csrf, &csrf) {
         return bad_csrf(s.english);
     }
-    if s.role < Role::Supervisor {
-        return forbidden(s.english);
-    }
-    let sc = match load_schedules(&app) {
-        Ok(sc) => sc,
-        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e),
-    };
-    let Some(c) = sc.schedules.iter().find(|c| c.name == name) else {
-        return status_page(
-            StatusCode::NOT_FOUND,
-            t(s.english, "Jadwal tidak dikenal.", "No such schedule."),
-        );
+    let bot = match schedule_bot(&app, &s, &name) {
+        Ok(bot) => bot,
+        Err(r) => return *r,
     };
     let Some(file) = parts
         .iter()
@@ -871,7 +871,6 @@ async fn schedule_upload(
             &format!("cannot keep the upload in {}: {e}", path.display()),
         );
     }
-    let bot = c.bot.clone();
     let user = s.user.clone();
     let input = path.display().to_string();
     let done = with_store(&app, move |st| {

@@ -315,18 +315,10 @@ fn missing_chromedriver_says_what_to_install() {
 #[test]
 fn sigterm_stops_the_run_cleanly() {
     let portal = PortalHandle::start();
-    let p = Project::with_demo_bot();
+    let mut p = Project::with_demo_bot();
+    secrets(&mut p);
     let var = format!("portal_url={}", portal.url());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_juru"))
-        .args(["run", "demo-perizinan", "--var", &var])
-        .current_dir(p.dir.path())
-        .env("TMPDIR", p.path("tmp"))
-        .env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
-        .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = p.spawn(&["run", "demo-perizinan", "--var", &var], true);
     // Wait (bounded) until the portal has stored a few rows, then stop the run.
     let deadline = Instant::now() + Duration::from_secs(120);
     while portal.records().len() < 3 {

@@ -534,16 +534,7 @@ fn a_session_expiring_around_a_save_never_saves_a_row_twice() {
         &format!("{manifest}\n[browser]\ntimeout = \"5s\"\n"),
     );
     let var = format!("portal_url={}", portal.url());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_juru"))
-        .args(["run", "demo-perizinan", "--var", &var])
-        .current_dir(p.dir.path())
-        .env("TMPDIR", p.path("tmp"))
-        .env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
-        .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = p.spawn(&["run", "demo-perizinan", "--var", &var], true);
     let deadline = Instant::now() + Duration::from_secs(180);
     while portal.records().len() < 3 {
         assert!(Instant::now() < deadline, "the run never got going");

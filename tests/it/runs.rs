@@ -186,20 +186,11 @@ fn two_browsers_share_the_items_and_keep_the_input_order() {
 #[test]
 fn killed_again_and_again_then_resumed_never_loses_or_doubles_a_row() {
     let portal = PortalHandle::start();
-    let p = Project::with_demo_bot();
+    let mut p = Project::with_demo_bot();
+    p.env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
+        .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD);
     let var = format!("portal_url={}", portal.url());
-    let spawn = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_juru"))
-            .args(args)
-            .current_dir(p.dir.path())
-            .env("TMPDIR", p.path("tmp"))
-            .env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
-            .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = |args: &[&str]| p.spawn(args, false);
     // Kill points spread over the run: after the portal saved a few more rows, and
     // sometimes right after a (re)start.
     let mut child = spawn(&["run", "demo-perizinan", "--var", &var]);

@@ -105,6 +105,29 @@ impl Project {
         }
     }
 
+    /// Starts `juru ARGS` in the project folder and returns at once (for tests that
+    /// signal or kill it). With `capture`, standard output and error are piped (read
+    /// them, or the child may block); without, they are dropped.
+    pub fn spawn(&self, args: &[&str], capture: bool) -> std::process::Child {
+        let out = || {
+            if capture {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            }
+        };
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_juru"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", self.path("tmp"))
+            .stdout(out())
+            .stderr(out());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("juru starts")
+    }
+
     /// Files under `relative`, for failure messages and "nothing left behind" checks.
     pub fn files(&self, relative: &str) -> Vec<String> {
         let mut out = Vec::new();
