@@ -129,7 +129,6 @@ fn process(item) {
 "##,
         "",
     );
-    let start = Instant::now();
     let run = run_lab(&p, &portal);
     assert_eq!(run.code(), 0, "{run}");
     assert_eq!(output_row(&p)["Catatan"], "lanjut");
@@ -138,7 +137,6 @@ fn process(item) {
             .contains("Pengumuman: sistem akan dihentikan pukul 16.00"),
         "the unexpected dialog is in the log: {run}"
     );
-    assert!(start.elapsed() < Duration::from_secs(120), "{run}");
     assert!(
         p.processes().is_empty(),
         "left running: {:?}",
