@@ -1,4 +1,4 @@
-//! The browser benchmark's floor: the standard workload (see bench/browser/README.md)
+//! The browser benchmark's floor: the standard workload (see bench/README.md)
 //! with the fewest WebDriver commands it needs, sent back to back by a bare
 //! fantoccini loop: no waiting policy, no retries, no recording, no reporting.
 //!

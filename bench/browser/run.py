@@ -1,7 +1,7 @@
-"""Runs the browser benchmark (see README.md here): juru with 1 and 2 workers,
+"""Runs the browser benchmark (see bench/README.md): juru with 1 and 2 workers,
 Python Selenium, Robot Framework + SeleniumLibrary and the bare fantoccini floor,
 interleaved, each against a fresh demo portal; then the idle agent. Writes the
-results section of README.md. Started by run.sh."""
+results section of bench/README.md. Started by run.sh."""
 import argparse
 import datetime
 import json
@@ -68,6 +68,14 @@ def cpu_of(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime, this process only
+
+
+def machine_cpu():
+    """CPU seconds the whole machine has spent busy (all cores, every process: the
+    client, chromedriver, Chromium, the portal), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / TICK  # everything but idle and iowait
 
 
 def hwm_of(pid):
@@ -156,7 +164,9 @@ def run_one(tool, a, work, rows_csv):
                    os.path.join(HERE, "robot_side.robot")]
         else:
             cmd = [a.floor, portal.url, rows_csv, out_csv]
+        busy0 = machine_cpu()
         code, wall, cpu, peak = measure(cmd, env, log)
+        machine = machine_cpu() - busy0
     finally:
         records = portal.records()
     if code != 0:
@@ -169,7 +179,8 @@ def run_one(tool, a, work, rows_csv):
             numbers = sorted(line.split(",")[1].strip() for line in f.read().splitlines()[1:])
         if numbers != sorted(r["no_reg"] for r in records):
             raise RuntimeError("%s: its output does not match the portal's numbers" % tool)
-    return {"wall": wall, "cpu": cpu, "peak": peak, "commands": summary["webdriver_commands"],
+    return {"wall": wall, "cpu": cpu, "peak": peak, "machine": machine,
+            "commands": summary["webdriver_commands"],
             "state": portal_state(records)}
 
 
@@ -227,7 +238,8 @@ def spread(xs):
 
 
 def write_readme(a, results, agent, rows, when):
-    med = {t: {k: statistics.median(r[k] for r in results[t]) for k in ("wall", "cpu", "peak", "commands")}
+    med = {t: {k: statistics.median(r.get(k, float("nan")) for r in results[t])
+               for k in ("wall", "cpu", "peak", "commands", "machine")}
            for t in results}
     ipm = {t: [rows / r["wall"] * 60 for r in results[t]] for t in results}
     mipm = {t: statistics.median(ipm[t]) for t in results}
@@ -240,15 +252,15 @@ def write_readme(a, results, agent, rows, when):
     lines = ["%s, on %s, %d cores, %.0f GiB memory; Linux %s; %s; %s; %s, Chromium headless."
              % (when, cpu, os.cpu_count(), mem / 1048576, platform.release(), rustc, py, cd), "",
              "%d rows per run, %d rounds interleaved (median, with the range over the rounds)." % (rows, min(len(v) for v in results.values())), "",
-             "| tool | items/min | WebDriver commands per item | client CPU s per run | client peak RSS | juru (1 worker) vs it |",
-             "|---|---|---|---|---|---|"]
+             "| tool | items/min | WebDriver commands per item | client CPU s per run | client peak RSS | machine CPU ms per item | juru (1 worker) vs it |",
+             "|---|---|---|---|---|---|---|"]
     for t in TOOLS:
         if t not in results:
             continue
         ratio = mipm["juru-1"] / mipm[t]
-        lines.append("| %s | **%.0f** (%s) | %.1f | %.2f | %s | %s |" % (
+        lines.append("| %s | **%.0f** (%s) | %.1f | %.2f | %s | %.0f | %s |" % (
             NAMES[t], mipm[t], spread(ipm[t]), med[t]["commands"] / rows, med[t]["cpu"], mib(med[t]["peak"]),
-            "1" if t == "juru-1" else "%.2fx" % ratio))
+            med[t]["machine"] / rows * 1000, "1" if t == "juru-1" else "%.2fx" % ratio))
     lines.append("")
     def goal(name, value, target, higher=True):
         met = value >= target if higher else value <= target
@@ -258,6 +270,16 @@ def write_readme(a, results, agent, rows, when):
     lines.append(goal("juru workers = 2 vs workers = 1", mipm["juru-2"] / mipm["juru-1"], 1.7))
     lines.append(goal("floor vs juru workers = 1 (time per item)", mipm["floor"] / mipm["juru-1"], 1.3, higher=False))
     lines.append("- Every run left the same portal state: %d records, identical to the input rows." % rows)
+    # What the machine allows, from the same runs: the floor is the fastest any client
+    # can drive this workload; two workers cannot go past the cores' capacity.
+    per_item = med["juru-1"]["machine"] / rows  # core-seconds per item, all processes
+    ceiling = (os.cpu_count() or 1) / per_item * 60
+    lines.append("- Ceilings on this machine: the floor is %.2fx Robot Framework and %.2fx Python Selenium "
+                 "(no client can beat the floor by more); %d cores ÷ %.0f ms of machine CPU per item "
+                 "(juru, workers = 1: client, chromedriver, Chromium and portal) = %.0f items/min, "
+                 "%.2fx workers = 1, for any number of workers."
+                 % (mipm["floor"] / mipm["robot"], mipm["floor"] / mipm["selenium"], os.cpu_count() or 1,
+                    per_item * 1000, ceiling, ceiling / mipm["juru-1"]))
     if agent:
         lines += ["", "**Idle agent** (`juru agent`, %d schedules loaded, none due): RSS %s after it settled "
                   "(peak %s), %.2f CPU seconds over %d s idle (goal: ≤ 15 MB, no CPU between fires: %s)."
@@ -303,9 +325,9 @@ def main():
             with open(os.path.join(HERE, "..", "..", "target", "bench-browser-runs.json"), "w") as f:
                 json.dump({k: [{x: y for x, y in v.items() if x != "state"} for v in vs]
                            for k, vs in results.items()}, f)
-            print("round %d  %-9s %6.1f s  %6.0f items/min  %5.1f cmd/item  cpu %5.2f s  rss %s"
+            print("round %d  %-9s %6.1f s  %6.0f items/min  %5.1f cmd/item  cpu %5.2f s  rss %s  machine %4.0f ms/item"
                   % (rnd + 1, t, r["wall"], a.rows / r["wall"] * 60, r["commands"] / a.rows, r["cpu"],
-                     mib(r["peak"])), flush=True)
+                     mib(r["peak"]), r["machine"] / a.rows * 1000), flush=True)
     agent = None if a.no_agent else agent_idle(a, work)
     if set(TOOLS) <= set(results):
         write_readme(a, results, agent, a.rows, when)

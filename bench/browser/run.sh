@@ -2,7 +2,7 @@
 # The browser benchmark: juru (workers = 1 and 2) against Python Selenium, Robot
 # Framework + SeleniumLibrary and a bare fantoccini floor, on the standard workload
 # against the demo portal, interleaved; then the idle agent. Rewrites the results
-# section of bench/browser/README.md.
+# section of bench/README.md.
 #
 #   bench/browser/run.sh [ROWS] [ROUNDS]        (defaults: 200 3)
 #
@@ -34,4 +34,4 @@ fi
 "$venv/bin/python" "$here/run.py" \
   --juru "$target/release/juru" --portal "$target/release/examples/bench_portal" \
   --floor "$target/release/examples/bench_floor" --python "$venv/bin/python" \
-  --rows "$rows" --rounds "$rounds" --readme "$here/README.md" "${@:3}"
+  --rows "$rows" --rounds "$rounds" --readme "$repo/bench/README.md" "${@:3}"
