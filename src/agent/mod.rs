@@ -2,9 +2,10 @@
 //! nobody watches.
 //!
 //! The agent loads agent.toml, schedules.toml with its calendars and every bot once,
-//! then sleeps until the earliest next fire of any enabled schedule (woken early by
-//! signals, by a finished run, and every [`TICK`] to pick up `juru trigger` requests
-//! and notice a changed config file). Each fire is recorded in the store under its
+//! then sleeps until the earliest next fire of any enabled schedule, woken early by
+//! signals, by a finished run, and by the kernel when a config file changes or
+//! another process writes to the store (a `juru trigger` request) ([`wake`]): it
+//! polls nothing, so it uses no CPU between fires. Each fire is recorded in the store under its
 //! (schedule, scheduled_for) key before anything runs: insert-or-ignore decides who
 //! fires a tick, so one tick never runs twice, across restarts and with two agents on
 //! one database.
@@ -19,12 +20,14 @@
 //! - SIGHUP or a changed file in the config folder reloads everything, validating
 //!   first: an invalid config is refused with its problems logged and the old one
 //!   keeps running.
-//! - Pending outbox mail is retried after each run and every [`MAIL_EVERY`].
+//! - Pending outbox mail is retried after each run and when a pending message's next
+//!   attempt is due (at most every [`MAIL_GAP`]).
 //!
 //! [`Schedule::catch_up`]: crate::schedule::Schedule::catch_up
 
 mod commands;
 mod inbox;
+mod wake;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -46,11 +49,19 @@ use crate::store::fires::{fire_key, fire_state};
 use crate::store::{Store, StoreError};
 use crate::Problems;
 
-/// How often the agent looks for `juru trigger` requests and config changes.
+/// How often the agent looks for `juru trigger` requests and config changes where
+/// the kernel cannot tell it ([`wake`]).
 pub const TICK: Duration = Duration::from_secs(2);
 
-/// How often pending outbox mail is retried besides after each run.
-pub const MAIL_EVERY: Duration = Duration::from_secs(300);
+/// The shortest time between two retries of pending outbox mail.
+pub const MAIL_GAP: Duration = Duration::from_secs(10);
+
+/// How long a changed config file must stay unchanged before the agent reloads it
+/// (an editor writes a file in several steps).
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// The shortest time between two looks for run requests while the store is busy.
+const REQUESTS_GAP: Duration = Duration::from_millis(500);
 
 /// How long running items may go on after SIGTERM before they are aborted.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -139,6 +150,14 @@ fn fingerprint(config_dir: &Path) -> Vec<(PathBuf, Option<(SystemTime, u64)>)> {
             (f, s)
         })
         .collect()
+}
+
+/// Sleeps until `at`; never wakes when there is no `at`.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs a store call on a blocking thread.
@@ -253,11 +272,18 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     agent.catch_up().await;
     agent.flush_mail();
     let mut seen = fingerprint(&agent.paths.config);
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut mail_tick = tokio::time::interval(MAIL_EVERY);
-    mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    mail_tick.reset();
+    let mut watcher = agent.watcher();
+    if watcher.is_watching() {
+        tracing::debug!("watching the config folder, the store and the outbox for changes");
+    }
+    let mut outbox = agent.outbox().dir().to_path_buf();
+    let now = tokio::time::Instant::now;
+    // Run requests made while no agent ran are read at once.
+    let mut requests_at = Some(now());
+    let mut last_requests = now();
+    let mut reload_at: Option<tokio::time::Instant> = None;
+    let mut last_mail = now();
+    let mut mail_at = agent.next_mail(last_mail).await;
 
     loop {
         let next = agent.next_fire();
@@ -272,7 +298,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
             tokio::time::Instant::now() + wait
         });
         tokio::select! {
-            _ = async { match wake { Some(w) => tokio::time::sleep_until(w).await, None => std::future::pending().await } } => {
+            _ = until(wake) => {
                 if let Some((name, fire)) = next {
                     agent.cursors.insert(name.clone(), fire.at);
                     agent.fire(&name, fire, false).await;
@@ -285,18 +311,46 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                 agent.reload();
                 seen = fingerprint(&agent.paths.config);
             }
-            _ = tick.tick() => {
+            changes = watcher.changed() => {
+                if changes.config {
+                    reload_at = Some(now() + SETTLE);
+                }
+                if changes.store && requests_at.is_none() {
+                    requests_at = Some((last_requests + REQUESTS_GAP).max(now()));
+                }
+                if changes.outbox {
+                    mail_at = agent.next_mail(last_mail).await;
+                }
+            }
+            _ = until(reload_at) => {
+                reload_at = None;
                 let now_seen = fingerprint(&agent.paths.config);
                 if now_seen != seen {
                     seen = now_seen;
                     tracing::info!(dir = %agent.paths.config.display(), "the configuration changed: reloading");
                     agent.reload();
+                    if agent.outbox().dir() != outbox {
+                        outbox = agent.outbox().dir().to_path_buf();
+                        watcher = agent.watcher();
+                    }
                 }
+            }
+            _ = until(requests_at) => {
+                requests_at = None;
+                last_requests = now();
                 agent.take_requests().await;
             }
-            _ = mail_tick.tick() => agent.flush_mail(),
+            _ = until(mail_at) => {
+                last_mail = now();
+                agent.flush_mail();
+                // The flush task ending plans the next retry.
+                mail_at = None;
+            }
             Some(e) = ended_rx.recv() => agent.run_ended(e).await,
-            Some(_) = agent.tasks.join_next(), if !agent.tasks.is_empty() => {}
+            Some(_) = agent.tasks.join_next(), if !agent.tasks.is_empty() => {
+                // A run or a mail flush ended: the outbox may hold new pending mail.
+                mail_at = agent.next_mail(last_mail).await;
+            }
         }
     }
 
@@ -803,6 +857,38 @@ impl Agent {
 
     fn outbox(&self) -> mail::Outbox {
         mail::Outbox::new(self.paths.data.join(&self.loaded.config.mail.outbox))
+    }
+
+    /// Watches the config folder, the store and the outbox for changes.
+    fn watcher(&self) -> wake::Watcher {
+        let store = self
+            .store
+            .lock()
+            .map(|s| s.path().to_path_buf())
+            .unwrap_or_default();
+        wake::Watcher::new(&self.paths.config, &store, self.outbox().dir())
+    }
+
+    /// When to retry pending outbox mail next: when the first pending message is
+    /// due, but not sooner than [`MAIL_GAP`] after the last retry; `None` when
+    /// nothing is pending.
+    async fn next_mail(&self, last: tokio::time::Instant) -> Option<tokio::time::Instant> {
+        let outbox = self.outbox();
+        let pending = tokio::task::spawn_blocking(move || outbox.entries(mail::Folder::Pending))
+            .await
+            .ok()?;
+        let due = match pending {
+            Ok(entries) => entries
+                .iter()
+                .map(|e| e.next_attempt.unwrap_or(e.queued_at))
+                .min()?,
+            Err(e) => {
+                tracing::warn!("cannot read the outbox: {e}");
+                return None;
+            }
+        };
+        let wait = (due - Utc::now()).to_std().unwrap_or_default();
+        Some((tokio::time::Instant::now() + wait).max(last + MAIL_GAP))
     }
 
     /// Retries the pending mail that is due, in the background.

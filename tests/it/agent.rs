@@ -1,6 +1,7 @@
 //! `juru agent` as a child process: schedules fire real runs against the demo
 //! portal, fires are recorded once, overlaps are skipped, an invalid reload keeps
-//! the old schedules, `juru trigger` and `juru schedules pause` reach the agent.
+//! the old schedules, `juru trigger` and `juru schedules pause` reach the agent, an
+//! idle agent does not wake up and still delivers mail queued meanwhile.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -334,4 +335,71 @@ fn an_invalid_reload_keeps_the_old_schedules() {
     assert_eq!(code, 0, "{log}");
     assert!(runs(&p).is_empty());
     assert!(fires(&p).iter().all(|f| f.state == "skipped"));
+}
+
+/// Context switches of all the agent's threads: each wake-up of a thread is one.
+fn wakeups(agent: &Agent) -> u64 {
+    let tasks = format!("/proc/{}/task", agent.child.id());
+    let mut total = 0;
+    for task in std::fs::read_dir(tasks).into_iter().flatten().flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some((key, value)) = line.split_once(':') {
+                if key.ends_with("ctxt_switches") {
+                    total += value.trim().parse::<u64>().unwrap_or(0);
+                }
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn an_idle_agent_does_not_wake_up_and_delivers_mail_queued_meanwhile() {
+    let p = Project::new();
+    let server = crate::mail::SmtpServer::start(&p.path("smtp"));
+    crate::mail::mail_bot(&p, "officers = [\"loket@dinas.example.go.id\"]\n");
+    p.write("config/agent.toml", &crate::mail::smtp_config(server.port));
+    // Fires once a year, on 1 January.
+    p.write(
+        "config/schedules.toml",
+        "[tahunan]\nbot = \"surat\"\ncron = \"0 0 1 1 *\"\ntime_zone = \"UTC\"\n",
+    );
+    let agent = Agent::start(&p, 1);
+    wait_for("the agent to start", 30, &agent, || {
+        agent.log().contains("agent started").then_some(())
+    });
+
+    // Once its start-up work is done, nothing wakes it: no polling.
+    let mut last = (wakeups(&agent), Instant::now());
+    wait_for("the agent to settle", 30, &agent, || {
+        let now = wakeups(&agent);
+        if now != last.0 {
+            last = (now, Instant::now());
+        }
+        (last.1.elapsed() >= Duration::from_secs(1)).then_some(())
+    });
+    let before = wakeups(&agent);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        wakeups(&agent) <= before,
+        "the idle agent woke up {} times in 3 s",
+        wakeups(&agent) - before
+    );
+
+    // Mail queued by another process (a `juru run` whose server was down) is
+    // noticed and delivered without waiting for a timer.
+    crate::mail::queue_one(&p, "antrian");
+    wait_for("the queued mail to arrive", 60, &agent, || {
+        (server.messages().len() == 1).then_some(())
+    });
+    wait_for("the message to move to sent/", 30, &agent, || {
+        p.files("var/outbox/sent")
+            .iter()
+            .any(|f| f.ends_with("antrian.eml"))
+            .then_some(())
+    });
+    assert!(p.files("var/outbox/pending").is_empty());
+    let (code, log) = agent.stop();
+    assert_eq!(code, 0, "{log}");
 }

@@ -27,15 +27,15 @@ struct ServerOptions {
     auth: Option<(String, String)>,
 }
 
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: PathBuf,
     log: PathBuf,
 }
 
 impl SmtpServer {
-    fn start(dir: &Path) -> SmtpServer {
+    pub(crate) fn start(dir: &Path) -> SmtpServer {
         SmtpServer::with(dir, ServerOptions::default())
     }
 
@@ -109,7 +109,7 @@ impl SmtpServer {
         out
     }
 
-    fn messages(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn messages(&self) -> Vec<Vec<u8>> {
         self.files()
             .iter()
             .map(|p| std::fs::read(p).expect("read message"))
@@ -190,7 +190,7 @@ print(json.dumps(out))
 
 /// A bot that needs no web page: it checks the NIK length itself. `notify` is
 /// the body of its `[notify]` table.
-fn mail_bot(p: &Project, notify: &str) {
+pub(crate) fn mail_bot(p: &Project, notify: &str) {
     p.write(
         "bots/surat/bot.toml",
         &format!("name = \"surat\"\n[input]\nworkbook = \"masuk.xlsx\"\nrequired = [\"NIK\"]\n[notify]\n{notify}"),
@@ -213,7 +213,7 @@ fn mail_bot(p: &Project, notify: &str) {
 
 const NOTIFY: &str = "officers = [\"Loket <loket@dinas.example.go.id>\"]\nsupervisors = [\"kabid@dinas.example.go.id\"]\n";
 
-fn smtp_config(port: u16) -> String {
+pub(crate) fn smtp_config(port: u16) -> String {
     format!(
         "[mail]\ntransport = \"smtp\"\nfrom = \"juru <juru@dinas.example.go.id>\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout = \"10s\"\n"
     )
@@ -536,7 +536,7 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (paths.0, paths.1, paths.2)
 }
 
-fn queue_one(p: &Project, name: &str) {
+pub(crate) fn queue_one(p: &Project, name: &str) {
     let mail = juru::mail::Mail {
         to: vec!["Loket <loket@dinas.example.go.id>".into()],
         subject: format!("Uji {name}"),
