@@ -310,6 +310,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                 tracing::info!("SIGHUP: reloading the configuration");
                 agent.reload();
                 seen = fingerprint(&agent.paths.config);
+                reload_at = None;
             }
             changes = watcher.changed() => {
                 if changes.config {
@@ -329,10 +330,6 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                     seen = now_seen;
                     tracing::info!(dir = %agent.paths.config.display(), "the configuration changed: reloading");
                     agent.reload();
-                    if agent.outbox().dir() != outbox {
-                        outbox = agent.outbox().dir().to_path_buf();
-                        watcher = agent.watcher();
-                    }
                 }
             }
             _ = until(requests_at) => {
@@ -351,6 +348,11 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                 // A run or a mail flush ended: the outbox may hold new pending mail.
                 mail_at = agent.next_mail(last_mail).await;
             }
+        }
+        // A reload may have moved the outbox.
+        if agent.outbox().dir() != outbox {
+            outbox = agent.outbox().dir().to_path_buf();
+            watcher = agent.watcher();
         }
     }
 

@@ -40,6 +40,7 @@ impl Browser {
     /// Clicks the link whose visible text is `text`.
     pub async fn click_link(&self, text: &str) -> Result<(), BrowserError> {
         let start = Instant::now();
+        self.leave_now().await?;
         loop {
             self.count(1);
             match self.client.find(Locator::LinkText(text)).await {

@@ -2,6 +2,7 @@
 //! id), separated by `>`: `"main > detail"`. Scopes nest: leaving a frame scope
 //! goes back to the top and into the frames of the scope around it.
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use fantoccini::elements::Element;
@@ -51,6 +52,7 @@ impl Browser {
         );
         let start = Instant::now();
         loop {
+            // (`js` first goes to the top if the last scope left that pending.)
             let found = self
                 .js(
                     || format!("looking for the frame \"{name}\""),
@@ -77,8 +79,10 @@ impl Browser {
         }
     }
 
-    /// Leaves the last `count` frames entered: back to the top, then into the frames
-    /// of the outer scope again.
+    /// Leaves the last `count` frames entered: up to the parent frame(s), or, when
+    /// that fails, back to the top and into the frames of the outer scope again.
+    /// Leaving to the top sends nothing yet: the next command that needs the top
+    /// goes there first, and a navigation needs nothing (see `leave_pending`).
     pub async fn leave_frames(&self, count: usize) -> Result<(), BrowserError> {
         let (depth, outer): (usize, Vec<String>) = match self.frames.lock() {
             Ok(mut f) => {
@@ -89,6 +93,10 @@ impl Browser {
             }
             Err(_) => (0, Vec::new()),
         };
+        if outer.is_empty() {
+            self.leave_pending.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
         if count <= depth && count <= 2 {
             // Up to the parent frame(s): one command each, and it works as long as
             // the frames are still there.
@@ -135,6 +143,8 @@ impl Browser {
                 if self.client.switch_to_window(handle.clone()).await.is_err() {
                     continue;
                 }
+                // Another window starts at its top.
+                self.leave_pending.store(false, Ordering::Relaxed);
                 let title = self.title().await.unwrap_or_default();
                 let url = self.url().await.unwrap_or_default();
                 if title.contains(wanted) || url.contains(wanted) {
@@ -146,6 +156,7 @@ impl Browser {
             }
             self.count(1);
             let _ = self.client.switch_to_window(origin.clone()).await;
+            self.leave_pending.store(false, Ordering::Relaxed);
             if start.elapsed() >= self.timeout {
                 return Err(BrowserError::NoWindow {
                     wanted: wanted.to_string(),
@@ -168,6 +179,7 @@ impl Browser {
             .switch_to_window(scope.origin)
             .await
             .map_err(|e| command("returning to the first window", e))?;
+        self.leave_pending.store(false, Ordering::Relaxed);
         if let Ok(mut f) = self.frames.lock() {
             f.clear();
         }

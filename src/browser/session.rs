@@ -2,7 +2,7 @@
 //! every action is built on, unexpected dialogs, and navigation.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,10 @@ pub struct Browser {
     dialogs: Mutex<Vec<String>>,
     /// The frame path the session is in (names from the top), for nested frame scopes.
     pub(super) frames: Mutex<Vec<String>>,
+    /// The last frame scope ended at the top, but the browser is still in its frame:
+    /// the switch to the top is sent before the next command that needs it, and not
+    /// at all when that command is a navigation (which starts at the top anyway).
+    pub(super) leave_pending: AtomicBool,
     pub(super) downloads: Option<PathBuf>,
     _profile: Option<tempfile::TempDir>,
 }
@@ -167,6 +171,7 @@ impl Browser {
             commands: Arc::new(AtomicU64::new(1)),
             dialogs: Mutex::new(Vec::new()),
             frames: Mutex::new(Vec::new()),
+            leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
             _profile: Some(profile),
         };
@@ -241,6 +246,7 @@ impl Browser {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
+        self.leave_now().await?;
         for attempt in 0..2 {
             self.count(1);
             match self.client.execute(script, args.clone()).await {
@@ -352,6 +358,7 @@ impl Browser {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Option<Value>, BrowserError> {
+        self.leave_now().await?;
         for attempt in 0..2 {
             self.count(1);
             match self.client.execute_async(script, args.clone()).await {
@@ -417,8 +424,17 @@ impl Browser {
             .map_err(|e| command(format!("the browser command {cmd}"), e))
     }
 
+    /// Sends the switch to the top that ending a frame scope left pending.
+    pub(super) async fn leave_now(&self) -> Result<(), BrowserError> {
+        if self.leave_pending.load(Ordering::Relaxed) {
+            self.to_top().await?;
+        }
+        Ok(())
+    }
+
     /// Back to the top-level document of the current window.
     pub(super) async fn to_top(&self) -> Result<(), BrowserError> {
+        self.leave_pending.store(false, Ordering::Relaxed);
         self.count(1);
         self.client
             .issue_cmd(Raw {
@@ -435,6 +451,8 @@ impl Browser {
     /// Loads `url`, waits for the page to load, and refuses server error pages
     /// (an Apache-style "500 Internal Server Error" is a system failure, not a page).
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+        // A navigation starts at the top of the window: no need to go there first.
+        self.leave_pending.store(false, Ordering::Relaxed);
         for attempt in 0..2 {
             // Navigate directly (fantoccini's `goto` first asks for the current URL to
             // resolve relative ones: a round trip juru does not need).

@@ -81,6 +81,56 @@ fn process(item) {
 }
 
 #[test]
+fn a_frame_left_before_opening_a_page_costs_no_command() {
+    let portal = PortalHandle::start();
+    let p = Project::new();
+    p.write("config/agent.toml", "[browser]\ndriver_log = true\n");
+    let script = format!(
+        "{}{}",
+        login_fn(),
+        r##"
+fn process(item) {
+    browser.open(`${vars.portal_url}/utama?hal=baru`);
+    let first = browser.in_frame("main", || browser.text("h2"));
+    // Still in the frame as far as the browser knows: the navigation starts at the top.
+    browser.open(`${vars.portal_url}/utama`);
+    browser.in_frame("menu", || browser.click_link("Daftar Permohonan"));
+    item.output("Judul", `${first} / ${browser.in_frame("main", || browser.text("h2"))}`);
+    // Not a navigation: the pending switch to the top is sent first.
+    item.output("Di atas", browser.exists("frameset"));
+}
+"##
+    );
+    crate::support::lab_bot(&p, &script, "", 2);
+    let run = run_lab(&p, &portal);
+    assert_eq!(run.code(), 0, "{run}");
+    let out = output_row(&p);
+    assert_eq!(out["Status"], "Selesai", "{out:?}\n{run}");
+    assert_eq!(
+        out["Judul"],
+        "Entri Permohonan Izin Baru / Daftar Permohonan"
+    );
+    assert_eq!(out["Di atas"], "true");
+    // Per row: three frames entered, and two switches to the top (before entering
+    // "main" after "menu", and before `exists`); none before a navigation.
+    let log = std::fs::read_to_string(p.run_dir().join("chromedriver.log")).unwrap();
+    let commands: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split(" COMMAND ").nth(1))
+        .filter_map(|c| c.split_whitespace().next())
+        .collect();
+    let count = |name: &str| commands.iter().filter(|c| **c == name).count();
+    assert_eq!(count("SwitchToParentFrame"), 0, "{commands:?}");
+    assert_eq!(count("SwitchToFrame"), 2 * 5, "{commands:?}");
+    assert!(
+        commands
+            .windows(2)
+            .all(|w| !(w[0].starts_with("Switch") && w[1] == "Navigate")),
+        "{commands:?}"
+    );
+}
+
+#[test]
 fn alert_confirm_and_prompt() {
     let portal = PortalHandle::start();
     let p = Project::new();
