@@ -392,12 +392,21 @@ pub fn check(dirs: &Dirs) -> ExitCode {
 pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>) -> ExitCode {
     use chrono::Datelike;
     let mut problems = Problems::default();
-    let zone = match AgentConfig::load(&dirs.config) {
-        Ok(c) => c.time_zone,
+    let (zone, store) = match AgentConfig::load(&dirs.config) {
+        Ok(c) => (c.time_zone, Some(dirs.data.join(&c.store_path))),
         Err(p) => {
             problems.extend(p);
-            chrono_tz::Asia::Jakarta
+            (chrono_tz::Asia::Jakarta, None)
         }
+    };
+    // Paused schedules are in the store; without one (no agent ever ran) none is.
+    let store = store
+        .filter(|path| path.is_file())
+        .and_then(|path| crate::store::Store::open(&path).ok());
+    let paused = |name: &str| {
+        store
+            .as_ref()
+            .is_some_and(|s| s.is_paused(name).unwrap_or(false))
     };
     let bots = bot::list(&dirs.bots).ok();
     let loaded = match Schedules::load(&dirs.config, zone, bots.as_deref()) {
@@ -439,7 +448,14 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
             println!("{head}: disabled (enabled = false), does not fire");
             continue;
         }
-        println!("{head}");
+        if paused(&s.name) {
+            println!(
+                "{head}: paused, its fires are skipped until `juru schedules resume {}`",
+                s.name
+            );
+        } else {
+            println!("{head}");
+        }
         let after = from.map_or(now, |w| {
             schedule::instant_of(sched.zone, w) - chrono::Duration::seconds(1)
         });

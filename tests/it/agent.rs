@@ -232,6 +232,13 @@ fn overlapping_fires_are_skipped_pause_holds_and_trigger_runs_a_bot() {
 
     let paused = p.juru(&["schedules", "pause", "tiap-detik"]);
     assert_eq!(paused.code(), 0, "{paused}");
+    let listed = p.juru(&["schedules", "--count", "1"]);
+    assert!(
+        listed
+            .stdout()
+            .contains("paused, its fires are skipped until `juru schedules resume tiap-detik`"),
+        "{listed}"
+    );
     wait_for("a fire skipped as paused", 60, &agent, || {
         fires(&p)
             .iter()
