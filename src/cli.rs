@@ -374,11 +374,25 @@ pub fn check(dirs: &Dirs) -> ExitCode {
             String::new()
         }
     };
+    let users_path = dirs.config.join("users.toml");
+    let users = match crate::web::users::load(&users_path) {
+        Ok(u) if users_path.is_file() => format!(
+            ", {} ({} user{})",
+            users_path.display(),
+            u.len(),
+            if u.len() == 1 { "" } else { "s" }
+        ),
+        Ok(_) => String::new(),
+        Err(p) => {
+            problems.extend(p);
+            String::new()
+        }
+    };
     if !problems.is_empty() {
         return print_problems(&problems);
     }
     println!(
-        "ok: {}{schedules} and {} bot{} ({}) are valid",
+        "ok: {}{schedules}{users} and {} bot{} ({}) are valid",
         dirs.config.join("agent.toml").display(),
         names.len(),
         if names.len() == 1 { "" } else { "s" },

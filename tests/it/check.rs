@@ -79,9 +79,17 @@ fn every_problem_is_listed_at_once() {
             "timeout_per_item = \"2 menit\"",
         ),
     );
+    p.write(
+        "config/users.toml",
+        "[siti]\nrole = \"kepala\"\npassword_hash = \"rahasia\"\n",
+    );
     let run = p.juru(&["check"]);
     assert_eq!(run.code(), 2, "{run}");
     let err = run.stderr();
+    assert!(
+        err.contains("config/users.toml: siti.role: unknown role \"kepala\""),
+        "{run}"
+    );
     assert!(
         err.contains("config/agent.toml:1:13: time_zone: unknown time zone \"Asia/Jakrta\""),
         "{run}"
@@ -100,7 +108,7 @@ fn every_problem_is_listed_at_once() {
             && err.contains("run.timeout_per_item: expected a duration"),
         "{run}"
     );
-    assert!(err.contains("5 problems found"), "{run}");
+    assert!(err.contains("7 problems found"), "{run}");
 }
 
 fn copy_bot_as(p: &Project, name: &str) {
