@@ -90,6 +90,32 @@ impl Store {
             .map_err(|e| self.err("recording an action", e))
     }
 
+    /// Records that an item was resolved or re-queued, unless someone already did:
+    /// the check and the insert are one statement, so two people (or two clicks, or
+    /// two dashboards on one store) cannot both handle the same item. The new
+    /// action's id, or `None` when the item was already handled.
+    pub fn handle_item(&self, a: &NewAction) -> Result<Option<i64>, StoreError> {
+        self.actions_schema()?;
+        self.conn
+            .execute(
+                "INSERT INTO actions (at, user, action, run_id, item_idx, target, note)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                 WHERE NOT EXISTS (SELECT 1 FROM actions WHERE run_id = ?4 AND item_idx = ?5
+                                   AND action IN ('resolved', 'requeued'))",
+                params![
+                    chrono::Utc::now().to_rfc3339(),
+                    a.user,
+                    a.action,
+                    a.run_id,
+                    a.item_idx,
+                    a.target,
+                    a.note
+                ],
+            )
+            .map(|n| (n == 1).then(|| self.conn.last_insert_rowid()))
+            .map_err(|e| self.err("recording an action", e))
+    }
+
     /// Sets the target of an action (the run an item was re-queued into).
     pub fn set_action_target(&self, id: i64, target: &str) -> Result<(), StoreError> {
         self.actions_schema()?;
@@ -149,6 +175,38 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_is_handled_once_whoever_clicks_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("juru.db");
+        let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+        let action = |user, action| NewAction {
+            user,
+            action,
+            run_id: Some("20261128-080000-izin"),
+            item_idx: Some(3),
+            ..Default::default()
+        };
+        let first = a.handle_item(&action("siti", kind::REQUEUED)).unwrap();
+        assert!(first.is_some());
+        assert_eq!(
+            b.handle_item(&action("budi", kind::REQUEUED)).unwrap(),
+            None
+        );
+        assert_eq!(
+            b.handle_item(&action("budi", kind::RESOLVED)).unwrap(),
+            None
+        );
+        let other = NewAction {
+            item_idx: Some(4),
+            ..action("budi", kind::RESOLVED)
+        };
+        assert!(b.handle_item(&other).unwrap().is_some());
+        let all = a.actions(None, 10).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].user, "siti");
+    }
 
     #[test]
     fn actions_are_recorded_and_mark_items_handled() {

@@ -1322,17 +1322,14 @@ async fn exception_action(
         let Some(item) = st.items(&run_id)?.into_iter().find(|i| i.idx == idx) else {
             return Ok(None);
         };
-        if st.handled_items()?.contains(&(run_id.clone(), idx)) {
-            return Ok(Some((0, item.row_number, false)));
-        }
-        let id = st.record_action(&NewAction {
+        let id = st.handle_item(&NewAction {
             user: &user,
             action: kind,
             run_id: Some(&run_id),
             item_idx: Some(idx),
             ..Default::default()
         })?;
-        Ok(Some((id, item.row_number, true)))
+        Ok(Some((id.unwrap_or(0), item.row_number, id.is_some())))
     })
     .await;
     let (action_id, row, fresh) = match recorded {
