@@ -108,6 +108,18 @@ fn forbidden(en: bool) -> Response {
     )
 }
 
+/// The session of a form post: logged in (else to the login page) and carrying the
+/// session's CSRF token (else refused).
+fn form_session(app: &Shared, headers: &HeaderMap, csrf: &str) -> Result<Session, Box<Response>> {
+    let Some(s) = app.session(headers) else {
+        return Err(Box::new(to_login()));
+    };
+    if !same_token(&s.csrf, csrf) {
+        return Err(Box::new(bad_csrf(s.english)));
+    }
+    Ok(s)
+}
+
 fn bad_csrf(en: bool) -> Response {
     status_page(
         StatusCode::FORBIDDEN,
@@ -395,11 +407,8 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let Some(s) = app.session(&headers) else {
-        return to_login();
-    };
-    if !same_token(&s.csrf, &form.csrf) {
-        return bad_csrf(s.english);
+    if let Err(r) = form_session(&app, &headers, &form.csrf) {
+        return *r;
     }
     if let Some(id) = super::cookie(&headers, SESSION_COOKIE) {
         lock(&app.sessions).remove(&id);
@@ -422,11 +431,8 @@ async fn language(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let Some(s) = app.session(&headers) else {
-        return to_login();
-    };
-    if !same_token(&s.csrf, &form.csrf) {
-        return bad_csrf(s.english);
+    if let Err(r) = form_session(&app, &headers, &form.csrf) {
+        return *r;
     }
     if let Some(id) = super::cookie(&headers, SESSION_COOKIE) {
         if let Some(s) = lock(&app.sessions).get_mut(&id) {
@@ -747,12 +753,10 @@ async fn schedule_action(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let Some(s) = app.session(&headers) else {
-        return to_login();
+    let s = match form_session(&app, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(r) => return *r,
     };
-    if !same_token(&s.csrf, &form.csrf) {
-        return bad_csrf(s.english);
-    }
     let bot = match schedule_bot(&app, &s, &name) {
         Ok(bot) => bot,
         Err(r) => return *r,
@@ -1300,12 +1304,10 @@ async fn exception_action(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let Some(s) = app.session(&headers) else {
-        return to_login();
+    let s = match form_session(&app, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(r) => return *r,
     };
-    if !same_token(&s.csrf, &form.csrf) {
-        return bad_csrf(s.english);
-    }
     let kind = match action.as_str() {
         "resolve" => kind::RESOLVED,
         "requeue" => kind::REQUEUED,
