@@ -227,11 +227,18 @@ pub enum RunsCommand {
         /// such as 5,7,12.
         #[arg(long, value_name = "WHICH")]
         items: run::Selection,
+        /// A person looked in the system: the chosen items that were submitted
+        /// before are not there, so they are done again without `verify(item)`.
+        #[arg(long)]
+        checked: bool,
         #[arg(long)]
         headed: bool,
         #[arg(long)]
         json: bool,
     },
+    /// Give up an unfinished run (interrupted, or stopped with items left): its
+    /// remaining items are not done, and new runs of its bot may start again.
+    Close { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -625,6 +632,7 @@ async fn run_bot(
         secrets,
         trigger: trigger.to_string(),
         progress: !json,
+        fire: None,
     };
     ended(run::run(bot, opts, stop_on_signals()).await, json)
 }
@@ -646,6 +654,10 @@ fn ended(result: Result<RunSummary, RunError>, json: bool) -> ExitCode {
         Err(RunError::Invalid(p)) => print_problems(&p),
         Err(RunError::Failed(reason)) => {
             eprintln!("error: {reason}");
+            ExitCode::from(1)
+        }
+        Err(RunError::Refused(refusal)) => {
+            eprintln!("error: {refusal}");
             ExitCode::from(1)
         }
     }
@@ -708,6 +720,7 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
         secrets: BTreeMap::new(),
         trigger: "cli".into(),
         progress: !json,
+        fire: None,
     };
     match command {
         RunsCommand::Resume { id, headed, json } => {
@@ -723,6 +736,7 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
         RunsCommand::Retry {
             id,
             items,
+            checked,
             headed,
             json,
         } => {
@@ -734,6 +748,7 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                 run::retry(
                     &id,
                     &items,
+                    checked,
                     &dirs.bots,
                     options(config, json),
                     stop_on_signals(),
@@ -758,6 +773,13 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                 }
             }
         }
+        RunsCommand::Close { id } => {
+            let (_, store) = match open_store(dirs) {
+                Ok(v) => v,
+                Err(code) => return code,
+            };
+            close_run(&store, &id)
+        }
         RunsCommand::Show { id, all } => {
             let (config, store) = match open_store(dirs) {
                 Ok(v) => v,
@@ -777,6 +799,53 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+    }
+}
+
+/// `juru runs close ID`: only a run that stopped with items left, never one that
+/// goes on.
+fn close_run(store: &crate::store::Store, id: &str) -> ExitCode {
+    let run = match store.run(id) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            eprintln!("error: there is no run \"{id}\"; `juru runs list` shows the runs");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if run.shown_state() == "running" {
+        eprintln!(
+            "error: run {id} is still running (process {}); stop it first",
+            run.pid.unwrap_or_default()
+        );
+        return ExitCode::from(2);
+    }
+    if run.pending == 0 {
+        eprintln!(
+            "error: run {id} has nothing left to give up (it is {})",
+            run.state
+        );
+        return ExitCode::from(2);
+    }
+    match store.close_run(id, &chrono::Utc::now().to_rfc3339()) {
+        Ok(true) => {
+            println!(
+                "run {id} closed: its {} remaining items are not done; new runs of bot {} may start",
+                run.pending, run.bot
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("error: run {id} is {} and cannot be closed", run.state);
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
         }
     }
 }
@@ -819,13 +888,15 @@ fn print_runs(runs: &[crate::store::RunRecord], tz: chrono_tz::Tz) {
             r.business,
             r.system,
             r.needs_verification,
-            if r.pending > 0 && r.state != "running" {
+            if r.unfinished() {
                 format!(
                     "{} ({} left: juru runs resume {})",
-                    r.state, r.pending, r.id
+                    r.shown_state(),
+                    r.pending,
+                    r.id
                 )
             } else {
-                r.state.clone()
+                r.shown_state().to_string()
             }
         );
     }
@@ -837,7 +908,13 @@ fn print_run(
     all: bool,
     tz: chrono_tz::Tz,
 ) {
-    println!("run {} of bot {}: {}", run.id, run.bot, run.state);
+    println!("run {} of bot {}: {}", run.id, run.bot, run.shown_state());
+    if run.unfinished() {
+        println!(
+            "  {:<22} juru runs resume {} (or give up its {} remaining items: juru runs close {})",
+            "to continue", run.id, run.pending, run.id
+        );
+    }
     println!("  {:<22} {}", "trigger", run.trigger);
     if let Some(parent) = &run.parent {
         println!("  {:<22} {parent}", "retry of");

@@ -112,14 +112,25 @@ pub async fn trigger(paths: &Paths, bot_name: &str) -> ExitCode {
     };
     let deadline = tokio::time::Instant::now() + TAKE_WITHIN;
     loop {
-        match store.request_taken(id) {
-            Ok(true) => {
-                println!(
-                    "the agent started bot {bot_name} (trigger manual); `juru runs list` shows the run"
-                );
-                return ExitCode::SUCCESS;
+        let answer = store
+            .request_taken(id)
+            .and_then(|taken| Ok((taken, store.request_result(id)?)));
+        match answer {
+            Ok((true, Some(result))) => {
+                return match result.strip_prefix("refused: ") {
+                    Some(why) => {
+                        eprintln!("error: the agent did not start bot {bot_name}: {why}");
+                        ExitCode::from(1)
+                    }
+                    None => {
+                        println!(
+                            "the agent started bot {bot_name} (trigger manual); `juru runs list` shows the run"
+                        );
+                        ExitCode::SUCCESS
+                    }
+                };
             }
-            Ok(false) => {}
+            Ok(_) => {}
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(1);

@@ -27,6 +27,8 @@
 
 mod commands;
 mod inbox;
+mod lock;
+mod signals;
 mod wake;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -202,6 +204,8 @@ struct Job {
     bot: String,
     input: ScheduleInput,
     trigger: String,
+    /// The `juru trigger` / "run now" request that asked for it.
+    request: Option<i64>,
 }
 
 /// What a run task reports when it ends.
@@ -231,10 +235,15 @@ struct Agent {
 /// Runs the agent until SIGTERM or Ctrl-C.
 pub async fn run(paths: Paths) -> Result<(), AgentError> {
     let loaded = load(&paths).map_err(AgentError::Invalid)?;
+    let _lock = lock::DataLock::acquire(&paths.data).map_err(AgentError::Failed)?;
     let store_path = paths.data.join(&loaded.config.store_path);
     let store = tokio::task::spawn_blocking(move || {
         let s = Store::open(&store_path)?;
         s.agent_started()?;
+        for id in s.mark_interrupted()? {
+            tracing::warn!(run = %id, "a run was interrupted: its process stopped without ending it");
+        }
+        s.settle_fires()?;
         Ok::<_, StoreError>(s)
     })
     .await
@@ -243,6 +252,10 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     let store = Arc::new(Mutex::new(store));
     let (stop, finish, abort) = Stop::new();
     let (ended_tx, mut ended_rx) = mpsc::unbounded_channel();
+    // Signals are handled by a task of their own, at once, whatever the agent is
+    // doing: the first stops every run from starting another item, the second
+    // aborts the items under way.
+    let mut signals = signals::listen(finish, abort).map_err(AgentError::Failed)?;
     let mut agent = Agent {
         paths,
         loaded,
@@ -256,8 +269,6 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
         ended: ended_tx,
         stop,
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| AgentError::Failed(format!("cannot listen for SIGTERM: {e}")))?;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| AgentError::Failed(format!("cannot listen for SIGHUP: {e}")))?;
 
@@ -268,7 +279,10 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
         "agent started"
     );
     let _dashboard = crate::web::serve_for_agent(&agent.paths, &agent.loaded.config).await;
-    agent.resume_dead_runs().await;
+    // Runs a crash or a stop left unfinished come first: a new fire of their
+    // schedule then obeys its `overlap`, and the store's gate holds back any other
+    // run of their bots until they end.
+    agent.resume_unfinished_runs().await;
     agent.catch_up().await;
     agent.flush_mail();
     let mut seen = fingerprint(&agent.paths.config);
@@ -304,8 +318,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                     agent.fire(&name, fire, false).await;
                 }
             }
-            _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = signals.stopping() => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
                 agent.reload();
@@ -381,7 +394,6 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
             .await;
         }
     }
-    let _ = finish.send(true);
     let grace = tokio::time::sleep(STOP_GRACE);
     tokio::pin!(grace);
     let mut aborted = false;
@@ -389,18 +401,8 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
         tokio::select! {
             _ = agent.tasks.join_next() => {}
             _ = &mut grace, if !aborted => {
-                tracing::warn!("aborting the current items");
-                let _ = abort.send(true);
-                aborted = true;
-            }
-            _ = term.recv(), if !aborted => {
-                tracing::warn!("second signal: aborting the current items");
-                let _ = abort.send(true);
-                aborted = true;
-            }
-            _ = tokio::signal::ctrl_c(), if !aborted => {
-                tracing::warn!("second signal: aborting the current items");
-                let _ = abort.send(true);
+                tracing::warn!("the stop grace is over: aborting the current items");
+                signals.abort();
                 aborted = true;
             }
         }
@@ -435,6 +437,46 @@ async fn record(
     }
 }
 
+/// The fire state and reason for how a run ended.
+fn fire_outcome(result: &Result<run::RunSummary, RunError>) -> (&'static str, Option<String>) {
+    match result {
+        Ok(s) => match &s.state {
+            RunState::Finished => (fire_state::DONE, None),
+            RunState::Failed(r) => (fire_state::FAILED, Some(r.clone())),
+            RunState::Cancelled => (
+                fire_state::INTERRUPTED,
+                Some(
+                    "the agent stopped during the run; it resumes when the agent starts again"
+                        .into(),
+                ),
+            ),
+        },
+        Err(RunError::Refused(r)) => (fire_state::SKIPPED, Some(r.to_string())),
+        Err(e) => (fire_state::FAILED, Some(e.to_string())),
+    }
+}
+
+/// A resumed run ended: the fires it belongs to take its outcome.
+async fn end_fires(
+    store: &Arc<Mutex<Store>>,
+    run_id: &str,
+    result: &Result<run::RunSummary, RunError>,
+) {
+    if matches!(result, Err(RunError::Refused(_))) {
+        // Not resumed now: its fires stay interrupted until it is.
+        return;
+    }
+    let (state, reason) = fire_outcome(result);
+    let id = run_id.to_string();
+    if let Err(e) = db(store, move |s| {
+        s.end_fires_of_run(&id, state, reason.as_deref())
+    })
+    .await
+    {
+        tracing::error!(run = %run_id, "cannot record the fire: {e}");
+    }
+}
+
 impl Agent {
     fn schedule(&self, name: &str) -> Option<&ScheduleConfig> {
         self.loaded
@@ -459,8 +501,10 @@ impl Agent {
             .min_by_key(|(_, f)| f.at)
     }
 
-    /// Resumes runs left `running` by a process that is gone.
-    async fn resume_dead_runs(&mut self) {
+    /// Resumes the runs a crash or a stop left with items to do (`[agent]
+    /// resume_on_start`), before any fire: each marks its schedule busy, so a fire
+    /// of that schedule obeys `overlap` while the resumed run goes on.
+    async fn resume_unfinished_runs(&mut self) {
         let runs = match db(&self.store, |s| s.runs(None, 10_000)).await {
             Ok(r) => r,
             Err(e) => {
@@ -468,35 +512,64 @@ impl Agent {
                 return;
             }
         };
-        let me = std::process::id() as i64;
-        for r in runs
-            .into_iter()
-            .filter(|r| r.state == "running" && r.pid.is_some_and(|p| p != me && !alive(p)))
-        {
-            tracing::info!(run = %r.id, bot = %r.bot, pid = r.pid, "resuming a run its process left unfinished");
-            let opts = self.options(None, r.trigger.clone());
-            let (bots, stop, ended) = (
+        // Oldest first: a bot's runs resume in the order they began.
+        for r in runs.into_iter().rev().filter(|r| r.unfinished()) {
+            if !self.loaded.config.resume_on_start {
+                tracing::warn!(run = %r.id, bot = %r.bot, left = r.pending, "an unfinished run waits: `juru runs resume {}` continues it ([agent] resume_on_start = false); new runs of its bot wait until it ends", r.id);
+                continue;
+            }
+            if *self.stop.finish.borrow() {
+                return;
+            }
+            tracing::info!(run = %r.id, bot = %r.bot, state = r.shown_state(), left = r.pending, "resuming an unfinished run");
+            let schedule = r.trigger.strip_prefix("schedule:").map(str::to_string);
+            if let Some(name) = &schedule {
+                self.busy.insert(name.clone());
+            }
+            let inbox = schedule
+                .as_deref()
+                .and_then(|n| self.schedule(n))
+                .and_then(|sc| match &sc.input {
+                    ScheduleInput::Inbox { folder, .. } => Some(folder.clone()),
+                    _ => None,
+                });
+            let opts = self.options(None, r.trigger.clone(), None);
+            let (bots, stop, ended, store) = (
                 self.paths.bots.clone(),
                 self.stop.clone(),
                 self.ended.clone(),
+                self.store.clone(),
             );
             let outbox = self.outbox();
             let mail_settings = self.loaded.config.mail.clone();
             self.running += 1;
             self.tasks.spawn(async move {
-                match run::resume(&r.id, &bots, opts, stop).await {
-                    Ok(s) => {
-                        tracing::info!(run = %s.id, state = s.state.word(), "resumed run ended")
-                    }
+                let result = run::resume(&r.id, &bots, opts, stop).await;
+                match &result {
+                    Ok(s) => tracing::info!(run = %s.id, state = s.state.word(), "resumed run ended"),
                     Err(e) => tracing::error!(run = %r.id, "cannot resume the run: {e}"),
                 }
+                end_fires(&store, &r.id, &result).await;
+                // An inbox file moves to processed/ once its run has ended for good.
+                if let (Some(folder), Ok(s)) = (&inbox, &result) {
+                    let file = PathBuf::from(&r.input);
+                    if s.state != RunState::Cancelled && file.starts_with(folder) && file.is_file() {
+                        match inbox::processed(&file) {
+                            Ok(to) => tracing::info!(from = %file.display(), to = %to.display(), "input moved"),
+                            Err(e) => tracing::error!(file = %file.display(), "cannot move the input to processed/: {e}"),
+                        }
+                    }
+                }
                 flush(&outbox, &mail_settings).await;
-                let _ = ended.send(Ended { schedule: None });
+                let _ = ended.send(Ended { schedule });
             });
         }
     }
 
-    /// At start-up: each enabled schedule runs at most one fire it missed.
+    /// At start-up: each enabled schedule runs at most one fire it missed (the
+    /// rule is [`Schedule::catch_up`]'s), and every other missed fire is recorded
+    /// as skipped. Fires from before the agent first looked after a schedule
+    /// (a new schedule, a fresh store) were never its to run.
     async fn catch_up(&mut self) {
         let now = Utc::now();
         let list: Vec<(String, crate::schedule::Schedule, crate::schedule::Missed)> = self
@@ -509,16 +582,34 @@ impl Agent {
             .collect();
         for (name, schedule, missed) in list {
             let n = name.clone();
-            let last = match db(&self.store, move |s| s.last_fire(&n)).await {
-                Ok(l) => l
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                    .map(|t| t.with_timezone(&Utc)),
+            let stamp = now.to_rfc3339();
+            let since = match db(&self.store, move |s| {
+                let watched = s.watched_since(&n, &stamp)?;
+                Ok((s.last_fire(&n)?, watched))
+            })
+            .await
+            {
+                Ok((last, watched)) => {
+                    let parse = |t: &str| {
+                        DateTime::parse_from_rfc3339(t)
+                            .ok()
+                            .map(|t| t.with_timezone(&Utc))
+                    };
+                    let watched = parse(&watched).unwrap_or(now);
+                    Some(
+                        last.as_deref()
+                            .and_then(parse)
+                            .map_or(watched, |l| l.max(watched)),
+                    )
+                }
                 Err(e) => {
                     tracing::error!(schedule = %name, "cannot read the last fire: {e}");
                     None
                 }
             };
-            let decision = schedule.catch_up(last, now, missed);
+            self.cursors.insert(name.clone(), now);
+            let Some(since) = since else { continue };
+            let decision = schedule.catch_up(Some(since), now, missed);
             if !decision.missed.is_empty() {
                 tracing::warn!(
                     schedule = %name,
@@ -527,8 +618,30 @@ impl Agent {
                     first = %decision.missed[0].at,
                     "fires were missed while the agent was not running; they do not run"
                 );
+                let (n, keys) = (
+                    name.clone(),
+                    decision
+                        .missed
+                        .iter()
+                        .map(|f| fire_key(f.at))
+                        .collect::<Vec<_>>(),
+                );
+                if let Err(e) = db(&self.store, move |s| {
+                    for k in keys {
+                        s.claim_fire(
+                            &n,
+                            &k,
+                            fire_state::SKIPPED,
+                            Some("missed: the agent was not running"),
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await
+                {
+                    tracing::error!(schedule = %name, "cannot record the missed fires: {e}");
+                }
             }
-            self.cursors.insert(name.clone(), now);
             if let Some(fire) = decision.run {
                 tracing::info!(schedule = %name, at = %fire.at, "running a missed fire once");
                 self.fire(&name, fire, true).await;
@@ -598,6 +711,7 @@ impl Agent {
             bot: sc.bot.clone(),
             input: sc.input.clone(),
             trigger: format!("schedule:{name}"),
+            request: None,
         };
         if self.busy.contains(name) {
             match sc.overlap {
@@ -708,46 +822,56 @@ impl Agent {
             .await;
             return;
         };
+        if *self.stop.finish.borrow() {
+            self.not_started(
+                &job,
+                fire_state::SKIPPED,
+                "the agent stopped before it could start".into(),
+            )
+            .await;
+            return;
+        }
         if let Some((name, key)) = &job.fire {
             record(&self.store, name, key, fire_state::STARTED, None, None).await;
         }
         let moves = matches!(job.input, ScheduleInput::Inbox { .. })
             .then(|| input.clone())
             .flatten();
-        let opts = self.options(input, job.trigger.clone());
+        let opts = self.options(input, job.trigger.clone(), job.fire.clone());
         let (store, stop, ended) = (self.store.clone(), self.stop.clone(), self.ended.clone());
         let outbox = self.outbox();
         let mail_settings = self.loaded.config.mail.clone();
-        let fire = job.fire.clone();
+        let (fire, request) = (job.fire.clone(), job.request);
         self.running += 1;
         tracing::info!(bot = %job.bot, trigger = %job.trigger, "run starting");
         self.tasks.spawn(async move {
             let result = run::run(bot, opts, stop).await;
-            let (state, reason, run_id) = match &result {
-                Ok(s) => {
-                    tracing::info!(run = %s.id, bot = %s.bot, state = s.state.word(), done = s.counts.done, business = s.counts.business, system = s.counts.system, "run ended");
-                    match &s.state {
-                        RunState::Finished => (fire_state::DONE, None, Some(s.id.clone())),
-                        RunState::Failed(r) => (fire_state::FAILED, Some(r.clone()), Some(s.id.clone())),
-                        RunState::Cancelled => (fire_state::FAILED, Some("cancelled: the agent stopped".to_string()), Some(s.id.clone())),
-                    }
-                }
-                Err(RunError::Invalid(p)) => {
-                    tracing::error!("the run cannot start: {p}");
-                    (fire_state::FAILED, Some(p.to_string()), None)
-                }
-                Err(RunError::Failed(r)) => {
-                    tracing::error!("the run cannot start: {r}");
-                    (fire_state::FAILED, Some(r.clone()), None)
-                }
-            };
-            if let Some((name, key)) = &fire {
-                record(&store, name, key, state, reason.as_deref(), run_id).await;
+            match &result {
+                Ok(_) => {}
+                Err(RunError::Refused(r)) => tracing::warn!("the run does not start: {r}"),
+                Err(e) => tracing::error!("the run cannot start: {e}"),
             }
-            if let (Some(file), Ok(_)) = (&moves, &result) {
-                match inbox::processed(file) {
-                    Ok(to) => tracing::info!(from = %file.display(), to = %to.display(), "input moved"),
-                    Err(e) => tracing::error!(file = %file.display(), "cannot move the input to processed/: {e}"),
+            let (state, reason) = fire_outcome(&result);
+            match (&result, &fire) {
+                // The run is tied to its fire in the store: end every fire of it.
+                (Ok(s), _) => end_fires(&store, &s.id, &result).await,
+                (Err(_), Some((name, key))) => {
+                    record(&store, name, key, state, reason.as_deref(), None).await
+                }
+                (Err(_), None) => {}
+            }
+            if let (Some(id), Err(e)) = (request, &result) {
+                let text = format!("refused: {e}");
+                let _ = db(&store, move |s| s.set_request_result(id, &text)).await;
+            }
+            // An inbox file moves to processed/ once its run has ended for good (a
+            // run stopped by the agent resumes over it at the next start).
+            if let (Some(file), Ok(s)) = (&moves, &result) {
+                if s.state != RunState::Cancelled {
+                    match inbox::processed(file) {
+                        Ok(to) => tracing::info!(from = %file.display(), to = %to.display(), "input moved"),
+                        Err(e) => tracing::error!(file = %file.display(), "cannot move the input to processed/: {e}"),
+                    }
                 }
             }
             flush(&outbox, &mail_settings).await;
@@ -794,8 +918,33 @@ impl Agent {
         };
         for r in requests {
             tracing::info!(bot = %r.bot, request = r.id, "run requested (juru trigger)");
-            if !self.loaded.bots.contains_key(&r.bot) {
-                tracing::error!(bot = %r.bot, "there is no bot \"{}\" in {}: request ignored", r.bot, self.paths.bots.display());
+            let refused = if *self.stop.finish.borrow() {
+                Some("the agent is stopping".to_string())
+            } else if !self.loaded.bots.contains_key(&r.bot) {
+                Some(format!(
+                    "there is no bot \"{}\" in {}",
+                    r.bot,
+                    self.paths.bots.display()
+                ))
+            } else {
+                let bot = r.bot.clone();
+                match db(&self.store, move |s| s.admission(&bot, None)).await {
+                    Ok(refusal) => refusal.map(|r| r.to_string()),
+                    Err(e) => Some(e.to_string()),
+                }
+            };
+            let id = r.id;
+            let result = match &refused {
+                Some(why) => {
+                    tracing::warn!(bot = %r.bot, request = id, "request refused: {why}");
+                    format!("refused: {why}")
+                }
+                None => "started".to_string(),
+            };
+            if let Err(e) = db(&self.store, move |s| s.set_request_result(id, &result)).await {
+                tracing::error!("cannot record the request's result: {e}");
+            }
+            if refused.is_some() {
                 continue;
             }
             let job = Job {
@@ -806,6 +955,7 @@ impl Agent {
                     None => ScheduleInput::Bot,
                 },
                 trigger: "manual".into(),
+                request: Some(id),
             };
             self.start_or_wait(job).await;
         }
@@ -822,9 +972,11 @@ impl Agent {
                     .iter()
                     .map(|s| s.name.clone())
                     .collect();
+                // Fires from before the reload are not the new configuration's to run.
                 self.cursors.retain(|n, _| names.contains(n));
                 for n in names {
-                    self.cursors.entry(n).or_insert(now);
+                    let c = self.cursors.entry(n).or_insert(now);
+                    *c = (*c).max(now);
                 }
                 tracing::info!(
                     schedules = loaded.schedules.schedules.len(),
@@ -845,8 +997,14 @@ impl Agent {
         }
     }
 
-    fn options(&self, input: Option<PathBuf>, trigger: String) -> RunOptions {
+    fn options(
+        &self,
+        input: Option<PathBuf>,
+        trigger: String,
+        fire: Option<(String, String)>,
+    ) -> RunOptions {
         RunOptions {
+            fire,
             config: self.loaded.config.clone(),
             data_dir: self.paths.data.clone(),
             input,

@@ -60,6 +60,9 @@ pub struct RunSettings {
     pub rate_per_minute: Option<f64>,
     /// The whole run may take at most this long, if set.
     pub timeout: Option<Duration>,
+    /// Runs over different inputs may go on at the same time (runs over the same
+    /// input never do). Off by default: one run of the bot at a time.
+    pub parallel_runs: bool,
 }
 
 impl Default for RunSettings {
@@ -70,6 +73,7 @@ impl Default for RunSettings {
             circuit_breaker: 5,
             rate_per_minute: None,
             timeout: None,
+            parallel_runs: false,
         }
     }
 }
@@ -306,6 +310,7 @@ struct RunFile {
     circuit_breaker: Option<Spanned<i64>>,
     rate_per_minute: Option<Spanned<f64>>,
     timeout: Option<Spanned<String>>,
+    parallel_runs: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -445,6 +450,7 @@ impl BotFile {
                 }
             };
         let run = RunSettings {
+            parallel_runs: self.run.parallel_runs.unwrap_or(false),
             workers: whole(&self.run.workers, "run.workers", 1, 16, 1) as usize,
             max_retries: whole(
                 &self.run.max_retries,

@@ -50,6 +50,9 @@ pub struct AgentConfig {
     pub secrets: std::collections::BTreeMap<String, String>,
     /// The dashboard (`[web]`).
     pub web: WebSettings,
+    /// `[agent] resume_on_start`: at start the agent continues the runs a crash or
+    /// a stop left with items (default true).
+    pub resume_on_start: bool,
 }
 
 /// Where the agent serves the dashboard (`[web]` of agent.toml).
@@ -135,6 +138,13 @@ struct AgentFile {
     store: StoreFile,
     limits: LimitsFile,
     web: WebFile,
+    agent: AgentSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct AgentSection {
+    resume_on_start: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -308,6 +318,7 @@ impl AgentFile {
             max_concurrent_runs,
             secrets: Default::default(),
             web,
+            resume_on_start: self.agent.resume_on_start.unwrap_or(true),
         })
     }
 }

@@ -68,6 +68,10 @@ pub struct PortalOptions {
     /// The NIK check on the entry form answers after a delay in this range
     /// (milliseconds), like a slow population-registry lookup.
     pub nik_check_ms: (u64, u64),
+    /// Saves a second application with the same NIK and permit type, as most
+    /// legacy systems would (off by default: the portal refuses it). Tests that
+    /// must see a double save turn it on.
+    pub allow_duplicates: bool,
 }
 
 impl Default for PortalOptions {
@@ -75,6 +79,7 @@ impl Default for PortalOptions {
         PortalOptions {
             session_idle: Duration::from_secs(15 * 60),
             nik_check_ms: (200, 1500),
+            allow_duplicates: false,
         }
     }
 }
@@ -396,7 +401,12 @@ async fn simpan(
     };
     let today = chrono::Local::now().date_naive();
     let mut inner = lock(&state);
-    match rules::check(&p, &inner.records, today) {
+    let existing: &[Record] = if state.options.allow_duplicates {
+        &[]
+    } else {
+        &inner.records
+    };
+    match rules::check(&p, existing, today) {
         Err(msg) => {
             drop(inner);
             tracing::debug!(nik = %p.nik, pesan = msg, "portal demo: permohonan ditolak");

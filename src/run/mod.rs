@@ -50,6 +50,9 @@ pub struct RunOptions {
     pub trigger: String,
     /// Draw a progress line on standard error (when it is a terminal).
     pub progress: bool,
+    /// The schedule fire (schedule, scheduled_for key) that starts the run: it is
+    /// tied to the run when the run is recorded.
+    pub fire: Option<(String, String)>,
 }
 
 /// How a run ended.
@@ -112,6 +115,18 @@ pub enum RunError {
     /// The run could not be set up (store, folders).
     #[error("{0}")]
     Failed(String),
+    /// Another run of the bot goes on, or waits to be resumed ([`store::gate`]).
+    #[error("{0}")]
+    Refused(store::Refusal),
+}
+
+impl RunError {
+    fn begin(e: store::BeginError) -> RunError {
+        match e {
+            store::BeginError::Refused(r) => RunError::Refused(r),
+            store::BeginError::Store(e) => RunError::Failed(e.to_string()),
+        }
+    }
 }
 
 /// How a run is asked to stop: `finish` turning `true` lets the current item end and
@@ -150,31 +165,47 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
     let mut store = blocking(move || Store::open(&store_path))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
+    let input_text = input_path.display().to_string();
+    let only_input = bot.run.parallel_runs.then_some(input_text.as_str());
+    if let Some(refusal) = store
+        .admission(&bot.name, only_input)
+        .map_err(|e| RunError::Failed(e.to_string()))?
+    {
+        return Err(RunError::Refused(refusal));
+    }
     let (id, dir) = new_run_folder(&store, &opts, &bot.name, started_at)?;
-    let rows: Vec<(i64, String)> = table
+    let rows: Vec<store::NewItem> = table
         .rows
         .iter()
-        .map(|r| (r.number as i64, cells::row_to_json(&r.cells)))
+        .map(|r| store::NewItem {
+            row: r.number as i64,
+            data: cells::row_to_json(&r.cells),
+            submitted: false,
+        })
         .collect();
     let run_dir_text = dir.display().to_string();
-    let input_text = input_path.display().to_string();
     let vars_json = serde_json::to_string(&opts.vars).unwrap_or_else(|_| "{}".into());
-    store
-        .begin_run(
-            &NewRun {
-                id: &id,
-                bot: &bot.name,
-                trigger: &opts.trigger,
-                input: &input_text,
-                dir: &run_dir_text,
-                started_at: &started_at.to_rfc3339(),
-                headers: &cells::strings_to_json(&table.headers),
-                vars: &vars_json,
-                parent: None,
-            },
-            &rows,
-        )
-        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let begun = store.begin_run(
+        &NewRun {
+            id: &id,
+            bot: &bot.name,
+            trigger: &opts.trigger,
+            input: &input_text,
+            dir: &run_dir_text,
+            started_at: &started_at.to_rfc3339(),
+            headers: &cells::strings_to_json(&table.headers),
+            vars: &vars_json,
+            parent: None,
+            only_input,
+            fire: opts.fire.as_ref().map(|(s, k)| (s.as_str(), k.as_str())),
+        },
+        &rows,
+    );
+    if let Err(e) = begun {
+        // Nothing of the run stays behind.
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(RunError::begin(e));
+    }
     tracing::info!(run = %id, bot = %bot.name, items = table.rows.len(), "run started");
     let items: Vec<WorkItem> = table
         .rows
@@ -225,7 +256,20 @@ struct Plan {
 
 /// Starts the driver and the workers, waits for them, writes the outputs from the
 /// store (so a resumed run reports every item, also those done before) and mails.
+/// Every log line of the run, its workers' included, carries `run` and `bot`.
 async fn execute(plan: Plan, stop: Stop) -> Result<RunSummary, RunError> {
+    use tracing::Instrument;
+    let span = tracing::info_span!("run", run = %plan.id, bot = %plan.bot.name);
+    execute_in_span(plan, stop, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn execute_in_span(
+    plan: Plan,
+    stop: Stop,
+    span: tracing::Span,
+) -> Result<RunSummary, RunError> {
     let Plan {
         bot,
         opts,
@@ -310,7 +354,11 @@ async fn execute(plan: Plan, stop: Stop) -> Result<RunSummary, RunError> {
             let mut handles = Vec::new();
             for w in 1..=workers {
                 let job = job.clone();
-                handles.push(tokio::task::spawn_blocking(move || worker::work(job, w)));
+                let span = span.clone();
+                handles.push(tokio::task::spawn_blocking(move || {
+                    let _entered = span.enter();
+                    worker::work(job, w)
+                }));
             }
             for h in handles {
                 if let Err(e) = h.await {
@@ -473,7 +521,7 @@ pub async fn resume(
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let store_path = opts.data_dir.join(&opts.config.store_path);
-    let store = blocking(move || Store::open(&store_path))
+    let mut store = blocking(move || Store::open(&store_path))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
     let record = store
@@ -491,18 +539,14 @@ pub async fn resume(
                 .into(),
             )
         })?;
-    if let Some(pid) = record.pid.filter(|p| *p as u32 != std::process::id()) {
-        // SAFETY: signal 0 only asks whether the process exists.
-        let alive = unsafe { libc::kill(pid as i32, 0) } == 0;
-        if alive && record.state == "running" {
-            return Err(RunError::Invalid(
-                Problem::new(
-                    "",
-                    format!("run {run_id} is still running (process {pid}); stop it first"),
-                )
-                .into(),
-            ));
-        }
+    if record.state == "closed" {
+        return Err(RunError::Invalid(
+            Problem::new(
+                "",
+                format!("run {run_id} was closed with its remaining items given up; `juru runs retry {run_id} --items ROWS` starts a new run of chosen rows"),
+            )
+            .into(),
+        ));
     }
     if record.pending == 0 {
         return Err(RunError::Invalid(
@@ -520,7 +564,10 @@ pub async fn resume(
             idx: r.idx as usize,
             row: u32::try_from(r.row_number).unwrap_or(0),
             cells: cells::row_from_json(&r.data, headers.len()),
-            maybe_submitted: r.state == store::state::IN_PROGRESS && r.submitted,
+            // Submitted by an earlier attempt, a parent run or before the crash:
+            // looked up before anything else.
+            maybe_submitted: r.submitted
+                && (r.state == store::state::IN_PROGRESS || r.state == store::state::PENDING),
         })
         .collect();
     let todo: Vec<usize> = records
@@ -528,9 +575,7 @@ pub async fn resume(
         .filter(|r| r.state == store::state::PENDING || r.state == store::state::IN_PROGRESS)
         .map(|r| r.idx as usize)
         .collect();
-    store
-        .claim_run(run_id)
-        .map_err(|e| RunError::Failed(e.to_string()))?;
+    store.claim_run(run_id).map_err(RunError::begin)?;
     let opts = with_saved_vars(opts, &record.vars);
     tracing::info!(run = %run_id, items = todo.len(), "run resumed");
     let started_at = DateTime::parse_from_rfc3339(&record.started_at)
@@ -620,10 +665,14 @@ impl std::str::FromStr for Selection {
 }
 
 /// A new run of the chosen items of run `parent` (after an officer fixed the data
-/// in the legacy system or the bot), linked to it.
+/// in the legacy system or the bot), linked to it. An item that was ever submitted
+/// (it may be in the system already) is looked up with `verify(item)` first, and
+/// without `verify` it goes to a person again, unless `checked`: a person looked
+/// in the system and it is not there.
 pub async fn retry(
     parent: &str,
     selection: &Selection,
+    checked: bool,
     bots_dir: &Path,
     opts: RunOptions,
     stop: Stop,
@@ -666,29 +715,46 @@ pub async fn retry(
             .into(),
         ));
     }
+    if let Some(refusal) = store
+        .admission(&bot.name, None)
+        .map_err(|e| RunError::Failed(e.to_string()))?
+    {
+        return Err(RunError::Refused(refusal));
+    }
+    let submitted = |r: &store::ItemRecord| {
+        !checked && (r.submitted || r.state == store::state::NEEDS_VERIFICATION)
+    };
     let (id, dir) = new_run_folder(&store, &opts, &bot.name, started_at)?;
-    let rows: Vec<(i64, String)> = chosen
+    let rows: Vec<store::NewItem> = chosen
         .iter()
-        .map(|r| (r.row_number, r.data.clone()))
+        .map(|r| store::NewItem {
+            row: r.row_number,
+            data: r.data.clone(),
+            submitted: submitted(r),
+        })
         .collect();
     let opts = with_saved_vars(opts, &record.vars);
     let trigger = format!("retry of {parent}");
-    store
-        .begin_run(
-            &NewRun {
-                id: &id,
-                bot: &bot.name,
-                trigger: &trigger,
-                input: &record.input,
-                dir: &dir.display().to_string(),
-                started_at: &started_at.to_rfc3339(),
-                headers: &record.headers,
-                vars: &record.vars,
-                parent: Some(parent),
-            },
-            &rows,
-        )
-        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let begun = store.begin_run(
+        &NewRun {
+            id: &id,
+            bot: &bot.name,
+            trigger: &trigger,
+            input: &record.input,
+            dir: &dir.display().to_string(),
+            started_at: &started_at.to_rfc3339(),
+            headers: &record.headers,
+            vars: &record.vars,
+            parent: Some(parent),
+            only_input: None,
+            fire: None,
+        },
+        &rows,
+    );
+    if let Err(e) = begun {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(RunError::begin(e));
+    }
     tracing::info!(run = %id, parent, items = chosen.len(), "retry run started");
     let items: Vec<WorkItem> = chosen
         .iter()
@@ -697,7 +763,7 @@ pub async fn retry(
             idx,
             row: u32::try_from(r.row_number).unwrap_or(0),
             cells: cells::row_from_json(&r.data, headers.len()),
-            maybe_submitted: false,
+            maybe_submitted: submitted(r),
         })
         .collect();
     let todo = (0..items.len()).collect();

@@ -448,12 +448,16 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
                     },
                 );
             }
-            Some(false) => {}
+            Some(false) => {
+                // Not in the system: it may be done now.
+                let r = job.store().item_not_submitted(&job.run_id, idx);
+                job.record("recording a verification", r);
+            }
             None => {
                 return end(host, End {
                     state: store::state::NEEDS_VERIFICATION,
                     outputs: Vec::new(),
-                    reason: Some("the run stopped after this item was submitted; check in the system whether it arrived".into()),
+                    reason: Some("this item may already be in the system (it was submitted before a run stopped or failed), and verify(item) could not look it up: check in the system whether it arrived".into()),
                     kind: Some("interrupted".into()),
                     evidence: (None, None, None),
                 });
@@ -558,11 +562,16 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
         }
 
         if submitted {
-            match if restarted.is_ok() {
+            let verdict = if restarted.is_ok() {
                 verify(host, job, &item)
             } else {
                 None
-            } {
+            };
+            if verdict == Some(false) {
+                let r = job.store().item_not_submitted(&job.run_id, idx);
+                job.record("recording a verification", r);
+            }
+            match verdict {
                 Some(true) => {
                     job.consecutive.store(0, Ordering::Relaxed);
                     let mut outputs = outputs;

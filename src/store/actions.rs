@@ -116,6 +116,16 @@ impl Store {
             .map_err(|e| self.err("recording an action", e))
     }
 
+    /// Takes back an action that could not be carried out (a re-queue whose run
+    /// was refused): the item is an open exception again.
+    pub fn undo_action(&self, id: i64) -> Result<(), StoreError> {
+        self.actions_schema()?;
+        self.conn
+            .execute("DELETE FROM actions WHERE id = ?1", [id])
+            .map(|_| ())
+            .map_err(|e| self.err("taking back an action", e))
+    }
+
     /// Sets the target of an action (the run an item was re-queued into).
     pub fn set_action_target(&self, id: i64, target: &str) -> Result<(), StoreError> {
         self.actions_schema()?;

@@ -26,13 +26,18 @@ CREATE TABLE IF NOT EXISTS schedule_state (
     paused     INTEGER NOT NULL DEFAULT 0,
     changed_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS schedule_watch (
+    schedule      TEXT PRIMARY KEY,
+    watched_since TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS requests (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     bot          TEXT NOT NULL,
     input        TEXT,
     requested_at TEXT NOT NULL,
     taken_by     INTEGER,
-    taken_at     TEXT
+    taken_at     TEXT,
+    result       TEXT
 );
 CREATE TABLE IF NOT EXISTS agents (
     pid        INTEGER PRIMARY KEY,
@@ -48,6 +53,8 @@ pub mod fire_state {
     pub const SKIPPED: &str = "skipped";
     pub const DONE: &str = "done";
     pub const FAILED: &str = "failed";
+    /// The agent stopped or died before the fire's run ended; a resumed run ends it.
+    pub const INTERRUPTED: &str = "interrupted";
 }
 
 /// One recorded fire.
@@ -83,7 +90,86 @@ impl Store {
     fn agent_schema(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch(SCHEMA)
+            .and_then(|_| {
+                // Stores written before requests had a result gain the column.
+                let has = self
+                    .conn
+                    .prepare("SELECT 1 FROM pragma_table_info('requests') WHERE name = 'result'")?
+                    .exists([])?;
+                if !has {
+                    self.conn
+                        .execute_batch("ALTER TABLE requests ADD COLUMN result TEXT")?;
+                }
+                Ok(())
+            })
             .map_err(|e| self.err("preparing the agent tables", e))
+    }
+
+    /// When the agent first looked after `schedule` (recording `now` the first
+    /// time): fires before it were never the agent's to run.
+    pub fn watched_since(&self, schedule: &str, now: &str) -> Result<String, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO schedule_watch (schedule, watched_since) VALUES (?1, ?2)",
+                params![schedule, now],
+            )
+            .and_then(|_| {
+                self.conn.query_row(
+                    "SELECT watched_since FROM schedule_watch WHERE schedule = ?1",
+                    [schedule],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(|e| self.err("reading when a schedule was first watched", e))
+    }
+
+    /// After a stop or a crash: fires that were waiting or started but got no run
+    /// become `interrupted`, and so do fires whose run was cut short (they end
+    /// when the resumed run ends, [`Store::end_fires_of_run`]); fires whose run did
+    /// end take its outcome. How many fires changed.
+    pub fn settle_fires(&self) -> Result<usize, StoreError> {
+        self.agent_schema()?;
+        let at = now();
+        let settle = || -> rusqlite::Result<usize> {
+            let mut n = self.conn.execute(
+                "UPDATE fires SET state = 'interrupted', reason = 'the agent stopped before the run began', recorded_at = ?1
+                 WHERE state IN ('queued', 'started') AND run_id IS NULL",
+                [&at],
+            )?;
+            n += self.conn.execute(
+                "UPDATE fires SET state = CASE (SELECT state FROM runs WHERE id = fires.run_id)
+                        WHEN 'finished' THEN 'done' ELSE 'failed' END,
+                    reason = (SELECT error FROM runs WHERE id = fires.run_id), recorded_at = ?1
+                 WHERE state IN ('queued', 'started', 'interrupted') AND run_id IS NOT NULL
+                   AND (SELECT state FROM runs WHERE id = fires.run_id) IN ('finished', 'failed', 'closed')",
+                [&at],
+            )?;
+            n += self.conn.execute(
+                "UPDATE fires SET state = 'interrupted', reason = 'the run was cut short; it ends when it is resumed', recorded_at = ?1
+                 WHERE state IN ('queued', 'started') AND run_id IS NOT NULL",
+                [&at],
+            )?;
+            Ok(n)
+        };
+        settle().map_err(|e| self.err("settling fires", e))
+    }
+
+    /// A run ended: the fires it belongs to take its outcome.
+    pub fn end_fires_of_run(
+        &self,
+        run_id: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "UPDATE fires SET state = ?2, reason = ?3, recorded_at = ?4 WHERE run_id = ?1",
+                params![run_id, state, reason, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("ending the fires of a run", e))
     }
 
     /// Records a fire unless one with the same key exists; `true` when this call
@@ -219,6 +305,31 @@ impl Store {
             .optional()
             .map(|t| t.flatten().is_some())
             .map_err(|e| self.err("reading a request", e))
+    }
+
+    /// What the agent did with a request (`started`, or `refused: why`), once it
+    /// decided.
+    pub fn request_result(&self, id: i64) -> Result<Option<String>, StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .query_row("SELECT result FROM requests WHERE id = ?1", [id], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err("reading a request", e))
+    }
+
+    /// Records what the agent did with a request.
+    pub fn set_request_result(&self, id: i64, result: &str) -> Result<(), StoreError> {
+        self.agent_schema()?;
+        self.conn
+            .execute(
+                "UPDATE requests SET result = ?2 WHERE id = ?1",
+                params![id, result],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("recording a request's result", e))
     }
 
     /// Takes every open request for this process, oldest first.

@@ -15,6 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub mod actions;
 pub mod fires;
+pub mod gate;
+
+pub use gate::{owner_alive, BeginError, Refusal};
 
 #[derive(Debug, thiserror::Error)]
 #[error("store {}: {message}", path.display())]
@@ -49,6 +52,24 @@ pub struct NewRun<'a> {
     pub vars: &'a str,
     /// The run this one retries items of.
     pub parent: Option<&'a str>,
+    /// `Some(input)` when the bot lets runs over different inputs go on at the same
+    /// time (`[run] parallel_runs`): only runs over this input then stand in the way.
+    pub only_input: Option<&'a str>,
+    /// The schedule fire (schedule, scheduled_for) that starts this run: it gets the
+    /// run's id in the same transaction.
+    pub fire: Option<(&'a str, &'a str)>,
+}
+
+/// One item of a new run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    /// The row number in the input.
+    pub row: i64,
+    /// The row data (JSON).
+    pub data: String,
+    /// The item may already be in the legacy system (an earlier run submitted it):
+    /// it is looked up with `verify(item)` before anything else.
+    pub submitted: bool,
 }
 
 /// How one item ended.
@@ -83,6 +104,9 @@ pub struct RunRecord {
     pub vars: String,
     pub parent: Option<String>,
     pub pid: Option<i64>,
+    /// Which process owns the run (boot and start time of `pid`), so a recycled pid
+    /// is not taken for the owner.
+    pub owner: Option<String>,
     pub total: i64,
     pub done: i64,
     pub business: i64,
@@ -117,7 +141,7 @@ pub struct Store {
     path: PathBuf,
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -133,7 +157,8 @@ CREATE TABLE IF NOT EXISTS runs (
     headers     TEXT NOT NULL DEFAULT '[]',
     vars        TEXT NOT NULL DEFAULT '{}',
     parent      TEXT,
-    pid         INTEGER
+    pid         INTEGER,
+    owner       TEXT
 );
 CREATE TABLE IF NOT EXISTS items (
     run_id      TEXT NOT NULL REFERENCES runs(id),
@@ -160,7 +185,7 @@ CREATE INDEX IF NOT EXISTS items_state ON items(run_id, state);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 ";
 
-const RUN_COLUMNS: &str = "r.id, r.bot, r.trigger, r.input, r.dir, r.state, r.started_at, r.finished_at, r.error, r.headers, r.vars, r.parent, r.pid,
+const RUN_COLUMNS: &str = "r.id, r.bot, r.trigger, r.input, r.dir, r.state, r.started_at, r.finished_at, r.error, r.headers, r.vars, r.parent, r.pid, r.owner,
     (SELECT count(*) FROM items i WHERE i.run_id = r.id),
     (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'done'),
     (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'business_exception'),
@@ -185,12 +210,13 @@ fn run_record(r: &Row) -> rusqlite::Result<RunRecord> {
         vars: r.get(10)?,
         parent: r.get(11)?,
         pid: r.get(12)?,
-        total: r.get(13)?,
-        done: r.get(14)?,
-        business: r.get(15)?,
-        system: r.get(16)?,
-        needs_verification: r.get(17)?,
-        pending: r.get(18)?,
+        owner: r.get(13)?,
+        total: r.get(14)?,
+        done: r.get(15)?,
+        business: r.get(16)?,
+        system: r.get(17)?,
+        needs_verification: r.get(18)?,
+        pending: r.get(19)?,
     })
 }
 
@@ -241,6 +267,16 @@ impl Store {
             )));
         }
         conn.execute_batch(SCHEMA)
+            .and_then(|_| {
+                // Schema 2: the owner of a run (a recycled pid is not its owner).
+                let has_owner = conn
+                    .prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'owner'")?
+                    .exists([])?;
+                if !has_owner {
+                    conn.execute_batch("ALTER TABLE runs ADD COLUMN owner TEXT")?;
+                }
+                Ok(())
+            })
             .and_then(|_| conn.pragma_update(None, "user_version", SCHEMA_VERSION))
             .map_err(|e| fail(format!("cannot prepare the schema: {e}")))?;
         Ok(Store {
@@ -270,17 +306,27 @@ impl Store {
     }
 
     /// Records a new run and its items (all `pending`) in one transaction, owned by
-    /// this process. `items` are (row number, row data as JSON).
-    pub fn begin_run(&mut self, run: &NewRun, items: &[(i64, String)]) -> Result<(), StoreError> {
+    /// this process: the gate every start of a run passes ([`gate`]). Refused while
+    /// another run of the bot goes on or waits to be resumed.
+    pub fn begin_run(&mut self, run: &NewRun, items: &[NewItem]) -> Result<(), BeginError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| StoreError {
-            path: path.clone(),
-            message: format!("starting a transaction: {e}"),
-        })?;
+        let fail = |e: rusqlite::Error| {
+            BeginError::Store(StoreError {
+                path: path.clone(),
+                message: format!("recording run {}: {e}", run.id),
+            })
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        if let Some(refusal) = gate::refusal(&tx, run.bot, run.only_input, None).map_err(fail)? {
+            return Err(BeginError::Refused(refusal));
+        }
         let result = (|| {
             tx.execute(
-                "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at, headers, vars, parent, pid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at, headers, vars, parent, pid, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     run.id,
                     run.bot,
@@ -291,39 +337,71 @@ impl Store {
                     run.headers,
                     run.vars,
                     run.parent,
-                    std::process::id() as i64
+                    std::process::id() as i64,
+                    gate::me()
                 ],
             )?;
             let mut stmt = tx.prepare(
-                "INSERT INTO items (run_id, idx, row_number, state, data) VALUES (?1, ?2, ?3, 'pending', ?4)",
+                "INSERT INTO items (run_id, idx, row_number, state, data, submitted) VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
             )?;
-            for (idx, (row, data)) in items.iter().enumerate() {
-                stmt.execute(params![run.id, idx as i64, row, data])?;
+            for (idx, item) in items.iter().enumerate() {
+                stmt.execute(params![
+                    run.id,
+                    idx as i64,
+                    item.row,
+                    item.data,
+                    item.submitted as i64
+                ])?;
+            }
+            drop(stmt);
+            if let Some((schedule, at)) = run.fire {
+                tx.execute(
+                    "UPDATE fires SET state = 'started', run_id = ?3, recorded_at = ?4
+                     WHERE schedule = ?1 AND scheduled_for = ?2",
+                    params![schedule, at, run.id, chrono::Utc::now().to_rfc3339()],
+                )?;
             }
             Ok::<(), rusqlite::Error>(())
         })();
-        match result.and_then(|_| tx.commit()) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(StoreError {
-                path,
-                message: format!("recording run {}: {e}", run.id),
-            }),
-        }
+        result.and_then(|_| tx.commit()).map_err(fail)
     }
 
     /// Takes over an unfinished run for this process (resume): state `running`,
-    /// this pid, no end yet.
-    pub fn claim_run(&self, id: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE runs SET state = 'running', pid = ?2, finished_at = NULL, error = NULL WHERE id = ?1",
-                params![id, std::process::id() as i64],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("claiming a run", e))
+    /// this process its owner, no end yet. Refused while the run or another run of
+    /// its bot goes on in a live process.
+    pub fn claim_run(&mut self, id: &str) -> Result<(), BeginError> {
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| {
+            BeginError::Store(StoreError {
+                path: path.clone(),
+                message: format!("claiming run {id}: {e}"),
+            })
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let bot: Option<String> = tx
+            .query_row("SELECT bot FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(fail)?;
+        let Some(bot) = bot else {
+            return Err(fail(rusqlite::Error::QueryReturnedNoRows));
+        };
+        if let Some(refusal) = gate::busy(&tx, &bot, id).map_err(fail)? {
+            return Err(BeginError::Refused(refusal));
+        }
+        tx.execute(
+            "UPDATE runs SET state = 'running', pid = ?2, owner = ?3, finished_at = NULL, error = NULL WHERE id = ?1",
+            params![id, std::process::id() as i64, gate::me()],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)
     }
 
-    /// Marks an item `in_progress` for one more attempt by `worker`.
+    /// Marks an item `in_progress` for one more attempt by `worker`. The item's
+    /// submitted mark stays: only `verify(item)` finding nothing clears it
+    /// ([`Store::item_not_submitted`]).
     pub fn item_started(
         &self,
         run_id: &str,
@@ -333,7 +411,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3, worker = ?4, submitted = 0
+                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3, worker = ?4
                  WHERE run_id = ?1 AND idx = ?2",
                 params![run_id, idx as i64, at, worker as i64],
             )
@@ -352,11 +430,24 @@ impl Store {
             .map_err(|e| self.err("recording a submission", e))
     }
 
-    /// Puts an item back to `pending` (a retry waits, or the run stopped before it).
+    /// Records that `verify(item)` looked the item up and did not find it in the
+    /// system: it may be done again.
+    pub fn item_not_submitted(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE items SET submitted = 0 WHERE run_id = ?1 AND idx = ?2",
+                params![run_id, idx as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("recording a verification", e))
+    }
+
+    /// Puts an item back to `pending` (a retry waits, or the run stopped before it);
+    /// its submitted mark stays.
     pub fn item_pending(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE items SET state = 'pending', submitted = 0 WHERE run_id = ?1 AND idx = ?2",
+                "UPDATE items SET state = 'pending' WHERE run_id = ?1 AND idx = ?2",
                 params![run_id, idx as i64],
             )
             .map(|_| ())
@@ -399,7 +490,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4, pid = NULL WHERE id = ?1",
+                "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4, pid = NULL, owner = NULL WHERE id = ?1",
                 params![run_id, state, error, at],
             )
             .map(|_| ())
@@ -470,9 +561,16 @@ mod tests {
             headers: "[\"NIK\"]",
             vars: "{}",
             parent: None,
+            only_input: None,
+            fire: None,
+        };
+        let item = |row: i64, data: &str| NewItem {
+            row,
+            data: data.into(),
+            submitted: false,
         };
         store
-            .begin_run(&run, &[(2, "[\"1\"]".into()), (3, "[\"2\"]".into())])
+            .begin_run(&run, &[item(2, "[\"1\"]"), item(3, "[\"2\"]")])
             .unwrap();
     }
 
@@ -538,7 +636,7 @@ mod tests {
     }
 
     #[test]
-    fn a_retry_starts_unsubmitted_and_counts_attempts() {
+    fn the_submitted_mark_stays_until_verify_clears_it() {
         let (_dir, mut store) = store();
         begin(&mut store, "r1");
         store.item_started("r1", 0, "t", 1).unwrap();
@@ -548,8 +646,10 @@ mod tests {
         let item = &store.items("r1").unwrap()[0];
         assert_eq!(
             (item.attempts, item.submitted, item.state.as_str()),
-            (2, false, "in_progress")
+            (2, true, "in_progress")
         );
+        store.item_not_submitted("r1", 0).unwrap();
+        assert!(!store.items("r1").unwrap()[0].submitted);
         assert_eq!(store.run("r1").unwrap().unwrap().pending, 2);
     }
 

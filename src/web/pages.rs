@@ -21,7 +21,7 @@ use crate::config::Schedules;
 use crate::run::{self, RunOptions, Selection};
 use crate::schedule::{self, Occurrence};
 use crate::store::actions::{kind, NewAction};
-use crate::store::{state, ItemRecord, RunRecord, Store, StoreError};
+use crate::store::{state, ItemRecord, Refusal, RunRecord, Store, StoreError};
 
 pub(super) fn router(app: Shared) -> Router {
     Router::new()
@@ -194,6 +194,9 @@ fn state_word(en: bool, s: &str) -> &'static str {
         "running" => t(en, "berjalan", "running"),
         "finished" => t(en, "selesai", "finished"),
         "failed" => t(en, "gagal", "failed"),
+        "cancelled" => t(en, "dihentikan", "cancelled"),
+        "interrupted" => t(en, "terputus", "interrupted"),
+        "closed" => t(en, "ditutup", "closed"),
         state::DONE => t(en, "berhasil", "done"),
         state::PENDING => t(en, "menunggu", "pending"),
         state::IN_PROGRESS => t(en, "diproses", "in progress"),
@@ -459,7 +462,7 @@ fn run_row(app: &App, en: bool, r: &RunRecord) -> String {
         id = esc(&r.id),
         bot = esc(&r.bot),
         trigger = esc(&r.trigger),
-        state = state_word(en, &r.state),
+        state = state_word(en, r.shown_state()),
         started = local(app, &r.started_at),
         dur = duration(&r.started_at, r.finished_at.as_deref()),
         done = r.done,
@@ -518,7 +521,7 @@ async fn today(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let mut body = String::new();
     let running: Vec<RunRecord> = runs
         .iter()
-        .filter(|r| r.state == "running")
+        .filter(|r| r.shown_state() == "running")
         .cloned()
         .collect();
     let _ = write!(body, "<h2>{}</h2>", t(en, "Sedang berjalan", "In progress"));
@@ -1046,7 +1049,7 @@ async fn run_page(
         body,
         "<p><span class=\"card\">Bot: {}</span><span class=\"card\" id=\"state\">{}</span><span class=\"card\">{}: {}</span><span class=\"card\">{}: {}</span></p>",
         esc(&run.bot),
-        state_word(en, &run.state),
+        state_word(en, run.shown_state()),
         t(en, "Mulai", "Started"),
         local(&app, &run.started_at),
         t(en, "Durasi", "Duration"),
@@ -1324,6 +1327,15 @@ async fn exception_action(
         let Some(item) = st.items(&run_id)?.into_iter().find(|i| i.idx == idx) else {
             return Ok(None);
         };
+        // A re-queue is a new run of the bot: it waits while another run of the bot
+        // goes on or waits to be resumed.
+        if kind == kind::REQUEUED {
+            if let Some(run) = st.run(&run_id)? {
+                if let Some(refusal) = st.admission(&run.bot, None)? {
+                    return Ok(Some(Err(refusal)));
+                }
+            }
+        }
         let id = st.handle_item(&NewAction {
             user: &user,
             action: kind,
@@ -1331,11 +1343,42 @@ async fn exception_action(
             item_idx: Some(idx),
             ..Default::default()
         })?;
-        Ok(Some((id.unwrap_or(0), item.row_number, id.is_some())))
+        Ok(Some(Ok((id.unwrap_or(0), item.row_number, id.is_some()))))
     })
     .await;
     let (action_id, row, fresh) = match recorded {
-        Ok(Some(v)) => v,
+        Ok(Some(Ok(v))) => v,
+        Ok(Some(Err(refusal))) => {
+            let text = match refusal {
+                Refusal::Busy { run, .. } => format!(
+                    "{} {run}. {}",
+                    t(
+                        s.english,
+                        "Bot ini sedang berjalan:",
+                        "This bot is running now:"
+                    ),
+                    t(
+                        s.english,
+                        "Antrikan ulang setelah run itu selesai.",
+                        "Re-queue the item after that run ends."
+                    )
+                ),
+                Refusal::Unfinished { run, .. } => format!(
+                    "{} {run}. {}",
+                    t(
+                        s.english,
+                        "Bot ini punya run yang belum selesai:",
+                        "This bot has an unfinished run:"
+                    ),
+                    t(
+                        s.english,
+                        "Run itu dilanjutkan dulu (oleh agen, atau juru runs resume).",
+                        "That run is continued first (by the agent, or juru runs resume)."
+                    )
+                ),
+            };
+            return status_page(StatusCode::CONFLICT, &text);
+        }
         Ok(None) => {
             return status_page(
                 StatusCode::NOT_FOUND,
@@ -1357,10 +1400,12 @@ async fn exception_action(
                 secrets: BTreeMap::new(),
                 trigger,
                 progress: false,
+                fire: None,
             };
             match run::retry(
                 &parent,
                 &Selection::Rows(vec![row]),
+                false,
                 &app2.paths.bots,
                 opts,
                 app2.stop.clone(),
@@ -1371,7 +1416,16 @@ async fn exception_action(
                     let id = summary.id.clone();
                     let _ = with_store(&app2, move |st| st.set_action_target(action_id, &id)).await;
                 }
-                Err(e) => tracing::warn!(run = %parent, error = %e, "dashboard: re-queue failed"),
+                Err(e) => {
+                    tracing::warn!(run = %parent, error = %e, "dashboard: re-queue failed");
+                    // The item is an open exception again.
+                    if with_store(&app2, move |st| st.undo_action(action_id))
+                        .await
+                        .is_err()
+                    {
+                        tracing::error!(run = %parent, "dashboard: cannot reopen the item");
+                    }
+                }
             }
         });
     }

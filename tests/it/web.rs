@@ -227,11 +227,10 @@ fn dashboard_project() -> Project {
                 headers: "[\"No\",\"Nama\"]",
                 vars: "{}",
                 parent: None,
+                only_input: None,
+                fire: None,
             },
-            &[
-                (2, "[1,\"Ani\"]".into()),
-                (3, "[2,\"Budi Santoso\"]".into()),
-            ],
+            &[item(2, "[1,\"Ani\"]"), item(3, "[2,\"Budi Santoso\"]")],
         )
         .unwrap();
     store
@@ -893,8 +892,10 @@ fn today_shows_runs_in_progress_and_refreshes_itself() {
                 headers: "[\"No\"]",
                 vars: "{}",
                 parent: None,
+                only_input: None,
+                fire: None,
             },
-            &[(2, "[1]".into()), (3, "[2]".into()), (4, "[3]".into())],
+            &[item(2, "[1]"), item(3, "[2]"), item(4, "[3]")],
         )
         .unwrap();
     store
@@ -1012,4 +1013,12 @@ fn run_now_with_an_uploaded_workbook() {
         .as_deref()
         .unwrap()
         .ends_with("-Permohonan_Maret.xlsx"));
+}
+
+fn item(row: i64, data: &str) -> juru::store::NewItem {
+    juru::store::NewItem {
+        row,
+        data: data.into(),
+        submitted: false,
+    }
 }

@@ -1,0 +1,347 @@
+//! The one gate every start of a run passes: a schedule's fire, a missed fire caught
+//! up, `juru run`, `juru trigger`, the dashboard's "run now" and re-queue, `juru runs
+//! retry` and every resume. The rule, decided inside the transaction that records
+//! the run ([`Store::begin_run`], [`Store::claim_run`]), so two processes can never
+//! both pass:
+//!
+//! - a run of a bot does not start while another run of the same bot goes on in a
+//!   live process (**busy**): two runs over one workbook would type its rows twice;
+//! - nor while a run of the bot waits to be resumed (**unfinished**: its process died
+//!   or it was stopped with items left): the resume must come first, because a new
+//!   run would redo the rows that run may already have saved;
+//! - a bot with `[run] parallel_runs = true` is held back only by runs over the same
+//!   input.
+//!
+//! A resume is held back only by a run that goes on. A run's owner is its process,
+//! known by pid *and* that process's start (boot id and start time), so a pid the
+//! system gave to another program after a crash or reboot is not mistaken for it.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{RunRecord, StoreError};
+
+/// Why a run may not start now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Another run of the bot goes on in a live process.
+    Busy {
+        bot: String,
+        run: String,
+        pid: Option<i64>,
+    },
+    /// A run of the bot stopped with items left and waits to be resumed.
+    Unfinished {
+        bot: String,
+        run: String,
+        state: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Busy { bot, run, pid } => write!(
+                f,
+                "bot {bot} is already running: run {run}{} goes on, and two runs of one bot never overlap",
+                pid.map(|p| format!(" (process {p})")).unwrap_or_default()
+            ),
+            Refusal::Unfinished { bot, run, state } => write!(
+                f,
+                "bot {bot} has an unfinished run {run} ({state}) that must come first: `juru runs resume {run}` continues it (the agent does so when it starts), or `juru runs close {run}` gives up its remaining items"
+            ),
+        }
+    }
+}
+
+/// Why a run could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for BeginError {
+    fn from(e: StoreError) -> Self {
+        BeginError::Store(e)
+    }
+}
+
+/// This process as a run's owner: `boot-id:start-time`.
+pub(crate) fn me() -> Option<String> {
+    identity(std::process::id() as i64)
+}
+
+fn identity(pid: i64) -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let start = rest.split_whitespace().nth(19)?;
+    Some(format!("{}:{start}", boot.trim()))
+}
+
+/// Whether the process that owns a run is still there: `pid` exists and, when the
+/// owner was recorded, it is the same process (not a recycled pid).
+pub fn owner_alive(pid: Option<i64>, owner: Option<&str>) -> bool {
+    let Some(pid) = pid.filter(|p| *p > 0 && *p <= i32::MAX as i64) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let exists = unsafe { libc::kill(pid as i32, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !exists {
+        return false;
+    }
+    match owner {
+        Some(o) => identity(pid).is_none_or(|now| now == o),
+        None => true,
+    }
+}
+
+impl RunRecord {
+    /// The state to show people: a run left `running` by a process that is gone is
+    /// `interrupted`.
+    pub fn shown_state(&self) -> &str {
+        if self.state == "running" && !owner_alive(self.pid, self.owner.as_deref()) {
+            "interrupted"
+        } else {
+            &self.state
+        }
+    }
+
+    /// Whether the run stopped with items left, so a resume can continue it.
+    pub fn unfinished(&self) -> bool {
+        self.pending > 0 && matches!(self.shown_state(), "interrupted" | "cancelled")
+    }
+}
+
+/// The runs of `bot` (over `only_input`, when given) that stand in the way of a new
+/// run, the first reason found.
+pub(super) fn refusal(
+    conn: &Connection,
+    bot: &str,
+    only_input: Option<&str>,
+    except: Option<&str>,
+) -> rusqlite::Result<Option<Refusal>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.state, r.pid, r.owner,
+                (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress'))
+         FROM runs r
+         WHERE r.bot = ?1 AND (?2 IS NULL OR r.input = ?2) AND (?3 IS NULL OR r.id <> ?3)
+           AND r.state IN ('running', 'interrupted', 'cancelled')
+         ORDER BY r.started_at",
+    )?;
+    let rows = stmt
+        .query_map(params![bot, only_input, except], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut unfinished = None;
+    for (run, state, pid, owner, left) in rows {
+        if state == "running" && owner_alive(pid, owner.as_deref()) {
+            return Ok(Some(Refusal::Busy {
+                bot: bot.to_string(),
+                run,
+                pid,
+            }));
+        }
+        if left > 0 && unfinished.is_none() {
+            let state = if state == "running" {
+                "interrupted".to_string()
+            } else {
+                state
+            };
+            unfinished = Some(Refusal::Unfinished {
+                bot: bot.to_string(),
+                run,
+                state,
+            });
+        }
+    }
+    Ok(unfinished)
+}
+
+/// A run that goes on in a live process and stands in the way of resuming `run`
+/// (the run itself, or another run of its bot).
+pub(super) fn busy(conn: &Connection, bot: &str, run: &str) -> rusqlite::Result<Option<Refusal>> {
+    let own: Option<(String, Option<i64>, Option<String>)> = conn
+        .query_row(
+            "SELECT state, pid, owner FROM runs WHERE id = ?1",
+            [run],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((state, pid, owner)) = own {
+        if state == "running" && owner_alive(pid, owner.as_deref()) {
+            return Ok(Some(Refusal::Busy {
+                bot: bot.to_string(),
+                run: run.to_string(),
+                pid,
+            }));
+        }
+    }
+    Ok(refusal(conn, bot, None, Some(run))?.filter(|r| matches!(r, Refusal::Busy { .. })))
+}
+
+impl super::Store {
+    /// Whether a new run of `bot` (over `only_input`, see [`NewRun`]) could start
+    /// now; a look only, the decision is [`Store::begin_run`]'s.
+    ///
+    /// [`NewRun`]: super::NewRun
+    /// [`Store::begin_run`]: super::Store::begin_run
+    pub fn admission(
+        &self,
+        bot: &str,
+        only_input: Option<&str>,
+    ) -> Result<Option<Refusal>, StoreError> {
+        refusal(&self.conn, bot, only_input, None).map_err(|e| self.err("checking the runs", e))
+    }
+
+    /// Marks runs left `running` by a process that is gone as `interrupted`; the
+    /// runs so marked.
+    pub fn mark_interrupted(&self) -> Result<Vec<String>, StoreError> {
+        let runs = self.runs(None, 100_000)?;
+        let mut marked = Vec::new();
+        for r in runs
+            .iter()
+            .filter(|r| r.shown_state() == "interrupted" && r.state == "running")
+        {
+            self.conn
+                .execute(
+                    "UPDATE runs SET state = 'interrupted', error = 'its process stopped without ending it' WHERE id = ?1 AND state = 'running'",
+                    [&r.id],
+                )
+                .map_err(|e| self.err("marking an interrupted run", e))?;
+            marked.push(r.id.clone());
+        }
+        Ok(marked)
+    }
+
+    /// Gives up an unfinished run: its remaining items are not done (they stay
+    /// `pending` in its history) and it no longer holds back new runs of its bot.
+    pub fn close_run(&self, id: &str, at: &str) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET state = 'closed', finished_at = ?2, pid = NULL, owner = NULL,
+                     error = coalesce(error, 'closed by hand with items left')
+                 WHERE id = ?1 AND state IN ('interrupted', 'cancelled', 'running', 'failed')",
+                params![id, at],
+            )
+            .map(|n| n == 1)
+            .map_err(|e| self.err("closing a run", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{state, NewItem, NewRun, Store};
+    use super::*;
+
+    fn new_run<'a>(id: &'a str, input: &'a str, parallel: bool) -> NewRun<'a> {
+        NewRun {
+            id,
+            bot: "demo",
+            trigger: "cli",
+            input,
+            dir: "runs/x",
+            started_at: "2026-11-29T10:00:00Z",
+            headers: "[]",
+            vars: "{}",
+            parent: None,
+            only_input: parallel.then_some(input),
+            fire: None,
+        }
+    }
+
+    fn items() -> Vec<NewItem> {
+        vec![NewItem {
+            row: 2,
+            data: "[]".into(),
+            submitted: false,
+        }]
+    }
+
+    #[test]
+    fn one_run_of_a_bot_at_a_time_across_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("juru.db");
+        let mut a = Store::open(&path).unwrap();
+        let mut b = Store::open(&path).unwrap();
+        a.begin_run(&new_run("r1", "in.xlsx", false), &items())
+            .unwrap();
+        // The same process owns r1 and is alive: busy, for any input.
+        match b.begin_run(&new_run("r2", "other.xlsx", false), &items()) {
+            Err(BeginError::Refused(Refusal::Busy { run, .. })) => assert_eq!(run, "r1"),
+            other => panic!("expected busy, got {other:?}"),
+        }
+        assert!(!b.has_run("r2").unwrap());
+        // A bot that allows parallel runs is held back only by the same input.
+        assert!(b
+            .begin_run(&new_run("r3", "other.xlsx", true), &items())
+            .is_ok());
+        assert!(matches!(
+            b.begin_run(&new_run("r4", "in.xlsx", true), &items()),
+            Err(BeginError::Refused(Refusal::Busy { .. }))
+        ));
+        // Finished runs hold nothing back.
+        a.finish_run("r1", "finished", None, "t").unwrap();
+        a.finish_run("r3", "finished", None, "t").unwrap();
+        assert!(b
+            .begin_run(&new_run("r5", "in.xlsx", false), &items())
+            .is_ok());
+    }
+
+    #[test]
+    fn a_dead_run_must_be_resumed_or_closed_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
+        s.begin_run(&new_run("r1", "in.xlsx", false), &items())
+            .unwrap();
+        // Its owner is gone: a pid that does not exist.
+        s.conn
+            .execute("UPDATE runs SET pid = 2147483000 WHERE id = 'r1'", [])
+            .unwrap();
+        assert_eq!(s.run("r1").unwrap().unwrap().shown_state(), "interrupted");
+        match s.begin_run(&new_run("r2", "in.xlsx", false), &items()) {
+            Err(BeginError::Refused(r @ Refusal::Unfinished { .. })) => {
+                assert!(r.to_string().contains("juru runs resume r1"), "{r}")
+            }
+            other => panic!("expected unfinished, got {other:?}"),
+        }
+        assert_eq!(s.mark_interrupted().unwrap(), vec!["r1".to_string()]);
+        assert_eq!(s.run("r1").unwrap().unwrap().state, "interrupted");
+        // A resume takes it over; a second claim from a live owner is refused.
+        s.claim_run("r1").unwrap();
+        assert!(matches!(
+            s.claim_run("r1"),
+            Err(BeginError::Refused(Refusal::Busy { .. }))
+        ));
+        // Cancelled with items left: still unfinished; closed: out of the way.
+        s.finish_run("r1", "cancelled", None, "t").unwrap();
+        assert!(s.run("r1").unwrap().unwrap().unfinished());
+        assert!(s.admission("demo", None).unwrap().is_some());
+        assert!(s.close_run("r1", "t2").unwrap());
+        assert_eq!(s.admission("demo", None).unwrap(), None);
+        assert_eq!(s.items("r1").unwrap()[0].state, state::PENDING);
+    }
+
+    #[test]
+    fn a_recycled_pid_is_not_the_owner() {
+        let me = std::process::id() as i64;
+        assert!(owner_alive(Some(me), me_identity().as_deref()));
+        assert!(!owner_alive(Some(me), Some("another-boot:1")));
+        assert!(!owner_alive(None, None));
+    }
+
+    fn me_identity() -> Option<String> {
+        me()
+    }
+}
