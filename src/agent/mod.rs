@@ -545,9 +545,8 @@ impl Agent {
             self.running += 1;
             self.tasks.spawn(async move {
                 let result = run::resume(&r.id, &bots, opts, stop).await;
-                match &result {
-                    Ok(s) => tracing::info!(run = %s.id, state = s.state.word(), "resumed run ended"),
-                    Err(e) => tracing::error!(run = %r.id, "cannot resume the run: {e}"),
+                if let Err(e) = &result {
+                    tracing::error!(run = %r.id, bot = %r.bot, "cannot resume the run: {e}");
                 }
                 end_fires(&store, &r.id, &result).await;
                 // An inbox file moves to processed/ once its run has ended for good.

@@ -457,4 +457,75 @@ mod tests {
         assert!(s.request_taken(id).unwrap());
         assert!(s.take_requests().unwrap().is_empty());
     }
+
+    #[test]
+    fn fires_left_by_a_crash_end_with_their_run() {
+        use crate::store::{NewItem, NewRun};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
+        // Claimed, then the agent died before the run began.
+        s.claim_fire("pagi", "t1", fire_state::QUEUED, None)
+            .unwrap();
+        // Claimed and tied to a run that was cut short.
+        s.claim_fire("pagi", "t2", fire_state::QUEUED, None)
+            .unwrap();
+        s.begin_run(
+            &NewRun {
+                id: "r2",
+                bot: "demo",
+                trigger: "schedule:pagi",
+                input: "in.xlsx",
+                dir: "runs/r2",
+                started_at: "t2",
+                headers: "[]",
+                vars: "{}",
+                parent: None,
+                only_input: None,
+                fire: Some(("pagi", "t2")),
+            },
+            &[NewItem {
+                row: 2,
+                data: "[]".into(),
+                submitted: false,
+            }],
+        )
+        .unwrap();
+        let by_key = |s: &Store, k: &str| {
+            s.fires(Some("pagi"), 10)
+                .unwrap()
+                .into_iter()
+                .find(|f| f.scheduled_for == k)
+                .unwrap()
+        };
+        assert_eq!(by_key(&s, "t2").run_id.as_deref(), Some("r2"));
+        assert_eq!(by_key(&s, "t2").state, "started");
+        s.settle_fires().unwrap();
+        assert_eq!(by_key(&s, "t1").state, "interrupted");
+        assert_eq!(by_key(&s, "t2").state, "interrupted");
+        // The resumed run ends: so does its fire.
+        s.end_fires_of_run("r2", fire_state::DONE, None).unwrap();
+        assert_eq!(by_key(&s, "t2").state, "done");
+        // A run that ended while no agent watched: settled from the run.
+        s.claim_fire("pagi", "t3", fire_state::STARTED, None)
+            .unwrap();
+        s.update_fire("pagi", "t3", fire_state::STARTED, None, Some("r2"))
+            .unwrap();
+        s.finish_run("r2", "finished", None, "t9").unwrap();
+        s.settle_fires().unwrap();
+        assert_eq!(by_key(&s, "t3").state, "done");
+    }
+
+    #[test]
+    fn a_schedule_is_watched_from_its_first_sight() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("juru.db")).unwrap();
+        assert_eq!(
+            s.watched_since("pagi", "2026-01-01T00:00:00Z").unwrap(),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            s.watched_since("pagi", "2026-06-01T00:00:00Z").unwrap(),
+            "2026-01-01T00:00:00Z"
+        );
+    }
 }

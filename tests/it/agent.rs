@@ -14,13 +14,13 @@ use juru::store::{RunRecord, Store};
 use crate::support::{PortalHandle, Project};
 
 /// A running `juru agent`, its log in the project's `agent-N.log`.
-struct Agent {
-    child: Child,
+pub(crate) struct Agent {
+    pub(crate) child: Child,
     log: std::path::PathBuf,
 }
 
 impl Agent {
-    fn start(p: &Project, n: usize) -> Agent {
+    pub(crate) fn start(p: &Project, n: usize) -> Agent {
         let log = p.path(&format!("agent-{n}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_juru"))
@@ -38,17 +38,17 @@ impl Agent {
         Agent { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn signal(&self, sig: i32) {
+    pub(crate) fn signal(&self, sig: i32) {
         // SAFETY: sends a signal to our own child.
         unsafe { libc::kill(self.child.id() as i32, sig) };
     }
 
     /// SIGTERM, then the exit code (within the stop grace period).
-    fn stop(mut self) -> (i32, String) {
+    pub(crate) fn stop(mut self) -> (i32, String) {
         self.signal(libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -75,7 +75,12 @@ impl Drop for Agent {
 }
 
 /// Polls `check` until it gives a value or `secs` passed.
-fn wait_for<T>(what: &str, secs: u64, agent: &Agent, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(
+    what: &str,
+    secs: u64,
+    agent: &Agent,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = check() {
@@ -90,23 +95,23 @@ fn wait_for<T>(what: &str, secs: u64, agent: &Agent, mut check: impl FnMut() -> 
     }
 }
 
-fn store(p: &Project) -> Store {
+pub(crate) fn store(p: &Project) -> Store {
     Store::open(&p.path("var/juru.db")).unwrap()
 }
 
-fn fires(p: &Project) -> Vec<FireRecord> {
+pub(crate) fn fires(p: &Project) -> Vec<FireRecord> {
     if !p.path("var/juru.db").exists() {
         return Vec::new();
     }
     store(p).fires(None, 1000).unwrap()
 }
 
-fn runs(p: &Project) -> Vec<RunRecord> {
+pub(crate) fn runs(p: &Project) -> Vec<RunRecord> {
     store(p).runs(None, 1000).unwrap()
 }
 
 /// A small bot over a one-row workbook that logs in to the portal.
-fn small_bot(p: &Project, portal_url: &str) {
+pub(crate) fn small_bot(p: &Project, portal_url: &str) {
     p.write(
         "bots/kecil/bot.toml",
         &format!("name = \"kecil\"\n[input]\nworkbook = \"masuk.xlsx\"\n[vars]\nportal_url = \"{portal_url}\"\n"),
@@ -131,7 +136,7 @@ fn process(item) {
 }
 
 /// A cron (with seconds, UTC) firing once, `ahead` seconds from now.
-fn cron_in(ahead: i64) -> (String, String) {
+pub(crate) fn cron_in(ahead: i64) -> (String, String) {
     let at = Utc::now().with_nanosecond(0).unwrap() + chrono::Duration::seconds(ahead);
     (
         format!(

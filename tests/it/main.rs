@@ -7,6 +7,7 @@ mod support;
 mod agent;
 mod browser_runs;
 mod check;
+mod crash;
 mod input;
 mod mail;
 mod quirks;

@@ -128,6 +128,24 @@ impl Project {
         cmd.spawn().expect("juru starts")
     }
 
+    /// Starts `juru ARGS` in the project folder with its output (both streams) in
+    /// the project's file `log`; returns at once.
+    pub fn spawn_logged(&self, args: &[&str], log: &str) -> std::process::Child {
+        let file = std::fs::File::create(self.path(log)).expect("log file");
+        let err = file.try_clone().expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_juru"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", self.path("tmp"))
+            .env("NO_COLOR", "1")
+            .stdout(file)
+            .stderr(err);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("juru starts")
+    }
+
     /// Files under `relative`, for failure messages and "nothing left behind" checks.
     pub fn files(&self, relative: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -221,14 +239,19 @@ pub struct PortalHandle {
 
 impl PortalHandle {
     pub fn start() -> PortalHandle {
+        PortalHandle::start_with(juru::demo::PortalOptions::default())
+    }
+
+    pub fn start_with(options: juru::demo::PortalOptions) -> PortalHandle {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
         let portal = rt
-            .block_on(juru::demo::Portal::start(
+            .block_on(juru::demo::Portal::start_with(
                 "127.0.0.1:0".parse().expect("addr"),
+                options,
             ))
             .expect("portal starts");
         PortalHandle {
