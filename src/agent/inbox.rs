@@ -1,5 +1,8 @@
 //! A schedule's inbox folder: the newest file matching its pattern is the run's
-//! input, and it moves to `processed/` beside it after the run.
+//! input. It moves to `processing/` in the inbox before its run begins (so no later
+//! fire, and no restart, can take it again), and to `processed/` once its run has
+//! ended for good; a run that could not begin puts it back, and so does the next
+//! start of the agent for a file no run holds (the agent died in between).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -52,22 +55,58 @@ pub fn newest(folder: &Path, pattern: &str) -> std::io::Result<Option<PathBuf>> 
     Ok(best.map(|(_, _, p)| p))
 }
 
-/// Moves a processed input to `processed/` beside it (a name already there gets a
-/// time stamp); where it went.
-pub fn processed(file: &Path) -> std::io::Result<PathBuf> {
-    let folder = file.parent().unwrap_or(Path::new(".")).join("processed");
-    std::fs::create_dir_all(&folder)?;
+/// Moves `file` into `<folder>/<sub>/` (a name already there gets a time stamp);
+/// where it went.
+fn move_into(file: &Path, folder: &Path, sub: &str) -> std::io::Result<PathBuf> {
+    let to_dir = folder.join(sub);
+    std::fs::create_dir_all(&to_dir)?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut to = folder.join(&name);
+    let mut to = to_dir.join(&name);
     if to.exists() {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-        to = folder.join(format!("{stamp}-{name}"));
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
+        to = to_dir.join(format!("{stamp}-{name}"));
     }
     std::fs::rename(file, &to)?;
     Ok(to)
+}
+
+/// Takes an inbox file for a run: moves it to `<folder>/processing/`.
+pub fn take(file: &Path, folder: &Path) -> std::io::Result<PathBuf> {
+    move_into(file, folder, "processing")
+}
+
+/// Puts a taken file back into the inbox (its run did not begin).
+pub fn put_back(file: &Path, folder: &Path) -> std::io::Result<PathBuf> {
+    let name = file.file_name().unwrap_or_default();
+    let mut to = folder.join(name);
+    if to.exists() {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
+        to = folder.join(format!("{stamp}-{}", name.to_string_lossy()));
+    }
+    std::fs::rename(file, &to)?;
+    Ok(to)
+}
+
+/// Moves the input of a run that ended for good to `<folder>/processed/`.
+pub fn processed(file: &Path, folder: &Path) -> std::io::Result<PathBuf> {
+    move_into(file, folder, "processed")
+}
+
+/// Files in `<folder>/processing/` (taken by a run that may have died).
+pub fn taken(folder: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder.join("processing")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
 }
 
 #[cfg(test)]
@@ -97,9 +136,19 @@ mod tests {
         std::fs::write(dir.path().join("c.txt"), "3").unwrap();
         let got = newest(dir.path(), "*.xlsx").unwrap().unwrap();
         assert_eq!(got, dir.path().join("b.xlsx"));
-        let to = processed(&got).unwrap();
+        // Taken: no longer in the inbox, so no later fire sees it.
+        let taken = take(&got, dir.path()).unwrap();
+        assert_eq!(taken, dir.path().join("processing/b.xlsx"));
+        assert_eq!(newest(dir.path(), "*.xlsx").unwrap(), Some(old.clone()));
+        assert_eq!(super::taken(dir.path()), vec![taken.clone()]);
+        // Put back when its run could not begin; taken again; processed at the end.
+        let back = put_back(&taken, dir.path()).unwrap();
+        assert_eq!(back, got);
+        let taken = take(&back, dir.path()).unwrap();
+        let to = processed(&taken, dir.path()).unwrap();
         assert_eq!(to, dir.path().join("processed/b.xlsx"));
         assert_eq!(std::fs::read_to_string(&to).unwrap(), "2");
+        assert!(super::taken(dir.path()).is_empty());
         assert_eq!(newest(dir.path(), "*.xlsx").unwrap(), Some(old));
     }
 }

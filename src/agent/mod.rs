@@ -283,6 +283,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     // schedule then obeys its `overlap`, and the store's gate holds back any other
     // run of their bots until they end.
     agent.resume_unfinished_runs().await;
+    agent.recover_inboxes().await;
     agent.catch_up().await;
     agent.flush_mail();
     let mut seen = fingerprint(&agent.paths.config);
@@ -553,7 +554,7 @@ impl Agent {
                 if let (Some(folder), Ok(s)) = (&inbox, &result) {
                     let file = PathBuf::from(&r.input);
                     if s.state != RunState::Cancelled && file.starts_with(folder) && file.is_file() {
-                        match inbox::processed(&file) {
+                        match inbox::processed(&file, folder) {
                             Ok(to) => tracing::info!(from = %file.display(), to = %to.display(), "input moved"),
                             Err(e) => tracing::error!(file = %file.display(), "cannot move the input to processed/: {e}"),
                         }
@@ -562,6 +563,47 @@ impl Agent {
                 flush(&outbox, &mail_settings).await;
                 let _ = ended.send(Ended { schedule });
             });
+        }
+    }
+
+    /// At start-up: files an inbox run had taken (moved to `processing/`) go back
+    /// to their inbox when no run holds them (the agent died before the run began).
+    async fn recover_inboxes(&mut self) {
+        let folders: Vec<PathBuf> = self
+            .loaded
+            .schedules
+            .schedules
+            .iter()
+            .filter_map(|s| match &s.input {
+                ScheduleInput::Inbox { folder, .. } => Some(folder.clone()),
+                _ => None,
+            })
+            .collect();
+        let inputs: HashSet<String> = match db(&self.store, |s| s.runs(None, 10_000)).await {
+            Ok(runs) => runs
+                .into_iter()
+                .filter(|r| r.shown_state() == "running" || r.unfinished())
+                .map(|r| r.input)
+                .collect(),
+            Err(e) => {
+                tracing::error!("cannot list the runs: {e}");
+                return;
+            }
+        };
+        for folder in folders {
+            for file in inbox::taken(&folder) {
+                if inputs.contains(&file.display().to_string()) {
+                    continue;
+                }
+                match inbox::put_back(&file, &folder) {
+                    Ok(to) => {
+                        tracing::warn!(file = %to.display(), "an inbox file whose run never began is back in the inbox")
+                    }
+                    Err(e) => {
+                        tracing::error!(file = %file.display(), "cannot put the file back into the inbox: {e}")
+                    }
+                }
+            }
         }
     }
 
@@ -830,12 +872,29 @@ impl Agent {
             .await;
             return;
         }
+        // An inbox file leaves the inbox before its run begins: no later fire, and
+        // no restart after a crash, takes it a second time.
+        let (input, moves) = match (&job.input, input) {
+            (ScheduleInput::Inbox { folder, .. }, Some(file)) => match inbox::take(&file, folder) {
+                Ok(taken) => (Some(taken.clone()), Some((taken, folder.clone()))),
+                Err(e) => {
+                    self.not_started(
+                        &job,
+                        fire_state::FAILED,
+                        format!(
+                            "no input: cannot move {} to processing/: {e}",
+                            file.display()
+                        ),
+                    )
+                    .await;
+                    return;
+                }
+            },
+            (_, input) => (input, None),
+        };
         if let Some((name, key)) = &job.fire {
             record(&self.store, name, key, fire_state::STARTED, None, None).await;
         }
-        let moves = matches!(job.input, ScheduleInput::Inbox { .. })
-            .then(|| input.clone())
-            .flatten();
         let opts = self.options(input, job.trigger.clone(), job.fire.clone());
         let (store, stop, ended) = (self.store.clone(), self.stop.clone(), self.ended.clone());
         let outbox = self.outbox();
@@ -864,13 +923,22 @@ impl Agent {
                 let _ = db(&store, move |s| s.set_request_result(id, &text)).await;
             }
             // An inbox file moves to processed/ once its run has ended for good (a
-            // run stopped by the agent resumes over it at the next start).
-            if let (Some(file), Ok(s)) = (&moves, &result) {
-                if s.state != RunState::Cancelled {
-                    match inbox::processed(file) {
-                        Ok(to) => tracing::info!(from = %file.display(), to = %to.display(), "input moved"),
-                        Err(e) => tracing::error!(file = %file.display(), "cannot move the input to processed/: {e}"),
+            // run stopped by the agent resumes over it at the next start), and back
+            // to the inbox when its run did not begin.
+            if let Some((file, folder)) = &moves {
+                let moved = match &result {
+                    Ok(s) if s.state == RunState::Cancelled => None,
+                    Ok(_) => Some(inbox::processed(file, folder)),
+                    Err(_) => Some(inbox::put_back(file, folder)),
+                };
+                match moved {
+                    Some(Ok(to)) => {
+                        tracing::info!(from = %file.display(), to = %to.display(), "input moved")
                     }
+                    Some(Err(e)) => {
+                        tracing::error!(file = %file.display(), "cannot move the input: {e}")
+                    }
+                    None => {}
                 }
             }
             flush(&outbox, &mail_settings).await;

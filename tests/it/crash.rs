@@ -118,7 +118,7 @@ fn the_agent_killed_at_random_moments_saves_every_row_once_and_never_overlaps_ru
         let t0 = Instant::now();
         let (after_save, wait) = (
             dice.next(2) == 0,
-            Duration::from_millis(300 + dice.next(4000)),
+            Duration::from_millis(300 + dice.next(3000)),
         );
         let deadline = t0 + Duration::from_secs(90);
         loop {
@@ -149,7 +149,8 @@ fn the_agent_killed_at_random_moments_saves_every_row_once_and_never_overlaps_ru
         n += 1;
         agent = Agent::start(&p, n);
     }
-    assert!(kills >= 12, "only {kills} kills before the run finished");
+    eprintln!("killed the agent {kills} times");
+    assert!(kills >= 15, "only {kills} kills before the run finished");
 
     // The last agent finishes the run and moves the input away.
     wait_for("the run to finish", 400, &agent, || {
@@ -171,26 +172,25 @@ fn the_agent_killed_at_random_moments_saves_every_row_once_and_never_overlaps_ru
         let _ = t.wait();
     }
 
-    // Every valid row is in the portal exactly once.
-    let records = portal.records();
-    let keys: BTreeSet<_> = records
-        .iter()
-        .map(|r| (r.nik.clone(), r.jenis_izin.clone()))
-        .collect();
-    assert_eq!(
-        keys.len(),
-        records.len(),
-        "a row was saved twice: {records:#?}"
-    );
-    assert_eq!(records.len(), 20, "every valid row saved: {records:#?}");
-
-    // One run did all the rows; every refused row is reported once.
+    // One run did all the rows: each valid row is in the portal exactly once (the
+    // portal here also saves the workbook's repeated application, so 21 of 25), each
+    // saved record is the one done item that got its number, every refused row is
+    // reported once.
     let runs = bot_runs(&p);
     assert_eq!(runs.len(), 1, "one run over the workbook: {runs:#?}");
     let items = store(&p).items(&runs[0].id).unwrap();
     let count = |s: &str| items.iter().filter(|i| i.state == s).count();
-    assert_eq!(count("done"), 20, "{items:#?}");
-    assert_eq!(count("business_exception"), 5, "{items:#?}");
+    assert_eq!(count("done"), 21, "{items:#?}");
+    assert_eq!(count("business_exception"), 4, "{items:#?}");
+    let records = portal.records();
+    assert_eq!(records.len(), 21, "a row was saved twice: {records:#?}");
+    for r in &records {
+        let holders = items
+            .iter()
+            .filter(|i| i.state == "done" && i.outputs.contains(&r.no_reg))
+            .count();
+        assert_eq!(holders, 1, "{} belongs to {holders} items", r.no_reg);
+    }
     let reports: Vec<_> = p
         .files("var/outbox/sent")
         .into_iter()
@@ -237,7 +237,7 @@ fn the_agent_killed_at_random_moments_saves_every_row_once_and_never_overlaps_ru
     // Retrying saved rows looks them up first: nothing is saved again.
     let retry = p.juru(&["runs", "retry", &runs[0].id, "--items", "2,3,4"]);
     assert!(!retry.stderr().contains("panicked"), "{retry}");
-    assert_eq!(portal.records().len(), 20, "{retry}");
+    assert_eq!(portal.records().len(), 21, "{retry}");
 }
 
 #[test]
@@ -248,14 +248,15 @@ fn a_retry_of_saved_rows_verifies_first_unless_a_person_checked() {
         .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD);
     let first = p.juru(&["run", "demo-perizinan", "--json"]);
     assert_eq!(first.code(), 0, "{first}");
-    assert_eq!(portal.records().len(), 20);
+    // The portal here also saves the workbook's repeated application: 21 of 25.
+    assert_eq!(portal.records().len(), 21);
     let run: serde_json::Value = serde_json::from_str(first.stdout().trim()).unwrap();
     let id = run["run"].as_str().unwrap().to_string();
 
     // Rows 2 and 3 were saved: a retry finds them with verify(item) and saves nothing.
     let again = p.juru(&["runs", "retry", &id, "--items", "2,3", "--json"]);
     assert_eq!(again.code(), 0, "{again}");
-    assert_eq!(portal.records().len(), 20, "saved twice: {again}");
+    assert_eq!(portal.records().len(), 21, "saved twice: {again}");
     let summary: serde_json::Value = serde_json::from_str(again.stdout().trim()).unwrap();
     assert_eq!(summary["done"], 2, "{again}");
     let retry_id = summary["run"].as_str().unwrap().to_string();
@@ -284,12 +285,12 @@ fn a_retry_of_saved_rows_verifies_first_unless_a_person_checked() {
         .unwrap();
     let verify = p.juru(&["runs", "retry", &id, "--items", "verify"]);
     assert_eq!(verify.code(), 0, "{verify}");
-    assert_eq!(portal.records().len(), 20, "saved twice: {verify}");
+    assert_eq!(portal.records().len(), 21, "saved twice: {verify}");
 
     // A person says the rows are not in the system: they are typed again.
     let checked = p.juru(&["runs", "retry", &id, "--items", "2", "--checked"]);
     assert_eq!(checked.code(), 0, "{checked}");
-    assert_eq!(portal.records().len(), 21, "{checked}");
+    assert_eq!(portal.records().len(), 22, "{checked}");
 }
 
 #[test]
