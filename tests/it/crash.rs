@@ -5,7 +5,6 @@
 //! stored and counted. Also: a second agent on one data folder, what `juru runs
 //! list` says of a run whose process is gone, a trigger refused while the bot runs.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use juru::demo::PortalOptions;
@@ -405,4 +404,114 @@ fn a_trigger_while_the_bot_runs_is_refused_and_says_why() {
         1,
         "{log}"
     );
+}
+
+#[test]
+fn two_stop_signals_abort_at_once_and_the_next_start_resumes_the_stopped_run() {
+    let portal = PortalHandle::start();
+    let p = Project::new();
+    let slow = SLOW.replace("detik=1", "detik=4");
+    crate::support::lab_bot(
+        &p,
+        &slow,
+        &format!("[vars]\nportal_url = \"{}\"", portal.url()),
+        4,
+    );
+    let agent = Agent::start(&p, 0);
+    wait_for("the agent to start", 60, &agent, || {
+        agent.log().contains("agent started").then_some(())
+    });
+    let trigger = p.juru(&["trigger", "lab"]);
+    assert_eq!(trigger.code(), 0, "{trigger}");
+    wait_for("an item under way", 90, &agent, || {
+        let db = p.path("var/juru.db");
+        (db.exists()
+            && store(&p)
+                .runs(None, 5)
+                .unwrap()
+                .iter()
+                .any(|r| r.pending > 0 && r.done >= 1))
+        .then_some(())
+    });
+    // Stop, and stop again: the second signal aborts the item under way instead of
+    // letting it finish.
+    agent.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    agent.signal(libc::SIGTERM);
+    let (code, log) = agent.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("second stop signal: aborting"), "{log}");
+    let run = runs(&p).into_iter().find(|r| r.bot == "lab").unwrap();
+    assert_eq!(run.state, "cancelled", "{log}");
+    assert!(run.pending > 0 && run.done < 4, "{run:#?}");
+    // Its log lines say which run and bot they belong to.
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("run{{run={}", run.id)) && l.contains("bot=lab")),
+        "{log}"
+    );
+
+    // The next start continues it (as after a crash) and finishes it.
+    let agent = Agent::start(&p, 1);
+    wait_for("the stopped run to be finished", 120, &agent, || {
+        let r = store(&p).run(&run.id).unwrap().unwrap();
+        (r.state == "finished").then_some(r)
+    });
+    let (code, log) = agent.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("resuming an unfinished run"), "{log}");
+    let r = store(&p).run(&run.id).unwrap().unwrap();
+    assert_eq!((r.done, r.pending), (4, 0), "{log}");
+    assert_eq!(runs(&p).len(), 1, "no second run: {log}");
+}
+
+#[test]
+fn fires_from_before_the_first_start_never_run_and_missed_fires_are_recorded() {
+    let p = Project::new();
+    crate::support::lab_bot(&p, "fn process(item) { }", "", 1);
+    // An hourly schedule whose last fire was ten minutes ago.
+    let now = chrono::Utc::now();
+    let at = now - chrono::Duration::minutes(10);
+    p.write(
+        "config/schedules.toml",
+        &format!(
+            "[jam]\nbot = \"lab\"\ncron = \"{} {} * * * *\"\n",
+            chrono::Timelike::second(&at),
+            chrono::Timelike::minute(&at)
+        ),
+    );
+    // A fresh store: that fire is from before the agent looked after the schedule.
+    let agent = Agent::start(&p, 0);
+    wait_for("the catch-up", 60, &agent, || {
+        agent.log().contains("caught up").then_some(())
+    });
+    let (code, log) = agent.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(fires(&p).is_empty(), "{:#?}", fires(&p));
+    assert!(runs(&p).is_empty());
+
+    // The agent has looked after it for three hours (and was down): the fires of
+    // the last three hours were missed; none runs, each is recorded as skipped.
+    let three_hours_ago = (now - chrono::Duration::hours(3)).to_rfc3339();
+    let db = rusqlite::Connection::open(p.path("var/juru.db")).unwrap();
+    db.execute(
+        "UPDATE schedule_watch SET watched_since = ?1 WHERE schedule = 'jam'",
+        [&three_hours_ago],
+    )
+    .unwrap();
+    drop(db);
+    let agent = Agent::start(&p, 1);
+    wait_for("the catch-up", 60, &agent, || {
+        agent.log().contains("caught up").then_some(())
+    });
+    let (code, log) = agent.stop();
+    assert_eq!(code, 0, "{log}");
+    let fires = fires(&p);
+    assert_eq!(fires.len(), 3, "{fires:#?}");
+    assert!(
+        fires.iter().all(|f| f.state == "skipped"
+            && f.reason.as_deref() == Some("missed: the agent was not running")),
+        "{fires:#?}"
+    );
+    assert!(runs(&p).is_empty());
 }
