@@ -13,7 +13,7 @@ use crate::agent::{fires, runs, store, wait_for, Agent};
 use crate::support::{PortalHandle, Project};
 
 /// A portal that saves duplicates like most legacy systems, and answers fast.
-fn forgiving_portal() -> PortalHandle {
+pub(crate) fn forgiving_portal() -> PortalHandle {
     PortalHandle::start_with(PortalOptions {
         allow_duplicates: true,
         nik_check_ms: (0, 80),
@@ -24,7 +24,7 @@ fn forgiving_portal() -> PortalHandle {
 /// The demo bot pointed at `portal`, reading its rows from `var/inbox/`: the
 /// schedule takes the file from there, and the bot's own workbook is the same file,
 /// so a run that should not have started would type the same rows again.
-fn demo_project(portal: &PortalHandle) -> Project {
+pub(crate) fn demo_project(portal: &PortalHandle) -> Project {
     let p = Project::with_demo_bot();
     let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
     let manifest = manifest

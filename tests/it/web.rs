@@ -24,6 +24,9 @@ impl WebServer {
             .args(["web", "--listen", "127.0.0.1:0"])
             .current_dir(p.path(""))
             .env("TMPDIR", p.path("tmp"))
+            // For the demo bot's re-queued runs.
+            .env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
+            .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
@@ -1021,4 +1024,99 @@ fn item(row: i64, data: &str) -> juru::store::NewItem {
         data: data.into(),
         submitted: false,
     }
+}
+
+/// An officer re-queues an item the bot could not confirm although it was saved:
+/// the new run looks it up with `verify(item)` first and types nothing again; while
+/// another run of the bot goes on, the re-queue is refused and the item stays open.
+#[test]
+fn a_requeued_item_that_was_saved_is_verified_not_typed_again() {
+    let portal = crate::crash::forgiving_portal();
+    let mut p = crate::crash::demo_project(&portal);
+    p.env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
+        .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD);
+    users::add(
+        &p.path("config/users.toml"),
+        "siti",
+        Role::Officer,
+        "sandi-siti-123",
+    )
+    .unwrap();
+    let first = p.juru(&["run", "demo-perizinan", "--json"]);
+    assert_eq!(first.code(), 0, "{first}");
+    let saved = portal.records().len();
+    let summary: serde_json::Value = serde_json::from_str(first.stdout().trim()).unwrap();
+    let id = summary["run"].as_str().unwrap().to_string();
+    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    // Row 2 was saved, but the bot could not confirm it: a person must look.
+    let row2 = store.items(&id).unwrap()[0].clone();
+    assert!(row2.state == "done" && row2.submitted, "{row2:#?}");
+    store
+        .item_finished(
+            &id,
+            0,
+            &ItemEnd {
+                state: "needs_verification",
+                outputs: "{}",
+                reason: Some("the save was not confirmed"),
+                finished_at: "2026-11-29T10:00:00Z",
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+    let web = WebServer::start(&p);
+    let a = web.addr;
+    let siti = login(a, "siti", "sandi-siti-123").unwrap();
+
+    // Another run of the bot goes on (held by this test process): refused.
+    let now = chrono::Utc::now().to_rfc3339();
+    store
+        .begin_run(
+            &NewRun {
+                id: "busy",
+                bot: "demo-perizinan",
+                trigger: "cli",
+                input: "x.xlsx",
+                dir: "var/runs/busy",
+                started_at: &now,
+                headers: "[]",
+                vars: "{}",
+                parent: None,
+                only_input: None,
+                fire: None,
+            },
+            &[item(2, "[]")],
+        )
+        .unwrap();
+    let refused = siti.post(a, "/exceptions/requeue", &format!("run={id}&idx=0"));
+    assert_eq!(refused.status, 409, "{}", refused.text());
+    assert!(refused.text().contains("busy"), "{}", refused.text());
+    assert!(store.actions(None, 10).unwrap().is_empty());
+    store.finish_run("busy", "finished", None, &now).unwrap();
+
+    // Now the re-queue runs: verify(item) finds the record, nothing is typed again.
+    let r = siti.post(a, "/exceptions/requeue", &format!("run={id}&idx=0"));
+    assert_eq!(r.status, 303, "{}", r.text());
+    let child = wait_for(180, "the re-queued run to finish", || {
+        let s = Store::open(&p.path("var/juru.db")).ok()?;
+        let target = s
+            .actions(None, 10)
+            .ok()?
+            .into_iter()
+            .find(|x| x.action == "requeued")?
+            .target?;
+        let run = s.run(&target).ok()??;
+        (run.state == "finished").then_some(run)
+    });
+    assert_eq!((child.total, child.done), (1, 1), "{child:#?}");
+    let items = store.items(&child.id).unwrap();
+    assert!(
+        items[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("verify(item)")),
+        "{items:#?}"
+    );
+    assert_eq!(portal.records().len(), saved, "typed twice");
 }
