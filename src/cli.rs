@@ -1231,6 +1231,22 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
         demo::DEMO_USER,
         demo::DEMO_PASSWORD
     );
+    // An earlier `juru demo` that was stopped left its run unfinished, but its portal
+    // (and what it saved) is gone: that run cannot be continued, so it is closed.
+    if let Ok((_, store)) = open_store(dirs) {
+        let runs = store.runs(Some(DEMO_BOT), 1000).unwrap_or_default();
+        for r in runs
+            .iter()
+            .filter(|r| r.trigger == "demo" && r.unfinished())
+        {
+            if let Ok(true) = store.close_run(&r.id, &chrono::Utc::now().to_rfc3339()) {
+                println!(
+                    "  closed the unfinished demo run {} (its portal is gone)",
+                    r.id
+                );
+            }
+        }
+    }
     let vars = BTreeMap::from([("portal_url".to_string(), portal.url())]);
     let secrets = demo_secrets();
     let code = run_bot(dirs, DEMO_BOT, None, vars, secrets, headed, "demo", false).await;
