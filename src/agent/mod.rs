@@ -27,6 +27,7 @@
 
 mod commands;
 mod inbox;
+mod notify;
 mod wake;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -268,6 +269,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
         "agent started"
     );
     let _dashboard = crate::web::serve_for_agent(&agent.paths, &agent.loaded.config).await;
+    notify::ready();
     agent.resume_dead_runs().await;
     agent.catch_up().await;
     agent.flush_mail();
@@ -308,7 +310,9 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
             _ = tokio::signal::ctrl_c() => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
+                notify::reloading();
                 agent.reload();
+                notify::ready();
                 seen = fingerprint(&agent.paths.config);
                 reload_at = None;
             }
@@ -357,6 +361,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     }
 
     // Shutting down: no new fire, running runs finish their current item.
+    notify::stopping();
     tracing::warn!(
         runs = agent.running,
         "stopping: no new run starts; running runs may finish their current item within {} s",
