@@ -7,6 +7,7 @@ mod support;
 mod agent;
 mod browser_runs;
 mod check;
+mod cli_output;
 mod input;
 mod mail;
 mod quirks;
