@@ -440,13 +440,17 @@ pub fn check(dirs: &Dirs) -> ExitCode {
         }
     }
     let bots_known = dirs.bots.is_dir().then_some(names.as_slice());
+    let mut warnings = Vec::new();
     let schedules = match Schedules::load(&dirs.config, zone, bots_known) {
-        Ok(s) if s.exists => format!(
-            ", {} ({} schedule{})",
-            s.path.display(),
-            s.schedules.len(),
-            if s.schedules.len() == 1 { "" } else { "s" }
-        ),
+        Ok(s) if s.exists => {
+            warnings = calendar_warnings(&s, &dirs.config, zone);
+            format!(
+                ", {} ({} schedule{})",
+                s.path.display(),
+                s.schedules.len(),
+                if s.schedules.len() == 1 { "" } else { "s" }
+            )
+        }
         Ok(_) => String::new(),
         Err(p) => {
             problems.extend(p);
@@ -467,6 +471,9 @@ pub fn check(dirs: &Dirs) -> ExitCode {
             String::new()
         }
     };
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if !problems.is_empty() {
         return print_problems(&problems);
     }
@@ -478,6 +485,30 @@ pub fn check(dirs: &Dirs) -> ExitCode {
         names.join(", ")
     );
     ExitCode::SUCCESS
+}
+
+/// Today's warnings about calendars of enabled schedules that run out of holidays
+/// (see [`schedule::holiday_gaps`]), today being the date in `zone`.
+fn calendar_warnings(
+    schedules: &Schedules,
+    config_dir: &std::path::Path,
+    zone: chrono_tz::Tz,
+) -> Vec<String> {
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let enabled = schedules
+        .schedules
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| (s.name.as_str(), &s.schedule));
+    schedule::holiday_gaps(enabled, today)
+        .iter()
+        .map(|gap| {
+            let file = config_dir
+                .join("calendars")
+                .join(format!("{}.toml", gap.calendar));
+            gap.message(&file.display().to_string())
+        })
+        .collect()
 }
 
 /// `juru schedules`: each schedule's next `count` fires after `from` (or now), in

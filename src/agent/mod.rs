@@ -25,6 +25,7 @@
 //!
 //! [`Schedule::catch_up`]: crate::schedule::Schedule::catch_up
 
+mod calendar_watch;
 mod commands;
 mod inbox;
 mod notify;
@@ -273,6 +274,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     agent.resume_dead_runs().await;
     agent.catch_up().await;
     agent.flush_mail();
+    calendar_watch::start(&agent);
     let mut seen = fingerprint(&agent.paths.config);
     let mut watcher = agent.watcher();
     if watcher.is_watching() {

@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub mod actions;
 pub mod fires;
+pub mod notices;
 
 #[derive(Debug, thiserror::Error)]
 #[error("store {}: {message}", path.display())]

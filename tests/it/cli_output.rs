@@ -1,6 +1,6 @@
 //! What juru writes for people and for other programs: results survive a reader
-//! that goes away (`juru runs list | head -1`), and log lines carry no colour codes
-//! off a terminal.
+//! that goes away (`juru runs list | head -1`), log lines carry no colour codes off
+//! a terminal, and `juru check` warns about a calendar that ran out of holidays.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -143,4 +143,45 @@ fn log_lines_have_no_colour_codes_off_a_terminal() {
         !text.contains("\x1b["),
         "colour codes in the log:\n{text:?}"
     );
+}
+
+#[test]
+fn check_warns_about_a_calendar_without_this_years_holidays() {
+    let p = Project::with_demo_bot();
+    p.write(
+        "config/calendars/lama.toml",
+        "description = \"only 2025\"\n[holidays]\n2025-01-01 = \"Tahun Baru 2025\"\n2025-12-25 = \"Natal\"\n",
+    );
+    p.write(
+        "config/calendars/tua.toml",
+        "[holidays]\n2024-01-01 = \"Tahun Baru 2024\"\n",
+    );
+    p.write(
+        "config/schedules.toml",
+        "[harian]\nbot = \"demo-perizinan\"\ncron = \"30 7 * * 1-5\"\ncalendar = \"lama\"\n\
+         [mati]\nbot = \"demo-perizinan\"\ncron = \"0 9 * * 1\"\ncalendar = \"tua\"\nenabled = false\n",
+    );
+    let run = p.juru(&["check"]);
+    assert_eq!(run.code(), 0, "{run}");
+    assert!(run.stdout().starts_with("ok: "), "{run}");
+    let stderr = run.stderr();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{run}");
+    let w = warnings[0];
+    assert!(
+        w.starts_with(
+            "warning: config/calendars/lama.toml: calendar \"lama\" lists no holidays for 2026"
+        ),
+        "{w}"
+    );
+    assert!(w.contains("; schedule \"harian\" would run on "), "{w}");
+    assert!(
+        w.ends_with("(national holidays and cuti bersama, from the SKB 3 Menteri) now"),
+        "{w}"
+    );
+    // The disabled schedule's calendar is not warned about.
+    assert!(!stderr.contains("tua"), "{run}");
 }
