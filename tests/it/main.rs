@@ -10,6 +10,7 @@ mod check;
 mod cli_output;
 mod input;
 mod mail;
+mod package;
 mod quirks;
 mod runs;
 mod schedules;
