@@ -1,11 +1,20 @@
 //! The `juru` command line: parses arguments, wires config, bots, the run engine and
 //! the demo portal together, prints results and maps them to exit codes
 //! (0 done, 1 the run failed, 2 usage or configuration error).
+//!
+//! Results go to standard output through [`outln!`], which treats a reader that went
+//! away (`juru runs list | head -1`) as the end of the output, not as an error: the
+//! command finishes quietly with its own exit code. SIGPIPE stays ignored (Rust's
+//! default), so a socket closed under the agent is an error to handle, never a
+//! signal that kills it.
 
 use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -47,17 +56,86 @@ pub enum LogFormat {
     Json,
 }
 
-/// Sets up `tracing` for the process: to standard error, in the chosen format.
+/// Sets up `tracing` for the process: to standard error, in the chosen format, in
+/// colour only when standard error is a terminal and `NO_COLOR` is unset or empty.
 pub fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let no_color = std::env::var_os("NO_COLOR");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour(std::io::stderr().is_terminal(), no_color.as_deref()))
         .with_target(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Whether log lines get colours: only on a terminal, and not when `NO_COLOR` is set
+/// to anything but the empty string (<https://no-color.org>).
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Set once standard output cannot be written any more.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+/// Why standard output failed, when it was not because its reader went away.
+static STDOUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
+
+/// Writes one line to standard output (use [`outln!`]). After the first failure
+/// nothing more is written: a reader that went away (`BrokenPipe`) just ends the
+/// output; any other error is reported when the command ends ([`finish_output`]).
+#[doc(hidden)]
+pub fn print_line(args: std::fmt::Arguments) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        output_failed(e);
+    }
+}
+
+fn output_failed(e: std::io::Error) {
+    STDOUT_GONE.store(true, Ordering::Relaxed);
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        let mut error = STDOUT_ERROR.lock().unwrap_or_else(|p| p.into_inner());
+        error.get_or_insert_with(|| e.to_string());
+    }
+}
+
+/// `println!` for command results: a closed pipe ends the output quietly instead of
+/// panicking (see [`print_line`]).
+macro_rules! outln {
+    () => {
+        $crate::cli::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::print_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// Flushes standard output at the end of a command: exit 1 (with the reason) when
+/// it could not be written for another reason than its reader going away.
+fn finish_output(code: ExitCode) -> ExitCode {
+    if !STDOUT_GONE.load(Ordering::Relaxed) {
+        if let Err(e) = std::io::stdout().lock().flush() {
+            output_failed(e);
+        }
+    }
+    let error = STDOUT_ERROR
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    match error {
+        Some(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::from(1)
+        }
+        None => code,
     }
 }
 
@@ -290,7 +368,7 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         match cli.command {
             Command::Check => check(&cli.dirs),
             Command::Schedules {
@@ -333,7 +411,8 @@ pub fn main(cli: Cli) -> ExitCode {
                 command: UsersCommand::Add { name, role },
             } => users_add(&cli.dirs, &name, &role),
         }
-    })
+    });
+    finish_output(code)
 }
 
 fn print_problems(problems: &Problems) -> ExitCode {
@@ -368,13 +447,17 @@ pub fn check(dirs: &Dirs) -> ExitCode {
         }
     }
     let bots_known = dirs.bots.is_dir().then_some(names.as_slice());
+    let mut warnings = Vec::new();
     let schedules = match Schedules::load(&dirs.config, zone, bots_known) {
-        Ok(s) if s.exists => format!(
-            ", {} ({} schedule{})",
-            s.path.display(),
-            s.schedules.len(),
-            if s.schedules.len() == 1 { "" } else { "s" }
-        ),
+        Ok(s) if s.exists => {
+            warnings = calendar_warnings(&s, &dirs.config, zone);
+            format!(
+                ", {} ({} schedule{})",
+                s.path.display(),
+                s.schedules.len(),
+                if s.schedules.len() == 1 { "" } else { "s" }
+            )
+        }
         Ok(_) => String::new(),
         Err(p) => {
             problems.extend(p);
@@ -395,10 +478,13 @@ pub fn check(dirs: &Dirs) -> ExitCode {
             String::new()
         }
     };
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if !problems.is_empty() {
         return print_problems(&problems);
     }
-    println!(
+    outln!(
         "ok: {}{schedules}{users} and {} bot{} ({}) are valid",
         dirs.config.join("agent.toml").display(),
         names.len(),
@@ -406,6 +492,30 @@ pub fn check(dirs: &Dirs) -> ExitCode {
         names.join(", ")
     );
     ExitCode::SUCCESS
+}
+
+/// Today's warnings about calendars of enabled schedules that run out of holidays
+/// (see [`schedule::holiday_gaps`]), today being the date in `zone`.
+fn calendar_warnings(
+    schedules: &Schedules,
+    config_dir: &std::path::Path,
+    zone: chrono_tz::Tz,
+) -> Vec<String> {
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let enabled = schedules
+        .schedules
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| (s.name.as_str(), &s.schedule));
+    schedule::holiday_gaps(enabled, today)
+        .iter()
+        .map(|gap| {
+            let file = config_dir
+                .join("calendars")
+                .join(format!("{}.toml", gap.calendar));
+            gap.message(&file.display().to_string())
+        })
+        .collect()
 }
 
 /// `juru schedules`: each schedule's next `count` fires after `from` (or now), in
@@ -439,7 +549,7 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
         }
     };
     if !loaded.exists || loaded.schedules.is_empty() {
-        println!("no schedules in {}", loaded.path.display());
+        outln!("no schedules in {}", loaded.path.display());
         return ExitCode::SUCCESS;
     }
     let now = chrono::Utc::now();
@@ -463,19 +573,19 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
             ));
         }
         if i > 0 {
-            println!();
+            outln!();
         }
         if !s.enabled {
-            println!("{head}: disabled (enabled = false), does not fire");
+            outln!("{head}: disabled (enabled = false), does not fire");
             continue;
         }
         if paused(&s.name) {
-            println!(
+            outln!(
                 "{head}: paused, its fires are skipped until `juru schedules resume {}`",
                 s.name
             );
         } else {
-            println!("{head}");
+            outln!("{head}");
         }
         let after = from.map_or(now, |w| {
             schedule::instant_of(sched.zone, w) - chrono::Duration::seconds(1)
@@ -485,10 +595,10 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
             .iter()
             .any(|o| matches!(o, schedule::Occurrence::Fire(_)))
         {
-            println!("  no fire ahead");
+            outln!("  no fire ahead");
         }
         for o in &upcoming {
-            println!("  {}", o.describe(sched.zone));
+            outln!("  {}", o.describe(sched.zone));
         }
         if let Some(cal) = &sched.calendar {
             let mut years: Vec<i32> = upcoming
@@ -502,7 +612,7 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
             years.sort_unstable();
             years.dedup();
             for y in years {
-                println!(
+                outln!(
                     "  note: calendar {} lists no holidays in {y}, so only its weekends are skipped then; add that year's days to {}",
                     cal.name(),
                     dirs.config.join("calendars").join(format!("{}.toml", cal.name())).display()
@@ -642,7 +752,7 @@ fn ended(result: Result<RunSummary, RunError>, json: bool) -> ExitCode {
     match result {
         Ok(summary) => {
             if json {
-                println!("{}", summary_json(&summary));
+                outln!("{}", summary_json(&summary));
             } else {
                 print_summary(&summary);
             }
@@ -833,7 +943,7 @@ fn close_run(store: &crate::store::Store, id: &str) -> ExitCode {
     }
     match store.close_run(id, &chrono::Utc::now().to_rfc3339()) {
         Ok(true) => {
-            println!(
+            outln!(
                 "run {id} closed: its {} remaining items are not done; new runs of bot {} may start",
                 run.pending, run.bot
             );
@@ -869,15 +979,23 @@ fn duration_text(start: &str, end: Option<&str>) -> String {
 
 fn print_runs(runs: &[crate::store::RunRecord], tz: chrono_tz::Tz) {
     if runs.is_empty() {
-        println!("no runs yet");
+        outln!("no runs yet");
         return;
     }
-    println!(
+    outln!(
         "{:<40} {:<18} {:<16} {:>8} {:>5} {:>5} {:>5} {:>5} {:>6}  state",
-        "run", "trigger", "started", "took", "rows", "done", "bus.", "sys.", "verify"
+        "run",
+        "trigger",
+        "started",
+        "took",
+        "rows",
+        "done",
+        "bus.",
+        "sys.",
+        "verify"
     );
     for r in runs {
-        println!(
+        outln!(
             "{:<40} {:<18} {:<16} {:>8} {:>5} {:>5} {:>5} {:>5} {:>6}  {}",
             r.id,
             r.trigger.chars().take(18).collect::<String>(),
@@ -908,40 +1026,49 @@ fn print_run(
     all: bool,
     tz: chrono_tz::Tz,
 ) {
-    println!("run {} of bot {}: {}", run.id, run.bot, run.shown_state());
+    outln!("run {} of bot {}: {}", run.id, run.bot, run.shown_state());
     if run.unfinished() {
-        println!(
+        outln!(
             "  {:<22} juru runs resume {} (or give up its {} remaining items: juru runs close {})",
-            "to continue", run.id, run.pending, run.id
+            "to continue",
+            run.id,
+            run.pending,
+            run.id
         );
     }
-    println!("  {:<22} {}", "trigger", run.trigger);
+    outln!("  {:<22} {}", "trigger", run.trigger);
     if let Some(parent) = &run.parent {
-        println!("  {:<22} {parent}", "retry of");
+        outln!("  {:<22} {parent}", "retry of");
     }
-    println!("  {:<22} {}", "input", run.input);
-    println!("  {:<22} {}", "started", local_time(&run.started_at, tz));
-    println!(
+    outln!("  {:<22} {}", "input", run.input);
+    outln!("  {:<22} {}", "started", local_time(&run.started_at, tz));
+    outln!(
         "  {:<22} {}",
         "took",
         duration_text(&run.started_at, run.finished_at.as_deref())
     );
-    println!(
+    outln!(
         "  {:<22} {} rows: {} done, {} business, {} system, {} to verify, {} left",
-        "items", run.total, run.done, run.business, run.system, run.needs_verification, run.pending
+        "items",
+        run.total,
+        run.done,
+        run.business,
+        run.system,
+        run.needs_verification,
+        run.pending
     );
     if let Some(e) = &run.error {
-        println!("  {:<22} {e}", "stopped because");
+        outln!("  {:<22} {e}", "stopped because");
     }
-    println!("  {:<22} {}", "folder", run.dir);
+    outln!("  {:<22} {}", "folder", run.dir);
     let shown: Vec<_> = items.iter().filter(|i| all || i.state != "done").collect();
     if shown.is_empty() {
         return;
     }
-    println!();
-    println!("{:>5}  {:<20} {:>8}  reason", "row", "state", "attempts");
+    outln!();
+    outln!("{:>5}  {:<20} {:>8}  reason", "row", "state", "attempts");
     for i in shown {
-        println!(
+        outln!(
             "{:>5}  {:<20} {:>8}  {}{}",
             i.row_number,
             i.state,
@@ -964,7 +1091,7 @@ fn print_run(
                 .into_iter()
                 .rev()
             {
-                println!("{:>5}  {:<20} {:>8}  | {line}", "", "", "");
+                outln!("{:>5}  {:<20} {:>8}  | {line}", "", "", "");
             }
         }
     }
@@ -985,26 +1112,28 @@ fn print_summary(s: &RunSummary) {
     } else {
         String::new()
     };
-    println!();
-    println!("run {} of bot {}: {state}", s.id, s.bot);
-    println!("  {:<22} {:>6}", "rows", c.total);
-    println!("  {:<22} {:>6}", "done", c.done);
-    println!("  {:<22} {:>6}", "business exceptions", c.business);
-    println!("  {:<22} {:>6}", "system exceptions", c.system);
+    outln!();
+    outln!("run {} of bot {}: {state}", s.id, s.bot);
+    outln!("  {:<22} {:>6}", "rows", c.total);
+    outln!("  {:<22} {:>6}", "done", c.done);
+    outln!("  {:<22} {:>6}", "business exceptions", c.business);
+    outln!("  {:<22} {:>6}", "system exceptions", c.system);
     if c.verify > 0 {
-        println!("  {:<22} {:>6}", "needs verification", c.verify);
+        outln!("  {:<22} {:>6}", "needs verification", c.verify);
     }
     if c.pending > 0 {
-        println!(
+        outln!(
             "  {:<22} {:>6}   (continue with: juru runs resume {})",
-            "not processed", c.pending, s.id
+            "not processed",
+            c.pending,
+            s.id
         );
     }
-    println!("  {:<22} {:>6.1} s", "duration", s.duration.as_secs_f64());
-    println!("  {:<22} {:>6}{per_item}", "webdriver commands", s.commands);
-    println!("  {:<22} {}", "run folder", s.dir.display());
-    println!("  {:<22} {}", "output", s.output.display());
-    println!("  {:<22} {}", "exceptions", s.exceptions.display());
+    outln!("  {:<22} {:>6.1} s", "duration", s.duration.as_secs_f64());
+    outln!("  {:<22} {:>6}{per_item}", "webdriver commands", s.commands);
+    outln!("  {:<22} {}", "run folder", s.dir.display());
+    outln!("  {:<22} {}", "output", s.output.display());
+    outln!("  {:<22} {}", "exceptions", s.exceptions.display());
     print_mail(&s.mail);
 }
 
@@ -1045,7 +1174,7 @@ fn print_mail(status: &MailStatus) {
         ));
     }
     for (i, line) in lines.iter().enumerate() {
-        println!("  {:<22} {line}", if i == 0 { "mail" } else { "" });
+        outln!("  {:<22} {line}", if i == 0 { "mail" } else { "" });
     }
 }
 
@@ -1094,25 +1223,25 @@ async fn mail_command(dirs: &Dirs, command: MailCommand) -> ExitCode {
                         return ExitCode::from(1);
                     }
                 };
-                println!("{} ({})", folder.name(), entries.len());
+                outln!("{} ({})", folder.name(), entries.len());
                 for e in &entries {
-                    println!("  {}  {}", e.id, e.subject);
-                    println!(
+                    outln!("  {}  {}", e.id, e.subject);
+                    outln!(
                         "      to {}; queued {}, {} attempt(s)",
                         recipients(e),
                         local(e.queued_at),
                         e.attempts
                     );
                     for r in &e.refused {
-                        println!("      REFUSED for {}: {}", r.address, r.answer);
+                        outln!("      REFUSED for {}: {}", r.address, r.answer);
                     }
                     if folder == mail::Folder::Pending {
                         if let Some(err) = &e.last_error {
-                            println!("      last attempt: {err}");
+                            outln!("      last attempt: {err}");
                         }
                     } else if folder == mail::Folder::Failed && e.refused.is_empty() {
                         if let Some(err) = &e.last_error {
-                            println!("      {err}");
+                            outln!("      {err}");
                         }
                     }
                 }
@@ -1122,14 +1251,14 @@ async fn mail_command(dirs: &Dirs, command: MailCommand) -> ExitCode {
                     .entries(mail::Folder::Sent)
                     .map(|e| e.len())
                     .unwrap_or(0);
-                println!("sent ({sent}): `juru mail list --all` lists them");
+                outln!("sent ({sent}): `juru mail list --all` lists them");
             }
             ExitCode::SUCCESS
         }
         MailCommand::Retry { ids } => {
             for id in &ids {
                 match outbox.requeue(id) {
-                    Ok(e) => println!("{}: back in the outbox for {}", e.id, e.to.join(", ")),
+                    Ok(e) => outln!("{}: back in the outbox for {}", e.id, e.to.join(", ")),
                     Err(mail::MailError::Unknown(id)) => {
                         eprintln!(
                             "error: {}: there is no failed message \"{id}\" (`juru mail list` shows them)",
@@ -1167,7 +1296,7 @@ async fn flush(
             Ok(a) => a,
             Err(e) => {
                 waiting += 1;
-                println!("ERROR     {e}");
+                outln!("ERROR     {e}");
                 continue;
             }
         };
@@ -1175,7 +1304,7 @@ async fn flush(
         match &a.outcome {
             mail::Outcome::Sent { server, answer } => {
                 sent += 1;
-                println!(
+                outln!(
                     "sent      {}  to {to}  via {server}: {answer}{}",
                     a.entry.id,
                     refusals(&a.entry, &a.outcome)
@@ -1183,7 +1312,7 @@ async fn flush(
             }
             mail::Outcome::Written => {
                 sent += 1;
-                println!("written   {}  to {to}  {}", a.entry.id, a.path.display());
+                outln!("written   {}  to {to}  {}", a.entry.id, a.path.display());
             }
             mail::Outcome::Waiting {
                 reason,
@@ -1193,11 +1322,11 @@ async fn flush(
                 let next = next_attempt
                     .map(|t| format!("; next attempt after {}", local(t)))
                     .unwrap_or_default();
-                println!("WAITING   {}  to {to}: {reason}{next}", a.entry.id);
+                outln!("WAITING   {}  to {to}: {reason}{next}", a.entry.id);
             }
             mail::Outcome::Refused { answer } | mail::Outcome::GaveUp { reason: answer } => {
                 refused += 1;
-                println!(
+                outln!(
                     "REFUSED   {}  to {to}: {answer} (kept in {})",
                     a.entry.id,
                     a.path.display()
@@ -1206,7 +1335,7 @@ async fn flush(
             mail::Outcome::NotPending => {}
         }
     }
-    println!(
+    outln!(
         "{} pending message(s): {sent} sent, {waiting} still waiting, {refused} refused",
         attempts.len()
     );
@@ -1225,7 +1354,7 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!(
+    outln!(
         "demo portal: {} (user {}, password {})",
         portal.url(),
         demo::DEMO_USER,
@@ -1240,7 +1369,7 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
             .filter(|r| r.trigger == "demo" && r.unfinished())
         {
             if let Ok(true) = store.close_run(&r.id, &chrono::Utc::now().to_rfc3339()) {
-                println!(
+                outln!(
                     "  closed the unfinished demo run {} (its portal is gone)",
                     r.id
                 );
@@ -1251,7 +1380,7 @@ async fn run_demo(dirs: &Dirs, port: u16, headed: bool) -> ExitCode {
     let secrets = demo_secrets();
     let code = run_bot(dirs, DEMO_BOT, None, vars, secrets, headed, "demo", false).await;
     let saved = portal.records().len();
-    println!(
+    outln!(
         "  {:<22} {saved} record(s) saved by the portal",
         "demo portal"
     );
@@ -1284,8 +1413,8 @@ async fn web(dirs: &Dirs, listen: Option<SocketAddr>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("dashboard: {}", dashboard.url());
-    println!("Ctrl-C stops it");
+    outln!("dashboard: {}", dashboard.url());
+    outln!("Ctrl-C stops it");
     let _ = tokio::signal::ctrl_c().await;
     dashboard.stop().await;
     ExitCode::SUCCESS
@@ -1306,7 +1435,7 @@ fn users_add(dirs: &Dirs, name: &str, role: &str) -> ExitCode {
     let path = dirs.config.join("users.toml");
     match crate::web::users::add(&path, name, role, password) {
         Ok(()) => {
-            println!("{}: user {name} ({}) saved", path.display(), role.word());
+            outln!("{}: user {name} ({}) saved", path.display(), role.word());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -1324,8 +1453,8 @@ async fn serve_demo(port: u16) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("demo portal: {}", portal.url());
-    println!(
+    outln!("demo portal: {}", portal.url());
+    outln!(
         "log in as {} / {}; Ctrl-C stops it",
         demo::DEMO_USER,
         demo::DEMO_PASSWORD
@@ -1333,4 +1462,20 @@ async fn serve_demo(port: u16) -> ExitCode {
     let _ = tokio::signal::ctrl_c().await;
     portal.stop().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some(OsStr::new(""))));
+    }
 }

@@ -62,9 +62,9 @@ pub fn pause(paths: &Paths, name: &str, paused: bool) -> ExitCode {
     match store.set_paused(name, paused) {
         Ok(()) => {
             if paused {
-                println!("{name}: paused; the agent skips its fires until `juru schedules resume {name}`");
+                crate::cli::outln!("{name}: paused; the agent skips its fires until `juru schedules resume {name}`");
             } else {
-                println!("{name}: resumed; it fires again from its next fire time");
+                crate::cli::outln!("{name}: resumed; it fires again from its next fire time");
             }
             ExitCode::SUCCESS
         }
@@ -123,7 +123,7 @@ pub async fn trigger(paths: &Paths, bot_name: &str) -> ExitCode {
                         ExitCode::from(1)
                     }
                     None => {
-                        println!(
+                        crate::cli::outln!(
                             "the agent started bot {bot_name} (trigger manual); `juru runs list` shows the run"
                         );
                         ExitCode::SUCCESS

@@ -25,9 +25,11 @@
 //!
 //! [`Schedule::catch_up`]: crate::schedule::Schedule::catch_up
 
+mod calendar_watch;
 mod commands;
 mod inbox;
 mod lock;
+mod notify;
 mod signals;
 mod wake;
 
@@ -279,6 +281,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
         "agent started"
     );
     let _dashboard = crate::web::serve_for_agent(&agent.paths, &agent.loaded.config).await;
+    notify::ready();
     // Runs a crash or a stop left unfinished come first: a new fire of their
     // schedule then obeys its `overlap`, and the store's gate holds back any other
     // run of their bots until they end.
@@ -286,6 +289,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     agent.recover_inboxes().await;
     agent.catch_up().await;
     agent.flush_mail();
+    calendar_watch::start(&agent);
     let mut seen = fingerprint(&agent.paths.config);
     let mut watcher = agent.watcher();
     if watcher.is_watching() {
@@ -322,7 +326,9 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
             _ = signals.stopping() => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
+                notify::reloading();
                 agent.reload();
+                notify::ready();
                 seen = fingerprint(&agent.paths.config);
                 reload_at = None;
             }
@@ -371,6 +377,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     }
 
     // Shutting down: no new fire, running runs finish their current item.
+    notify::stopping();
     tracing::warn!(
         runs = agent.running,
         "stopping: no new run starts; running runs may finish their current item within {} s",

@@ -46,7 +46,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
-pub use calendar::{Calendar, DayOff};
+pub use calendar::{holiday_gaps, Calendar, DayOff, HolidayGap, GAP_WARNING_DAYS};
 pub use expr::{Cron, CronError, Field};
 pub use zone::instant_of;
 
