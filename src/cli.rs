@@ -1006,7 +1006,7 @@ fn print_runs(runs: &[crate::store::RunRecord], tz: chrono_tz::Tz) {
             r.business,
             r.system,
             r.needs_verification,
-            if r.unfinished() {
+            if r.pending > 0 && !matches!(r.shown_state(), "running" | "closed") {
                 format!(
                     "{} ({} left: juru runs resume {})",
                     r.shown_state(),

@@ -1002,7 +1002,7 @@ impl Agent {
                 ))
             } else {
                 let bot = r.bot.clone();
-                match db(&self.store, move |s| s.admission(&bot, None)).await {
+                match db(&self.store, move |s| s.admission(&bot, None, None, None)).await {
                     Ok(refusal) => refusal.map(|r| r.to_string()),
                     Err(e) => Some(e.to_string()),
                 }

@@ -168,7 +168,7 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
     let input_text = input_path.display().to_string();
     let only_input = bot.run.parallel_runs.then_some(input_text.as_str());
     if let Some(refusal) = store
-        .admission(&bot.name, only_input)
+        .admission(&bot.name, only_input, Some(&input_text), None)
         .map_err(|e| RunError::Failed(e.to_string()))?
     {
         return Err(RunError::Refused(refusal));
@@ -716,7 +716,7 @@ pub async fn retry(
         ));
     }
     if let Some(refusal) = store
-        .admission(&bot.name, None)
+        .admission(&bot.name, None, Some(&record.input), Some(parent))
         .map_err(|e| RunError::Failed(e.to_string()))?
     {
         return Err(RunError::Refused(refusal));

@@ -9,6 +9,9 @@
 //! - nor while a run of the bot waits to be resumed (**unfinished**: its process died
 //!   or it was stopped with items left): the resume must come first, because a new
 //!   run would redo the rows that run may already have saved;
+//! - nor over the same input as a run of the bot that failed with items left (the
+//!   circuit breaker, `run.timeout`): `juru runs resume` continues that one, or
+//!   `juru runs close` gives it up (a retry of that run's own items may go on);
 //! - a bot with `[run] parallel_runs = true` is held back only by runs over the same
 //!   input.
 //!
@@ -118,34 +121,37 @@ impl RunRecord {
 }
 
 /// The runs of `bot` (over `only_input`, when given) that stand in the way of a new
-/// run, the first reason found.
+/// run over `input` (when known) that retries items of `parent` (when it does), the
+/// first reason found.
 pub(super) fn refusal(
     conn: &Connection,
     bot: &str,
     only_input: Option<&str>,
-    except: Option<&str>,
+    input: Option<&str>,
+    parent: Option<&str>,
 ) -> rusqlite::Result<Option<Refusal>> {
     let mut stmt = conn.prepare(
-        "SELECT r.id, r.state, r.pid, r.owner,
+        "SELECT r.id, r.state, r.pid, r.owner, r.input,
                 (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress'))
          FROM runs r
-         WHERE r.bot = ?1 AND (?2 IS NULL OR r.input = ?2) AND (?3 IS NULL OR r.id <> ?3)
-           AND r.state IN ('running', 'interrupted', 'cancelled')
+         WHERE r.bot = ?1 AND (?2 IS NULL OR r.input = ?2)
+           AND r.state IN ('running', 'interrupted', 'cancelled', 'failed')
          ORDER BY r.started_at",
     )?;
     let rows = stmt
-        .query_map(params![bot, only_input, except], |r| {
+        .query_map(params![bot, only_input], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, Option<String>>(3)?,
-                r.get::<_, i64>(4)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut unfinished = None;
-    for (run, state, pid, owner, left) in rows {
+    for (run, state, pid, owner, run_input, left) in rows {
         if state == "running" && owner_alive(pid, owner.as_deref()) {
             return Ok(Some(Refusal::Busy {
                 bot: bot.to_string(),
@@ -153,7 +159,11 @@ pub(super) fn refusal(
                 pid,
             }));
         }
-        if left > 0 && unfinished.is_none() {
+        let stands = match state.as_str() {
+            "failed" => input == Some(run_input.as_str()) && parent != Some(run.as_str()),
+            _ => true,
+        };
+        if left > 0 && stands && unfinished.is_none() {
             let state = if state == "running" {
                 "interrupted".to_string()
             } else {
@@ -188,12 +198,14 @@ pub(super) fn busy(conn: &Connection, bot: &str, run: &str) -> rusqlite::Result<
             }));
         }
     }
-    Ok(refusal(conn, bot, None, Some(run))?.filter(|r| matches!(r, Refusal::Busy { .. })))
+    Ok(refusal(conn, bot, None, None, None)?
+        .filter(|r| matches!(r, Refusal::Busy { run: other, .. } if other != run)))
 }
 
 impl super::Store {
-    /// Whether a new run of `bot` (over `only_input`, see [`NewRun`]) could start
-    /// now; a look only, the decision is [`Store::begin_run`]'s.
+    /// Whether a new run of `bot` (over `only_input`, see [`NewRun`]; over `input`
+    /// when known; retrying items of `parent`) could start now; a look only, the
+    /// decision is [`Store::begin_run`]'s.
     ///
     /// [`NewRun`]: super::NewRun
     /// [`Store::begin_run`]: super::Store::begin_run
@@ -201,8 +213,11 @@ impl super::Store {
         &self,
         bot: &str,
         only_input: Option<&str>,
+        input: Option<&str>,
+        parent: Option<&str>,
     ) -> Result<Option<Refusal>, StoreError> {
-        refusal(&self.conn, bot, only_input, None).map_err(|e| self.err("checking the runs", e))
+        refusal(&self.conn, bot, only_input, input, parent)
+            .map_err(|e| self.err("checking the runs", e))
     }
 
     /// Marks runs left `running` by a process that is gone as `interrupted`; the
@@ -327,10 +342,38 @@ mod tests {
         // Cancelled with items left: still unfinished; closed: out of the way.
         s.finish_run("r1", "cancelled", None, "t").unwrap();
         assert!(s.run("r1").unwrap().unwrap().unfinished());
-        assert!(s.admission("demo", None).unwrap().is_some());
+        assert!(s.admission("demo", None, None, None).unwrap().is_some());
         assert!(s.close_run("r1", "t2").unwrap());
-        assert_eq!(s.admission("demo", None).unwrap(), None);
+        assert_eq!(s.admission("demo", None, None, None).unwrap(), None);
         assert_eq!(s.items("r1").unwrap()[0].state, state::PENDING);
+    }
+
+    #[test]
+    fn a_failed_run_with_items_left_holds_back_its_own_input_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
+        s.begin_run(&new_run("r1", "in.xlsx", false), &items())
+            .unwrap();
+        s.finish_run("r1", "failed", Some("circuit breaker"), "t")
+            .unwrap();
+        match s.begin_run(&new_run("r2", "in.xlsx", false), &items()) {
+            Err(BeginError::Refused(Refusal::Unfinished { run, state, .. })) => {
+                assert_eq!((run.as_str(), state.as_str()), ("r1", "failed"))
+            }
+            other => panic!("expected unfinished, got {other:?}"),
+        }
+        // Another input may run; a retry of r1's own items too.
+        assert_eq!(
+            s.admission("demo", None, Some("next.xlsx"), None).unwrap(),
+            None
+        );
+        assert_eq!(
+            s.admission("demo", None, Some("in.xlsx"), Some("r1"))
+                .unwrap(),
+            None
+        );
+        s.begin_run(&new_run("r3", "next.xlsx", false), &items())
+            .unwrap();
     }
 
     #[test]

@@ -321,7 +321,10 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(fail)?;
-        if let Some(refusal) = gate::refusal(&tx, run.bot, run.only_input, None).map_err(fail)? {
+        if let Some(refusal) =
+            gate::refusal(&tx, run.bot, run.only_input, Some(run.input), run.parent)
+                .map_err(fail)?
+        {
             return Err(BeginError::Refused(refusal));
         }
         let result = (|| {

@@ -1331,7 +1331,9 @@ async fn exception_action(
         // goes on or waits to be resumed.
         if kind == kind::REQUEUED {
             if let Some(run) = st.run(&run_id)? {
-                if let Some(refusal) = st.admission(&run.bot, None)? {
+                if let Some(refusal) =
+                    st.admission(&run.bot, None, Some(&run.input), Some(&run.id))?
+                {
                     return Ok(Some(Err(refusal)));
                 }
             }
