@@ -62,6 +62,9 @@ pub struct WebSettings {
     pub enabled: bool,
     /// Address and port, `127.0.0.1:8080` by default.
     pub listen: std::net::SocketAddr,
+    /// `trusted_proxy`: the reverse proxies (an address or a list) whose
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` headers juru believes; none by default.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebSettings {
@@ -69,6 +72,7 @@ impl Default for WebSettings {
         WebSettings {
             enabled: false,
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -152,6 +156,8 @@ struct AgentSection {
 struct WebFile {
     enabled: Option<bool>,
     listen: Option<Spanned<String>>,
+    /// An address or a list of addresses.
+    trusted_proxy: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -305,6 +311,31 @@ impl AgentFile {
                         listen.get_ref()
                     ),
                 )),
+            }
+        }
+        if let Some(proxy) = &self.web.trusted_proxy {
+            let expected = "expected an IP address such as \"127.0.0.1\" or a list of them";
+            let values = match proxy.get_ref() {
+                toml::Value::Array(list) => list.iter().collect(),
+                one => vec![one],
+            };
+            for v in values {
+                match v.as_str().map(|s| s.trim().parse::<std::net::IpAddr>()) {
+                    Some(Ok(ip)) => web.trusted_proxies.push(ip),
+                    Some(Err(_)) => problems.0.push(at.problem(
+                        proxy,
+                        "web.trusted_proxy",
+                        format!(
+                            "\"{}\" is not an IP address; {expected}",
+                            v.as_str().unwrap_or_default()
+                        ),
+                    )),
+                    None => problems.0.push(at.problem(
+                        proxy,
+                        "web.trusted_proxy",
+                        format!("{v} is not text; {expected}"),
+                    )),
+                }
             }
         }
 
@@ -727,6 +758,34 @@ mod tests {
                 .starts_with("web.listen: \"localhost\" is not an address"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn web_trusted_proxy_is_an_address_or_a_list() {
+        let c = AgentConfig::parse("agent.toml", "[web]\ntrusted_proxy = \"127.0.0.1\"\n").unwrap();
+        assert_eq!(
+            c.web.trusted_proxies,
+            vec![std::net::IpAddr::from([127, 0, 0, 1])]
+        );
+        let c = AgentConfig::parse(
+            "agent.toml",
+            "[web]\ntrusted_proxy = [\"10.0.0.2\", \"::1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.web.trusted_proxies.len(), 2);
+        let err = AgentConfig::parse(
+            "config/agent.toml",
+            "[web]\ntrusted_proxy = [\"proxy.local\", 7]\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+        assert!(
+            err.0[0]
+                .message
+                .starts_with("web.trusted_proxy: \"proxy.local\" is not an IP address"),
+            "{err}"
+        );
+        assert!(err.0[1].message.contains("7 is not text"), "{err}");
     }
 
     #[test]

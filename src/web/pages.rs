@@ -1,22 +1,28 @@
 //! The dashboard's routes: each handler checks the session (and for forms the CSRF
 //! token and the role), reads the store on a blocking thread and renders HTML.
+//! One middleware ([`guard`]) works out who the client is, adds the security
+//! headers to every answer and replaces the web framework's plain-text errors with
+//! the dashboard's own page.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Extension, Path as UrlPath, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::files::{self, Refused};
+use super::upload::{self, Event};
 use super::users::{self, Role};
-use super::{lock, same_token, token, App, Session, Shared, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{lock, same_token, token, App, Client, Session, Shared, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::config::Schedules;
 use crate::run::{self, RunOptions, Selection};
 use crate::schedule::{self, Occurrence};
@@ -31,19 +37,154 @@ pub(super) fn router(app: Shared) -> Router {
         .route("/language", post(language))
         .route("/schedules", get(schedules_page))
         .route("/schedules/{name}/{action}", post(schedule_action))
-        .route(
-            "/schedules/{name}/upload",
-            post(schedule_upload).layer(axum::extract::DefaultBodyLimit::max(
-                super::upload::MAX_UPLOAD + 64 * 1024,
-            )),
-        )
+        .route("/schedules/{name}/upload", post(schedule_upload))
         .route("/runs", get(runs_page))
         .route("/runs/{id}", get(run_page))
         .route("/files/{id}/{*path}", get(run_file))
         .route("/exceptions", get(exceptions_page))
         .route("/exceptions/{action}", post(exception_action))
         .route("/users", get(users_page))
+        .route("/static/juru.css", get(style_sheet))
+        .route("/static/juru.js", get(script))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
+}
+
+/// The Content-Security-Policy of every answer: nothing inline, nothing from
+/// elsewhere, no framing.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Around every request: works out the client ([`super::client`], put in the
+/// request for the handlers), gives the framework's own errors (plain text in
+/// English) the dashboard's page in the user's language, and adds the security
+/// headers; cookies get `Secure` when the client came over https.
+async fn guard(
+    State(app): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let client = super::client(peer, req.headers(), &app.config.web.trusted_proxies);
+    req.extensions_mut().insert(client);
+    let headers = req.headers().clone();
+    let assets = req.uri().path().starts_with("/static/");
+    let mut resp = next.run(req).await;
+    let code = resp.status();
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if (code.is_client_error() || code.is_server_error()) && !html {
+        let said = axum::body::to_bytes(std::mem::take(resp.body_mut()), 4096)
+            .await
+            .unwrap_or_default();
+        tracing::info!(status = code.as_u16(), said = %String::from_utf8_lossy(&said), "dashboard: refused a request");
+        let s = app.session(&headers);
+        resp = error_page(s.as_ref(), code, &framework_error(s.as_ref(), code));
+    }
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", CSP),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("x-content-type-options", "nosniff"),
+        (
+            "cache-control",
+            if assets { "max-age=3600" } else { "no-store" },
+        ),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    if client.https {
+        let cookies: Vec<HeaderValue> = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| {
+                if v.contains("; Secure") {
+                    HeaderValue::from_str(v).ok()
+                } else {
+                    HeaderValue::from_str(&format!("{v}; Secure")).ok()
+                }
+            })
+            .collect();
+        h.remove(header::SET_COOKIE);
+        for c in cookies {
+            h.append(header::SET_COOKIE, c);
+        }
+    }
+    resp
+}
+
+/// What to tell a person about an error of the web framework (its own text is
+/// technical English; it goes to the log).
+fn framework_error(s: Option<&Session>, code: StatusCode) -> String {
+    let say = |id: &str, en: &str| match s {
+        Some(s) => t(s.english, id, en).to_string(),
+        None => format!("{id} / {en}"),
+    };
+    match code {
+        StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE => say(
+            "Permintaan tidak sah: isian formulir atau alamat halaman salah.",
+            "Bad request: a form field or the page address has a wrong value.",
+        ),
+        StatusCode::NOT_FOUND => say("Halaman tidak ditemukan.", "No such page."),
+        StatusCode::METHOD_NOT_ALLOWED => say(
+            "Halaman ini tidak menerima permintaan semacam ini.",
+            "This page does not take this kind of request.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => say(
+            "Data yang dikirim terlalu besar.",
+            "What was sent is too large.",
+        ),
+        StatusCode::FORBIDDEN => say(
+            "Anda tidak berhak melakukan ini.",
+            "You are not allowed to do this.",
+        ),
+        other => {
+            let code = other.as_u16();
+            say(
+                &format!("Terjadi kesalahan (kode {code})."),
+                &format!("Something went wrong (code {code})."),
+            )
+        }
+    }
+}
+
+async fn not_found() -> StatusCode {
+    // The guard gives it the dashboard's page.
+    StatusCode::NOT_FOUND
+}
+
+async fn style_sheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+/// The dashboard's only script, served as a file (the Content-Security-Policy
+/// allows no inline script): each screenshot's size under its thumbnail.
+const SCRIPT: &str = "// juru dashboard
+document.querySelectorAll('img.thumb').forEach(function (img) {
+  function show() {
+    var out = img.parentNode.nextElementSibling;
+    if (out && img.naturalWidth) {
+      out.textContent = img.naturalWidth + '×' + img.naturalHeight;
+    }
+  }
+  if (img.complete) { show(); } else { img.addEventListener('load', show); }
+});
+";
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 // ---- small helpers ----
@@ -86,22 +227,39 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// An error page for someone not logged in (both languages are in `text`).
 fn status_page(code: StatusCode, text: &str) -> Response {
     (
         code,
         Html(format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>juru</title></head><body><p>{}</p><p><a href=\"/\">juru</a></p></body></html>",
+            "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>juru</title><link rel=\"stylesheet\" href=\"/static/juru.css\"></head>\
+<body><header><strong>juru</strong></header><main><p class=\"bad\" id=\"error\">{}</p><p><a href=\"/\">juru</a></p></main></body></html>",
             esc(text)
         )),
     )
         .into_response()
 }
 
-fn forbidden(en: bool) -> Response {
-    status_page(
+/// An error page: in the user's language and with the menu when logged in.
+fn error_page(s: Option<&Session>, code: StatusCode, text: &str) -> Response {
+    let Some(s) = s else {
+        return status_page(code, text);
+    };
+    let title = format!("{} {}", t(s.english, "Galat", "Error"), code.as_u16());
+    let body = format!(
+        "<p class=\"bad\" id=\"error\">{}</p><p><a href=\"/\">{}</a></p>",
+        esc(text),
+        t(s.english, "Kembali ke Hari ini", "Back to Today")
+    );
+    (code, layout(s, "", &title, &body)).into_response()
+}
+
+fn forbidden(s: &Session) -> Response {
+    error_page(
+        Some(s),
         StatusCode::FORBIDDEN,
         t(
-            en,
+            s.english,
             "Anda tidak berhak melakukan ini.",
             "You are not allowed to do this.",
         ),
@@ -115,20 +273,21 @@ fn form_session(app: &Shared, headers: &HeaderMap, csrf: &str) -> Result<Session
         return Err(Box::new(to_login()));
     };
     if !same_token(&s.csrf, csrf) {
-        return Err(Box::new(bad_csrf(s.english)));
+        return Err(Box::new(bad_csrf(Some(&s))));
     }
     Ok(s)
 }
 
-fn bad_csrf(en: bool) -> Response {
-    status_page(
-        StatusCode::FORBIDDEN,
-        t(
-            en,
+fn bad_csrf(s: Option<&Session>) -> Response {
+    let text = match s {
+        Some(s) => t(
+            s.english,
             "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman dan coba lagi.",
             "The form is stale or forged (CSRF token). Reload the page and try again.",
         ),
-    )
+        None => "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman dan coba lagi. / The form is stale or forged (CSRF token). Reload the page and try again.",
+    };
+    error_page(s, StatusCode::FORBIDDEN, text)
 }
 
 fn to_login() -> Response {
@@ -221,6 +380,11 @@ button{cursor:pointer}img.thumb{width:160px;border:1px solid #ccc}.shot-size{dis
 
 /// The page frame with the menu.
 fn layout(s: &Session, here: &str, title: &str, body: &str) -> Response {
+    layout_with(s, here, title, "", body)
+}
+
+/// The page frame with the menu and `head` added to the page's head.
+fn layout_with(s: &Session, here: &str, title: &str, head: &str, body: &str) -> Response {
     let en = s.english;
     let mut nav = String::new();
     let mut items = vec![
@@ -244,7 +408,7 @@ fn layout(s: &Session, here: &str, title: &str, body: &str) -> Response {
     };
     Html(format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>{title} · juru</title><style>{STYLE}</style></head><body>\
+<title>{title} · juru</title><link rel=\"stylesheet\" href=\"/static/juru.css\"><script src=\"/static/juru.js\" defer></script>{head}</head><body>\
 <header><strong>juru</strong>{nav}<span class=\"me\">{user} ({role})</span>\
 <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"lang\" value=\"{ol}\"><button id=\"language\">{olabel}</button></form>\
 <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button id=\"logout\">{logout}</button></form></header>\
@@ -287,7 +451,7 @@ fn login_html(csrf: &str, message: Option<&str>) -> String {
         .map(|m| format!("<p class=\"bad\" id=\"message\">{}</p>", esc(m)))
         .unwrap_or_default();
     format!(
-        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>Masuk · juru</title><style>{STYLE}</style></head>\
+        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>Masuk · juru</title><link rel=\"stylesheet\" href=\"/static/juru.css\"></head>\
 <body><header><strong>juru</strong></header><main><h1>Masuk / Log in</h1>{message}\
 <form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
 <p><label>Nama pengguna / User <input name=\"user\" id=\"user\" autocomplete=\"username\"></label></p>\
@@ -329,61 +493,62 @@ async fn login_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
 
 async fn login(
     State(app): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<Client>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let cookie_token = super::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     let known = lock(&app.login_tokens).remove(&form.csrf).is_some();
     if form.csrf.is_empty() || !known || !same_token(&cookie_token, &form.csrf) {
-        return bad_csrf(false);
+        return bad_csrf(None);
     }
-    let user_key = format!("user:{}", form.user);
-    let ip_key = format!("ip:{}", peer.ip());
-    if !app.may_try(&user_key) || !app.may_try(&ip_key) {
+    // Counted before the password is checked: parallel guesses wait here.
+    let Some(attempt) = app.begin_attempt(&form.user, client.ip) else {
+        tracing::info!(user = %form.user, ip = %client.ip, "dashboard: login refused (too many failed attempts)");
         return login_response(
             &app,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Terlalu banyak percobaan gagal; coba lagi dalam 15 menit. / Too many failed attempts; try again in 15 minutes."),
         );
-    }
-    let users_path = app.paths.config.join("users.toml");
+    };
+    let users = app.users.users();
     let (name, password) = (form.user.clone(), form.password);
-    let checked =
-        tokio::task::spawn_blocking(move || {
-            let users = users::load(&users_path).map_err(|p| p.to_string())?;
-            Ok::<_, String>(users.get(&name).and_then(|u| {
-                users::verify_password(&u.password_hash, &password).then(|| u.clone())
-            }))
-        })
-        .await;
+    let checked = tokio::task::spawn_blocking(move || match users.as_ref() {
+        Ok(users) => Ok(users::authenticate(users, &name, &password)),
+        Err(e) => Err(e.clone()),
+    })
+    .await;
     let user = match checked {
         Ok(Ok(u)) => u,
         Ok(Err(e)) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e),
         Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let Some(user) = user else {
-        app.failed(&user_key);
-        app.failed(&ip_key);
-        tracing::info!(user = %form.user, ip = %peer.ip(), "dashboard: failed login");
+        tracing::info!(user = %form.user, ip = %client.ip, "dashboard: failed login");
         return login_response(
             &app,
             StatusCode::UNAUTHORIZED,
             Some("Nama pengguna atau kata sandi salah. / Wrong user name or password."),
         );
     };
+    app.succeeded(attempt);
     let id = token();
-    lock(&app.sessions).insert(
-        id.clone(),
-        Session {
-            user: user.name.clone(),
-            role: user.role,
-            csrf: token(),
-            english: user.english,
-            last: std::time::Instant::now(),
-        },
-    );
-    tracing::info!(user = %user.name, "dashboard: logged in");
+    {
+        let mut sessions = lock(&app.sessions);
+        sessions.retain(|_, s| s.last.elapsed() <= super::SESSION_IDLE);
+        sessions.insert(
+            id.clone(),
+            Session {
+                user: user.name.clone(),
+                role: user.role,
+                hash: user.password_hash.clone(),
+                csrf: token(),
+                english: user.english,
+                last: std::time::Instant::now(),
+            },
+        );
+    }
+    tracing::info!(user = %user.name, ip = %client.ip, "dashboard: logged in");
     (
         StatusCode::SEE_OTHER,
         [
@@ -532,8 +697,6 @@ async fn today(State(app): State<Shared>, headers: HeaderMap) -> Response {
             t(en, "Tidak ada proses yang berjalan.", "No run in progress.")
         );
     } else {
-        // Live progress without a front-end build: the page reloads itself while runs work.
-        body.push_str("<script>setTimeout(function () { location.reload(); }, 5000);</script>");
         body.push_str("<div id=\"running\" data-live=\"5\">");
         for r in &running {
             let finished = r.total - r.pending;
@@ -616,7 +779,13 @@ async fn today(State(app): State<Shared>, headers: HeaderMap) -> Response {
         t(en, "Proses gagal (7 hari)", "Failed runs (7 days)")
     );
     body.push_str(&runs_table(&app, en, &failed, "failed"));
-    layout(&s, "/", t(en, "Hari ini", "Today"), &body)
+    // Live progress without script: the page reloads itself while runs work.
+    let head = if running.is_empty() {
+        ""
+    } else {
+        "<meta http-equiv=\"refresh\" content=\"5\">"
+    };
+    layout_with(&s, "/", t(en, "Hari ini", "Today"), head, &body)
 }
 
 async fn schedules_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
@@ -792,7 +961,11 @@ async fn schedule_action(
     .await;
     match done {
         Ok(true) => Redirect::to("/schedules").into_response(),
-        Ok(false) => status_page(StatusCode::NOT_FOUND, "?"),
+        Ok(false) => error_page(
+            Some(&s),
+            StatusCode::NOT_FOUND,
+            t(s.english, "Tindakan tidak dikenal.", "No such action."),
+        ),
         Err(r) => r,
     }
 }
@@ -800,84 +973,259 @@ async fn schedule_action(
 /// The bot of schedule `name`, for a supervisor (or admin); else the answer to send.
 fn schedule_bot(app: &App, s: &Session, name: &str) -> Result<String, Box<Response>> {
     if s.role < Role::Supervisor {
-        return Err(Box::new(forbidden(s.english)));
+        return Err(Box::new(forbidden(s)));
     }
     let sc = load_schedules(app)
-        .map_err(|e| Box::new(status_page(StatusCode::INTERNAL_SERVER_ERROR, &e)))?;
+        .map_err(|e| Box::new(error_page(Some(s), StatusCode::INTERNAL_SERVER_ERROR, &e)))?;
     sc.schedules
         .iter()
         .find(|c| c.name == name)
         .map(|c| c.bot.clone())
         .ok_or_else(|| {
-            Box::new(status_page(
+            Box::new(error_page(
+                Some(s),
                 StatusCode::NOT_FOUND,
                 t(s.english, "Jadwal tidak dikenal.", "No such schedule."),
             ))
         })
 }
 
-/// "Run now" with an uploaded workbook: kept under `<data>/uploads/` and handed to
-/// the agent with the request.
+/// "Run now" with an uploaded workbook. The login and the role are checked before
+/// the body is read; the body is streamed to a temporary file in `<data>/uploads/`
+/// (at most [`upload::MAX_BODY`] bytes), the form's CSRF token is checked, the
+/// file is read as the bot reads its input (its `[input]` options, its required
+/// columns), and only then kept under a unique name and handed to the agent with
+/// the request. Whatever is refused leaves nothing behind.
 async fn schedule_upload(
     State(app): State<Shared>,
     UrlPath(name): UrlPath<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let Some(s) = app.session(&headers) else {
         return to_login();
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let Some(parts) = super::upload::parts(content_type, &body) else {
-        return status_page(StatusCode::BAD_REQUEST, "multipart/form-data expected");
-    };
-    let csrf = parts
-        .iter()
-        .find(|p| p.name == "csrf")
-        .map(|p| String::from_utf8_lossy(&p.data).to_string())
-        .unwrap_or_default();
-    if !same_token(&s.csrf, &csrf) {
-        return bad_csrf(s.english);
-    }
+    let en = s.english;
     let bot = match schedule_bot(&app, &s, &name) {
         Ok(bot) => bot,
         Err(r) => return *r,
     };
-    let Some(file) = parts
-        .iter()
-        .find(|p| p.name == "input" && p.file_name.as_deref().is_some_and(|n| !n.is_empty()))
+    let too_large = || {
+        error_page(
+            Some(&s),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "{} {} MB.",
+                t(
+                    en,
+                    "Berkas terlalu besar; paling besar",
+                    "The file is too large; at most"
+                ),
+                upload::MAX_UPLOAD / (1024 * 1024)
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > upload::MAX_BODY as u64) {
+        return too_large();
+    }
+    let Some(boundary) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(upload::boundary)
     else {
-        return status_page(
+        return error_page(
+            Some(&s),
             StatusCode::BAD_REQUEST,
             t(
-                s.english,
+                en,
+                "Formulir unggah tidak sah (multipart/form-data diharapkan).",
+                "Not an upload form (multipart/form-data expected).",
+            ),
+        );
+    };
+    let bad_form = |why: &str| {
+        error_page(
+            Some(&s),
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "{}: {why}",
+                t(en, "Formulir unggah rusak", "The upload form is damaged")
+            ),
+        )
+    };
+    let uploads = app.paths.data.join("uploads");
+    if let Err(e) = tokio::fs::create_dir_all(&uploads).await {
+        return error_page(
+            Some(&s),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("{}: cannot create: {e}", uploads.display()),
+        );
+    }
+    let cannot_keep = |e: std::io::Error| {
+        error_page(
+            Some(&s),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot keep the upload in {}: {e}", uploads.display()),
+        )
+    };
+
+    // The body, chunk by chunk: the CSRF token is checked as soon as it arrives,
+    // the file goes to a temporary file (removed when dropped).
+    let mut reader = upload::Reader::new(&boundary);
+    let mut stream = body.into_data_stream();
+    let mut total = 0usize;
+    let mut csrf_ok = false;
+    let mut file: Option<(String, tempfile::NamedTempFile, tokio::fs::File)> = None;
+    let mut file_done = false;
+    let mut size = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(error = %e, "dashboard: an upload broke off");
+                return bad_form(t(en, "unggahan terputus", "the upload broke off"));
+            }
+        };
+        total += chunk.len();
+        if total > upload::MAX_BODY {
+            return too_large();
+        }
+        let events = match reader.push(&chunk) {
+            Ok(e) => e,
+            Err(upload::Malformed(why)) => return bad_form(why),
+        };
+        for event in events {
+            match event {
+                Event::Field { name, value } if name == "csrf" => {
+                    if !same_token(&s.csrf, &value) {
+                        return bad_csrf(Some(&s));
+                    }
+                    csrf_ok = true;
+                }
+                Event::Field { .. } => {}
+                Event::FileStart { name, file_name } => {
+                    if file.is_some() {
+                        file_done = true;
+                    }
+                    if name != "input" || file_name.is_empty() || file.is_some() {
+                        continue;
+                    }
+                    // Refused before its bytes are written: not a kind of workbook.
+                    if let Err(why) = upload::destination(&app.paths.data, &file_name, "", "") {
+                        return error_page(Some(&s), StatusCode::BAD_REQUEST, &why);
+                    }
+                    let tmp = match tempfile::Builder::new()
+                        .prefix(".upload-")
+                        .suffix(&format!(".{}", upload::extension(&file_name)))
+                        .tempfile_in(&uploads)
+                    {
+                        Ok(t) => t,
+                        Err(e) => return cannot_keep(e),
+                    };
+                    let handle = match tmp.reopen() {
+                        Ok(h) => tokio::fs::File::from_std(h),
+                        Err(e) => return cannot_keep(e),
+                    };
+                    file = Some((file_name, tmp, handle));
+                }
+                Event::FileData(data) => {
+                    if let (Some((_, _, handle)), false) = (file.as_mut(), file_done) {
+                        size += data.len();
+                        if size > upload::MAX_UPLOAD {
+                            return too_large();
+                        }
+                        if let Err(e) = tokio::io::AsyncWriteExt::write_all(handle, &data).await {
+                            return cannot_keep(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Err(upload::Malformed(why)) = reader.finish() {
+        return bad_form(why);
+    }
+    if !csrf_ok {
+        return bad_csrf(Some(&s));
+    }
+    let Some((file_name, tmp, mut handle)) = file else {
+        return error_page(
+            Some(&s),
+            StatusCode::BAD_REQUEST,
+            t(
+                en,
                 "Pilih berkas workbook terlebih dahulu.",
                 "Choose a workbook first.",
             ),
         );
     };
-    let stamp = Utc::now().format("%Y%m%d-%H%M%S").to_string();
-    let path = match super::upload::destination(
-        &app.paths.data,
-        file.file_name.as_deref().unwrap_or_default(),
-        &stamp,
-    ) {
-        Ok(p) => p,
-        Err(why) => return status_page(StatusCode::BAD_REQUEST, &why),
-    };
-    let saved = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| std::fs::write(&path, &file.data));
-    if let Err(e) = saved {
-        return status_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("cannot keep the upload in {}: {e}", path.display()),
-        );
+    if let Err(e) = tokio::io::AsyncWriteExt::flush(&mut handle).await {
+        return cannot_keep(e);
     }
+    drop(handle);
+
+    // Read as the bot reads its input; kept only when that works.
+    let bots = app.paths.bots.clone();
+    let (bot_name, shown) = (bot.clone(), file_name.clone());
+    let data_dir = app.paths.data.clone();
+    let checked =
+        tokio::task::spawn_blocking(move || -> Result<PathBuf, Result<String, String>> {
+            let loaded = crate::bot::load(&bots, &bot_name).map_err(|p| Err(p.to_string()))?;
+            let read = crate::sheet::read_with(tmp.path(), &loaded.input.read);
+            let tmp_shown = tmp.path().display().to_string();
+            match read {
+                Err(e) => Err(Ok(e
+                    .to_string()
+                    .replace(&tmp_shown, &format!("\"{shown}\"")))),
+                Ok(table) if table.rows.is_empty() => Err(Ok(format!(
+                    "\"{shown}\" has no rows to process under its header{}",
+                    if table.filtered > 0 {
+                        format!(" ({} left out by input.filter)", table.filtered)
+                    } else {
+                        String::new()
+                    }
+                ))),
+                Ok(_) => {
+                    let stamp = Utc::now().format("%Y%m%d-%H%M%S").to_string();
+                    let unique = &token()[..8];
+                    let dest =
+                        upload::destination(&data_dir, &shown, &stamp, unique).map_err(Ok)?;
+                    tmp.persist_noclobber(&dest).map_err(|e| {
+                        Err(format!(
+                            "cannot keep the upload as {}: {}",
+                            dest.display(),
+                            e.error
+                        ))
+                    })?;
+                    Ok(dest)
+                }
+            }
+        })
+        .await;
+    let path = match checked {
+        Ok(Ok(p)) => p,
+        Ok(Err(Ok(why))) => {
+            tracing::info!(user = %s.user, bot = %bot, file = %file_name, why = %why, "dashboard: upload refused");
+            return error_page(
+                Some(&s),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!(
+                    "{} {why}",
+                    t(
+                        en,
+                        "Berkas ini tidak dapat dipakai bot ini dan tidak disimpan:",
+                        "This file cannot be used by this bot and was not kept:"
+                    )
+                ),
+            );
+        }
+        Ok(Err(Err(e))) => return error_page(Some(&s), StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(e) => return error_page(Some(&s), StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let user = s.user.clone();
     let input = path.display().to_string();
     let done = with_store(&app, move |st| {
@@ -1004,7 +1352,8 @@ fn screenshot_link(run: &str, shot: Option<&str>) -> String {
                 enc(run),
                 p.split('/').map(enc).collect::<Vec<_>>().join("/")
             );
-            format!("<a href=\"{href}\" target=\"_blank\"><img class=\"thumb\" src=\"{href}\" alt=\"screenshot\" onload=\"this.parentNode.nextElementSibling.textContent=this.naturalWidth+'×'+this.naturalHeight\"></a><span class=\"shot-size muted\"></span>")
+            // The size under the picture comes from /static/juru.js.
+            format!("<a href=\"{href}\" target=\"_blank\" rel=\"noopener\"><img class=\"thumb\" src=\"{href}\" alt=\"screenshot\"></a><span class=\"shot-size muted\"></span>")
         }
         None => String::new(),
     }
@@ -1039,7 +1388,8 @@ async fn run_page(
         Err(r) => return r,
     };
     let Some((run, items, actions, children)) = found else {
-        return status_page(
+        return error_page(
+            Some(&s),
             StatusCode::NOT_FOUND,
             t(en, "Proses tidak dikenal.", "No such run."),
         );
@@ -1163,50 +1513,64 @@ async fn run_file(
     let run = match with_store(&app, move |st| st.run(&rid)).await {
         Ok(Some(r)) => r,
         Ok(None) => {
-            return status_page(
+            return error_page(
+                Some(&s),
                 StatusCode::NOT_FOUND,
                 t(s.english, "Proses tidak dikenal.", "No such run."),
             )
         }
         Err(r) => return r,
     };
-    match files::resolve(&PathBuf::from(&run.dir), &path) {
-        Ok(full) => match tokio::fs::read(&full).await {
-            Ok(bytes) => {
-                let name = full
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("file")
-                    .replace('"', "");
-                (
-                    [
-                        (header::CONTENT_TYPE, files::content_type(&full).to_string()),
-                        (
-                            header::CONTENT_DISPOSITION,
-                            format!("inline; filename=\"{name}\""),
-                        ),
-                        (
-                            header::HeaderName::from_static("x-content-type-options"),
-                            "nosniff".to_string(),
-                        ),
-                    ],
-                    bytes,
-                )
-                    .into_response()
-            }
-            Err(_) => status_page(StatusCode::NOT_FOUND, "?"),
-        },
-        Err(Refused::Unsafe) => {
+    let missing = || {
+        error_page(
+            Some(&s),
+            StatusCode::NOT_FOUND,
+            t(s.english, "Berkas tidak ada.", "No such file."),
+        )
+    };
+    let dir = PathBuf::from(&run.dir);
+    let wanted = path.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        files::open(&dir, &wanted).map(|(full, mut file)| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).map(|_| (full, bytes))
+        })
+    })
+    .await;
+    match read {
+        Ok(Ok(Ok((full, bytes)))) => {
+            let name = full
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("file")
+                .replace(['"', '\\'], "");
+            let disposition = HeaderValue::from_str(&format!("inline; filename=\"{name}\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("inline"));
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(files::content_type(&full)),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(Err(Refused::Unsafe)) => {
             tracing::warn!(user = %s.user, run = %id, path = %path, "dashboard: refused a file path");
-            status_page(
+            error_page(
+                Some(&s),
                 StatusCode::BAD_REQUEST,
                 t(s.english, "Jalur berkas tidak sah.", "Invalid file path."),
             )
         }
-        Err(Refused::Missing) => status_page(
-            StatusCode::NOT_FOUND,
-            t(s.english, "Berkas tidak ada.", "No such file."),
-        ),
+        Ok(Err(Refused::Missing)) => {
+            tracing::info!(user = %s.user, run = %id, path = %path, "dashboard: no such file, or not one that is served");
+            missing()
+        }
+        Ok(Ok(Err(_))) | Err(_) => missing(),
     }
 }
 
@@ -1220,11 +1584,7 @@ fn open_exceptions(st: &mut Store) -> Result<Vec<(RunRecord, ItemRecord)>, Store
             continue;
         }
         for item in st.items(&run.id)? {
-            let open = matches!(
-                item.state.as_str(),
-                state::BUSINESS_EXCEPTION | state::SYSTEM_EXCEPTION | state::NEEDS_VERIFICATION
-            );
-            if open && !handled.contains(&(run.id.clone(), item.idx)) {
+            if is_exception(&item.state) && !handled.contains(&(run.id.clone(), item.idx)) {
                 out.push((run.clone(), item));
             }
         }
@@ -1301,6 +1661,20 @@ async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Respo
     )
 }
 
+/// Why an exception action is refused.
+enum ActionRefused {
+    NotException(String),
+    Busy(Refusal),
+}
+
+/// Whether an item in `state` is an exception a person may resolve or re-queue.
+fn is_exception(state: &str) -> bool {
+    matches!(
+        state,
+        state::BUSINESS_EXCEPTION | state::SYSTEM_EXCEPTION | state::NEEDS_VERIFICATION
+    )
+}
+
 async fn exception_action(
     State(app): State<Shared>,
     UrlPath(action): UrlPath<String>,
@@ -1314,10 +1688,17 @@ async fn exception_action(
     let kind = match action.as_str() {
         "resolve" => kind::RESOLVED,
         "requeue" => kind::REQUEUED,
-        _ => return status_page(StatusCode::NOT_FOUND, "?"),
+        _ => {
+            return error_page(
+                Some(&s),
+                StatusCode::NOT_FOUND,
+                t(s.english, "Tindakan tidak dikenal.", "No such action."),
+            )
+        }
     };
     let Some(idx) = form.idx else {
-        return status_page(
+        return error_page(
+            Some(&s),
             StatusCode::BAD_REQUEST,
             t(s.english, "Item tidak disebut.", "No item given."),
         );
@@ -1327,6 +1708,11 @@ async fn exception_action(
         let Some(item) = st.items(&run_id)?.into_iter().find(|i| i.idx == idx) else {
             return Ok(None);
         };
+        // Only an exception is resolved or re-queued; a done, pending or
+        // running item is not a person's to close.
+        if !is_exception(&item.state) {
+            return Ok(Some(Err(ActionRefused::NotException(item.state))));
+        }
         // A re-queue is a new run of the bot: it waits while another run of the bot
         // goes on or waits to be resumed.
         if kind == kind::REQUEUED {
@@ -1334,7 +1720,7 @@ async fn exception_action(
                 if let Some(refusal) =
                     st.admission(&run.bot, None, Some(&run.input), Some(&run.id))?
                 {
-                    return Ok(Some(Err(refusal)));
+                    return Ok(Some(Err(ActionRefused::Busy(refusal))));
                 }
             }
         }
@@ -1350,7 +1736,27 @@ async fn exception_action(
     .await;
     let (action_id, row, fresh) = match recorded {
         Ok(Some(Ok(v))) => v,
-        Ok(Some(Err(refusal))) => {
+        Ok(Some(Err(ActionRefused::NotException(state)))) => {
+            return error_page(
+                Some(&s),
+                StatusCode::CONFLICT,
+                &format!(
+                    "{} ({}). {}",
+                    t(
+                        s.english,
+                        "Item ini bukan pengecualian",
+                        "This item is not an exception"
+                    ),
+                    state_word(s.english, &state),
+                    t(
+                        s.english,
+                        "Hanya pengecualian dan item yang perlu verifikasi yang dapat diselesaikan atau diulang.",
+                        "Only exceptions and items that need verification can be resolved or re-queued."
+                    )
+                ),
+            );
+        }
+        Ok(Some(Err(ActionRefused::Busy(refusal)))) => {
             let text = match refusal {
                 Refusal::Busy { run, .. } => format!(
                     "{} {run}. {}",
@@ -1379,10 +1785,11 @@ async fn exception_action(
                     )
                 ),
             };
-            return status_page(StatusCode::CONFLICT, &text);
+            return error_page(Some(&s), StatusCode::CONFLICT, &text);
         }
         Ok(None) => {
-            return status_page(
+            return error_page(
+                Some(&s),
                 StatusCode::NOT_FOUND,
                 t(s.english, "Item tidak dikenal.", "No such item."),
             )
@@ -1440,13 +1847,16 @@ async fn users_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
     };
     let en = s.english;
     if s.role != Role::Admin {
-        return forbidden(en);
+        return forbidden(&s);
     }
-    let path = app.paths.config.join("users.toml");
-    let users = match tokio::task::spawn_blocking(move || users::load(&path)).await {
-        Ok(Ok(u)) => u,
-        Ok(Err(p)) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &p.to_string()),
-        Err(e) => return status_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    let book = app.users.users();
+    let Ok(users) = book.as_ref() else {
+        // The session was just checked against this file: it can be read.
+        return error_page(
+            Some(&s),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "users.toml cannot be read",
+        );
     };
     let mut body = format!(
         "<table id=\"users\"><tr><th>{}</th><th>{}</th></tr>",

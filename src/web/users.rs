@@ -11,9 +11,14 @@
 //! `juru users add NAME --role ROLE` reads the password from standard input and
 //! writes the hash. Hashing is slow on purpose (blocking): call it from a blocking
 //! thread in async code.
+//!
+//! The dashboard keeps the file in a [`Book`] that reads it again whenever its size,
+//! modification time or inode change, so every request sees the current users: a
+//! session whose user is gone, or whose role or password changed, ends.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -146,6 +151,8 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 /// Whether `password` matches `hash`.
 pub fn verify_password(hash: &str, password: &str) -> bool {
+    #[cfg(test)]
+    VERIFIED.with(|n| n.set(n.get() + 1));
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()
@@ -153,6 +160,97 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many argon2 verifications this thread ran (unit tests count them).
+    static VERIFIED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The hash an unknown user name is checked against, so that a wrong name costs the
+/// same argon2 work as a wrong password and the answer's timing does not tell which
+/// names exist. Made once (with the same parameters as every user's hash).
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        argon2::password_hash::rand_core::RngCore::fill_bytes(&mut OsRng, &mut secret);
+        let password: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        // Hashing a 64-character password with a fresh salt cannot fail; this fixed
+        // hash of a discarded password keeps the work the same if it ever did.
+        hash_password(&password).unwrap_or_else(|_| FALLBACK_DUMMY.to_string())
+    })
+}
+
+const FALLBACK_DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qm1bQmQ0M7vtbYHz8w2m0N9jOQ1nA7gqVqPjvQ3nZ5Y";
+
+/// The user `name` when `password` is theirs. Always runs one argon2 verification,
+/// against a dummy hash for a name that is not a user. Blocking (slow on purpose).
+pub fn authenticate(users: &BTreeMap<String, User>, name: &str, password: &str) -> Option<User> {
+    match users.get(name) {
+        Some(u) => verify_password(&u.password_hash, password).then(|| u.clone()),
+        None => {
+            let _ = verify_password(dummy_hash(), password);
+            None
+        }
+    }
+}
+
+/// What identifies one version of a file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+    device: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+        inode: m.ino(),
+        device: m.dev(),
+    })
+}
+
+/// The users of `users.toml` as they are now: read again when the file changed
+/// (size, modification time or inode; `juru users add` replaces the file, so it
+/// gets a new inode). Checking costs one `stat`.
+pub struct Book {
+    path: PathBuf,
+    cached: Mutex<(Option<Stamp>, Users)>,
+}
+
+/// The users of a [`Book`], or why `users.toml` cannot be read.
+pub type Users = Arc<Result<BTreeMap<String, User>, String>>;
+
+impl Book {
+    /// Reads `path` now; later calls of [`Book::users`] read it again when it changed.
+    pub fn new(path: PathBuf) -> Book {
+        let users = Arc::new(load(&path).map_err(|p| p.to_string()));
+        Book {
+            cached: Mutex::new((stamp(&path), users)),
+            path,
+        }
+    }
+
+    /// The current users, or why `users.toml` cannot be read.
+    pub fn users(&self) -> Users {
+        let now = stamp(&self.path);
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.0 != now || cached.0.is_none() {
+            let users = load(&self.path).map_err(|p| p.to_string());
+            if let Err(e) = &users {
+                tracing::warn!(error = %e, "dashboard: users.toml cannot be read; no one is logged in");
+            }
+            *cached = (now, Arc::new(users));
+        }
+        cached.1.clone()
+    }
 }
 
 /// Adds a user to `users.toml`, or sets the role and password of an existing one.
@@ -256,5 +354,57 @@ mod tests {
         );
         assert!(add(&path, "../x", Role::Admin, "longenough").is_err());
         assert!(add(&path, "ok", Role::Admin, "short").is_err());
+    }
+
+    /// Unknown names cost one argon2 verification like known ones, against a hash
+    /// made with the same parameters: the answer's timing does not tell which
+    /// names exist.
+    #[test]
+    fn unknown_names_cost_the_same_argon2_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        add(&path, "siti", Role::Officer, "rahasia-siti").unwrap();
+        let users = load(&path).unwrap();
+        let count = || VERIFIED.with(|n| n.get());
+        let before = count();
+        assert!(authenticate(&users, "siti", "rahasia-siti").is_some());
+        assert_eq!(count(), before + 1);
+        assert!(authenticate(&users, "siti", "salah").is_none());
+        assert_eq!(count(), before + 2);
+        assert!(authenticate(&users, "nobody", "rahasia-siti").is_none());
+        assert_eq!(count(), before + 3, "an unknown name is verified too");
+        let params = |h: &str| {
+            let h = PasswordHash::new(h).unwrap();
+            (
+                h.algorithm.to_string(),
+                h.version,
+                h.params.to_string(),
+                h.hash.map(|o| o.len()),
+            )
+        };
+        assert_eq!(params(dummy_hash()), params(&users["siti"].password_hash));
+        assert_eq!(params(FALLBACK_DUMMY), params(&users["siti"].password_hash));
+    }
+
+    #[test]
+    fn the_book_sees_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        let book = Book::new(path.clone());
+        assert!(book.users().as_ref().as_ref().unwrap().is_empty());
+        add(&path, "siti", Role::Officer, "rahasia-siti").unwrap();
+        let first = book.users();
+        let first = first.as_ref().as_ref().unwrap();
+        assert_eq!(first["siti"].role, Role::Officer);
+        // A new role within the same second: the size and the inode tell.
+        add(&path, "siti", Role::Admin, "rahasia-siti").unwrap();
+        assert_eq!(
+            book.users().as_ref().as_ref().unwrap()["siti"].role,
+            Role::Admin
+        );
+        std::fs::write(&path, "# nobody\n").unwrap();
+        assert!(book.users().as_ref().as_ref().unwrap().is_empty());
+        std::fs::write(&path, "[x]\nrole = 1\n").unwrap();
+        assert!(book.users().is_err());
     }
 }

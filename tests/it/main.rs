@@ -17,3 +17,4 @@ mod runs;
 mod schedules;
 mod sheets;
 mod web;
+mod web_attacks;
