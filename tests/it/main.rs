@@ -8,6 +8,7 @@ mod agent;
 mod browser_runs;
 mod check;
 mod input;
+mod lifecycle;
 mod mail;
 mod quirks;
 mod runs;
