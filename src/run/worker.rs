@@ -230,6 +230,14 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
                 break;
             }
         }
+        if job.items[idx].maybe_submitted && host.defines("verify", 1) {
+            // Recording the item's start clears its submitted mark until verify(item)
+            // has answered: open the browser (and log in) first, to keep that short.
+            if host.open_browser(job.timeout).is_err() || job.stopping() {
+                lock(&job.queue).push_front(idx);
+                break;
+            }
+        }
         *lock(&current) = Some(idx);
         handle_item(&mut host, &job, &mut session, worker, idx);
         *lock(&current) = None;

@@ -297,76 +297,102 @@ impl Shared {
         }
     }
 
-    /// The script named `browser`. When no session is open and the run can open one,
-    /// opens it and runs the script's `login()` in it, so the script goes on with a
-    /// logged-in browser. The browser start and `login()` do not count against the
-    /// time limit of the call that needed them; `login()` gets a limit of the same
-    /// length of its own. A session that opened after the run was asked to stop is
-    /// not used for an item: `process(item)` ends as cancelled (the item is given
-    /// back). A browser that cannot open, or a failing `login()`, stops the run.
+    /// The script named `browser`: see [`Shared::open_on_demand`]. A session that
+    /// opened after the run was asked to stop is not used for an item:
+    /// `process(item)` ends as cancelled (the item is given back untouched).
     fn browser_on_demand(&self, ctx: &mut EvalContext) -> Result<(), Box<EvalAltResult>> {
+        let opened = self.open_on_demand(&mut || {
+            ctx.call_fn_raw("login", false, false, &mut [])
+                .map(|_| ())
+                .map_err(|e| classify(&self.shown, &e))
+        });
+        match opened {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                let in_process = self.calling.borrow().as_str() == "process";
+                let stop = in_process
+                    && self
+                        .sessions
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|s| s.stop_requested());
+                if stop {
+                    tracing::warn!(
+                        bot = %self.bot,
+                        "the run was asked to stop while the browser opened: the item is given back untouched"
+                    );
+                    return Err(stop_error(Failure::cancelled()));
+                }
+                Ok(())
+            }
+            Err(_) => Err(stop_error(Failure::cancelled())),
+        }
+    }
+
+    /// When no session is open and the run can open one ([`Sessions`]), opens it and
+    /// runs the script's `login()` in it (through `login`); `Ok(true)` when it did.
+    /// The browser start and `login()` do not count against the time limit of the
+    /// call that needed them; `login()` gets a limit of the same length of its own.
+    /// `Err(Cancelled)` when the run was aborted meanwhile, or when no browser could
+    /// be opened or `login()` failed: then the run was told to stop
+    /// ([`Sessions::failed`]) and `browser` cannot be used any more.
+    fn open_on_demand(
+        &self,
+        login: &mut dyn FnMut() -> Result<(), ScriptError>,
+    ) -> Result<bool, ScriptError> {
         if self.session_failed.get() {
-            return Err(stop_error(Failure::cancelled()));
+            return Err(ScriptError::Cancelled);
         }
         if self.browser.borrow().is_some() {
-            return Ok(());
+            return Ok(false);
         }
         // Out of its cell while in use: `login()` names `browser` again (and finds it open).
         let Some(mut sessions) = self.sessions.borrow_mut().take() else {
-            return Ok(());
+            return Ok(false);
         };
         let paused = self.deadline.take();
         let t0 = Instant::now();
-        let result = self.open_session(sessions.as_mut(), ctx, paused.map(|(_, d)| d));
+        let result = self.open_session(sessions.as_mut(), login, paused.map(|(_, d)| d));
         *self.deadline.borrow_mut() = paused.map(|(at, d)| (at + t0.elapsed(), d));
         *self.sessions.borrow_mut() = Some(sessions);
-        result
+        result.map(|()| true)
     }
 
     fn open_session(
         &self,
         sessions: &mut dyn Sessions,
-        ctx: &mut EvalContext,
+        login: &mut dyn FnMut() -> Result<(), ScriptError>,
         limit: Option<Duration>,
-    ) -> Result<(), Box<EvalAltResult>> {
+    ) -> Result<(), ScriptError> {
         if *self.cancel.borrow() {
-            return Err(stop_error(Failure::cancelled()));
+            return Err(ScriptError::Cancelled);
         }
         let browser = match sessions.open() {
             Ok(b) => b,
-            Err(ScriptError::Cancelled) => return Err(stop_error(Failure::cancelled())),
+            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
             Err(e) => {
                 self.session_failed.set(true);
                 sessions.failed(e.message());
-                return Err(stop_error(Failure::cancelled()));
+                return Err(ScriptError::Cancelled);
             }
         };
         tracing::info!(bot = %self.bot, "the browser opened");
         self.browser.replace(Some(browser));
-        if self.has_login {
-            *self.deadline.borrow_mut() = limit.map(|d| (Instant::now() + d, d));
-            let logged_in = ctx.call_fn_raw("login", false, false, &mut []);
-            if let Err(e) = logged_in {
-                let reason = match classify(&self.shown, &e) {
-                    ScriptError::Cancelled => return Err(stop_error(Failure::cancelled())),
-                    ScriptError::TimedOut { after } => {
-                        format!("it took longer than {} s", after.as_secs())
-                    }
-                    other => self.redactor.redact(&other.message()),
-                };
-                self.session_failed.set(true);
-                sessions.failed(format!("the script's login() failed: {reason}"));
-                return Err(stop_error(Failure::cancelled()));
+        if !self.has_login {
+            return Ok(());
+        }
+        *self.deadline.borrow_mut() = limit.map(|d| (Instant::now() + d, d));
+        let reason = match login() {
+            Ok(()) => return Ok(()),
+            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
+            Err(ScriptError::TimedOut { after }) => {
+                format!("it took longer than {} s", after.as_secs())
             }
-        }
-        if self.calling.borrow().as_str() == "process" && sessions.stop_requested() {
-            tracing::warn!(
-                bot = %self.bot,
-                "the run was asked to stop while the browser opened: the item is given back untouched"
-            );
-            return Err(stop_error(Failure::cancelled()));
-        }
-        Ok(())
+            Err(other) => self.redactor.redact(&other.message()),
+        };
+        self.session_failed.set(true);
+        sessions.failed(format!("the script's login() failed: {reason}"));
+        Err(ScriptError::Cancelled)
     }
 
     /// A file a script may read: `path` relative to the bot folder or the run's work
@@ -598,6 +624,17 @@ impl Host {
     /// Lets the host open a browser session when the script first uses `browser`.
     pub fn set_sessions(&self, sessions: Box<dyn Sessions>) {
         self.shared.sessions.replace(Some(sessions));
+    }
+
+    /// Opens a browser session now, as the script's first use of `browser` would
+    /// (with `login()` within `limit`), unless one is open or the host cannot open
+    /// one. `Err(Cancelled)`: the run was aborted, or it was told to stop because
+    /// no browser could be opened or `login()` failed.
+    pub fn open_browser(&mut self, limit: Duration) -> Result<(), ScriptError> {
+        let shared = self.shared.clone();
+        shared
+            .open_on_demand(&mut || self.call("login", (), limit))
+            .map(|_| ())
     }
 
     /// Gives the host a browser session (closing none).
