@@ -160,6 +160,7 @@ fn a_bot_that_never_uses_the_browser_starts_none() {
         r##"fn init() { log("init ran"); }
 fn process(item) {
     item.output("Salinan", `nomor ${item["No"]}`);
+    if item["No"] == 2 { fail_business("nomor dua ditolak"); }
 }"##,
         "",
         3,
@@ -176,7 +177,8 @@ fn process(item) {
     let run = p.juru(&["run", "lab", "--json"]);
     assert_eq!(run.code(), 0, "{run}");
     let summary: serde_json::Value = serde_json::from_str(run.stdout().trim()).expect("JSON");
-    assert_eq!(summary["done"], 3, "{run}");
+    assert_eq!(summary["done"], 2, "{run}");
+    assert_eq!(summary["business_exceptions"], 1, "{run}");
     assert_eq!(run.stderr().matches("init ran").count(), 1, "{run}");
     let dir = p.run_dir();
     assert!(
@@ -192,11 +194,13 @@ fn process(item) {
     assert!(!run.stderr().contains("chromedriver"), "{run}");
     let items = store(&p).items(&run_id(&p)).unwrap();
     assert!(
-        items
-            .iter()
-            .all(|i| i.state == "done" && i.outputs.contains("nomor")),
+        items.iter().all(|i| i.outputs.contains("nomor")),
         "{items:?}"
     );
+    // A failure without a browser: no screenshot, and no error about it.
+    assert_eq!(items[1].state, "business_exception", "{items:?}");
+    assert_eq!(items[1].screenshot, None, "{items:?}");
+    assert!(dir.join("exceptions.xlsx").is_file());
     // The run start removed the folder of the dead juru, and only that one.
     assert_eq!(profiles(&p), vec![live], "{run}");
 }
