@@ -589,3 +589,64 @@ fn kill_9_of_the_agent_leaves_no_browser_and_no_profile() {
     let _ = agent.0.wait();
     assert_all_gone(&p, driver);
 }
+
+/// Threads of this process with this name (`/proc/self/task/*/comm`).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| t.ok())
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim_end() == name)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// chromedriver is started from a blocking thread (as a worker does); tokio ends
+/// such a thread when it idles. PR_SET_PDEATHSIG fires when the forking *thread*
+/// ends, so chromedriver must be forked elsewhere or it dies mid-run.
+#[test]
+fn chromedriver_outlives_the_thread_that_started_it() {
+    let name = "juru-it-idle";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(name)
+        .thread_keep_alive(Duration::from_millis(50))
+        .enable_all()
+        .build()
+        .unwrap();
+    let settings = juru::browser::Settings::default();
+    let started = settings.clone();
+    let driver = rt
+        .block_on(async move {
+            tokio::task::spawn_blocking(move || {
+                tokio::runtime::Handle::current()
+                    .block_on(juru::browser::Driver::start(&started, None))
+            })
+            .await
+        })
+        .unwrap()
+        .expect("chromedriver starts");
+    // The blocking thread ends once idle; the runtime's worker stays.
+    wait_until(
+        "the idle blocking thread to end",
+        30,
+        || (threads_named(name) == 1).then_some(()),
+        || format!("{} threads named {name}", threads_named(name)),
+    );
+    let pid = driver.pid().expect("a local chromedriver") as i32;
+    let browser = rt.block_on(juru::browser::Browser::open(driver.url(), &settings, None));
+    assert!(
+        !exited(pid),
+        "chromedriver {pid} died with the thread that started it"
+    );
+    let browser = browser.expect("a session on the same chromedriver");
+    rt.block_on(async {
+        browser.close().await;
+        driver.stop().await;
+    });
+    assert!(exited(pid) || stat(pid).is_none());
+}
