@@ -252,6 +252,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     .map_err(|e| AgentError::Failed(e.to_string()))?
     .map_err(|e| AgentError::Failed(e.to_string()))?;
     let store = Arc::new(Mutex::new(store));
+    crate::browser::sweep_profiles();
     let (stop, finish, abort) = Stop::new();
     let (ended_tx, mut ended_rx) = mpsc::unbounded_channel();
     // Signals are handled by a task of their own, at once, whatever the agent is

@@ -1,9 +1,17 @@
 //! The chromedriver process: started on a free loopback port in its own process
 //! group, waited for until `/status` says ready, and stopped with everything it
-//! started (Chromium included) on every exit path.
+//! started (Chromium stays in chromedriver's process group) on every exit path.
+//!
+//! Also when juru itself dies without cleaning up (`kill -9`, the OOM killer): a
+//! [`Guard`] process per chromedriver kills the group and removes juru's browser
+//! profile folders, and chromedriver has `PR_SET_PDEATHSIG`. A run starts its
+//! chromedriver only when the script first uses the browser ([`LazyDriver`]).
 
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +25,7 @@ use super::{BrowserError, DriverKind, Settings};
 pub struct Driver {
     url: String,
     child: Option<Child>,
+    guard: Option<Guard>,
 }
 
 impl Driver {
@@ -27,6 +36,7 @@ impl Driver {
             DriverKind::Remote { url } => Ok(Driver {
                 url: url.trim_end_matches('/').to_string(),
                 child: None,
+                guard: None,
             }),
             DriverKind::Local { chromedriver, .. } => {
                 start_local(chromedriver, log, settings.startup_timeout).await
@@ -65,9 +75,13 @@ impl Driver {
         let _ = std::fs::remove_file(path);
     }
 
-    /// Stops chromedriver and every process it started (its process group).
+    /// Stops chromedriver and every process it started (its process group), then
+    /// lets the guard go.
     pub async fn stop(mut self) {
         self.kill_group().await;
+        if let Some(guard) = self.guard.take() {
+            guard.release().await;
+        }
     }
 
     async fn kill_group(&mut self) {
@@ -93,6 +107,87 @@ impl Drop for Driver {
                 signal_group(pid, libc::SIGKILL);
             }
         }
+        if let Some(guard) = self.guard.as_mut() {
+            guard.dismiss();
+        }
+    }
+}
+
+/// A run's chromedriver: started when the first of the run's workers needs a
+/// browser, then shared by all of them, and stopped at the end of the run
+/// ([`LazyDriver::stop`], or when dropped). A run whose script never uses the browser
+/// starts none. While it runs, its process group is recorded in `pid_file`.
+#[derive(Debug)]
+pub struct LazyDriver {
+    settings: Settings,
+    log: Option<PathBuf>,
+    pid_file: PathBuf,
+    slot: tokio::sync::Mutex<Slot>,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Idle,
+    Up(Box<Driver>),
+    /// It could not start; the message is given to every later caller.
+    Failed(String),
+    Stopped,
+}
+
+impl LazyDriver {
+    pub fn new(settings: Settings, log: Option<PathBuf>, pid_file: PathBuf) -> LazyDriver {
+        LazyDriver {
+            settings,
+            log,
+            pid_file,
+            slot: tokio::sync::Mutex::new(Slot::Idle),
+        }
+    }
+
+    /// The WebDriver URL, starting chromedriver first when it is not running yet.
+    /// Callers that come while it starts wait for it. Dropping the future while it
+    /// starts stops what was started; a later call starts it again.
+    pub async fn url(&self) -> Result<String, BrowserError> {
+        let mut slot = self.slot.lock().await;
+        match &*slot {
+            Slot::Up(driver) => return Ok(driver.url().to_string()),
+            Slot::Failed(reason) => return Err(BrowserError::Unavailable(reason.clone())),
+            Slot::Stopped => {
+                return Err(BrowserError::Unavailable(
+                    "the run's browser driver was already stopped".into(),
+                ))
+            }
+            Slot::Idle => {}
+        }
+        match Driver::start(&self.settings, self.log.as_deref()).await {
+            Ok(driver) => {
+                if let Some(pid) = driver.pid() {
+                    tracing::info!(pid, "chromedriver started");
+                }
+                driver.record_pid(&self.pid_file);
+                let url = driver.url().to_string();
+                *slot = Slot::Up(Box::new(driver));
+                Ok(url)
+            }
+            Err(e) => {
+                *slot = Slot::Failed(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether chromedriver was started (and is not stopped yet).
+    pub async fn started(&self) -> bool {
+        matches!(*self.slot.lock().await, Slot::Up(_))
+    }
+
+    /// Stops chromedriver and its browsers if it was started, and removes the pid file.
+    pub async fn stop(&self) {
+        let mut slot = self.slot.lock().await;
+        if let Slot::Up(driver) = std::mem::replace(&mut *slot, Slot::Stopped) {
+            driver.stop().await;
+            let _ = std::fs::remove_file(&self.pid_file);
+        }
     }
 }
 
@@ -103,6 +198,123 @@ fn signal_group(pid: u32, signal: i32) {
     unsafe {
         libc::kill(-pid, signal);
     }
+}
+
+/// What the guard runs: `$1` chromedriver's process group, `$2` the temp folder,
+/// `$3` juru's pid. It ignores the signals a terminal or a service manager sends to
+/// juru's group and waits for a line on its standard input, a pipe whose only writer
+/// is juru. `done` means juru stopped chromedriver itself. End of file means juru
+/// died (the kernel closed the pipe): kill the group, wait (bounded) until it is
+/// gone, and remove juru's profile folders.
+const GUARD_SCRIPT: &str = r#"trap '' HUP INT TERM PIPE
+IFS= read -r word
+[ "$word" = done ] && exit 0
+kill -s KILL -- "-$1" 2>/dev/null
+n=0
+while kill -s 0 -- "-$1" 2>/dev/null && [ "$n" -lt 50 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+rm -rf -- "$2"/juru-chromium-"$3"-*
+"#;
+
+/// A small `/bin/sh` process that outlives juru to clean up after it: see
+/// [`GUARD_SCRIPT`]. It is in its own process group (Ctrl-C in a terminal does not
+/// reach it), and the write end of its pipe is close-on-exec, so no other process
+/// juru starts holds it open.
+#[derive(Debug)]
+struct Guard {
+    child: Child,
+    pipe: Option<std::fs::File>,
+}
+
+impl Guard {
+    /// Starts a guard for chromedriver's process group `group`.
+    fn start(group: u32) -> std::io::Result<Guard> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills the two descriptors on success; O_CLOEXEC keeps them out
+        // of every other child juru starts.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nobody else.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(GUARD_SCRIPT)
+            .arg("juru-guard")
+            .arg(group.to_string())
+            .arg(std::env::temp_dir())
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::from(read))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        // The command (and the read end in it) is dropped right after the spawn, so
+        // only the guard holds the read end.
+        let child = cmd.spawn()?;
+        Ok(Guard {
+            child,
+            pipe: Some(std::fs::File::from(write)),
+        })
+    }
+
+    /// Tells the guard that juru stopped chromedriver itself: it exits doing nothing.
+    fn dismiss(&mut self) {
+        if let Some(mut pipe) = self.pipe.take() {
+            let _ = pipe.write_all(b"done\n");
+        }
+    }
+
+    /// Dismisses the guard and waits (bounded) until it has exited.
+    async fn release(mut self) {
+        self.dismiss();
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+/// Starts `cmd` from a thread that lives as long as juru does. `PR_SET_PDEATHSIG`
+/// fires when the *thread* that forked the child ends, not the process, and tokio's
+/// threads come and go (an idle blocking thread ends after a few seconds): forked
+/// from one of them, chromedriver would be stopped in the middle of a run.
+async fn spawn_kept(cmd: Command) -> std::io::Result<Child> {
+    type Job = Box<dyn FnOnce() + Send>;
+    static KEEPER: OnceLock<Option<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("juru-spawner".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    let handle = tokio::runtime::Handle::current();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut cmd = cmd;
+    let job: Job = Box::new(move || {
+        // The child is reaped by this runtime, whichever thread forked it.
+        let _runtime = handle.enter();
+        let _ = tx.send(cmd.spawn());
+    });
+    match keeper {
+        Some(keeper) => {
+            if let Err(std::sync::mpsc::SendError(job)) = keeper.send(job) {
+                job();
+            }
+        }
+        None => job(),
+    }
+    rx.await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the spawner thread stopped")))
 }
 
 async fn start_local(
@@ -124,15 +336,23 @@ async fn start_local(
     if let Some(log) = log {
         cmd.arg(format!("--log-path={}", log.display()));
     }
-    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and only asks the kernel to
-    // stop chromedriver if juru itself dies without cleaning up.
+    // Should juru die without cleaning up, the kernel stops chromedriver (the guard
+    // below takes care of Chromium). The forking thread is juru's spawner thread,
+    // which lives as long as juru ([`spawn_kept`]).
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl(PR_SET_PDEATHSIG) and getppid are async-signal-safe; they only
+    // ask the kernel to stop chromedriver when juru is gone, and check that juru did
+    // not die before the request was in place.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("juru exited"));
+            }
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|e| match e.kind() {
+    let child = spawn_kept(cmd).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => BrowserError::DriverNotFound {
             path: chromedriver.to_path_buf(),
         },
@@ -141,9 +361,18 @@ async fn start_local(
             reason: e.to_string(),
         },
     })?;
+    let guard = match child.id().map(Guard::start) {
+        Some(Ok(guard)) => Some(guard),
+        Some(Err(e)) => {
+            tracing::warn!("cannot start the process that stops the browser should juru be killed (/bin/sh): {e}");
+            None
+        }
+        None => None,
+    };
     let mut driver = Driver {
         url: format!("http://127.0.0.1:{port}"),
         child: Some(child),
+        guard,
     };
     let deadline = Instant::now() + startup_timeout;
     loop {

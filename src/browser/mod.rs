@@ -19,10 +19,10 @@ mod session;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use driver::Driver;
+pub use driver::{Driver, LazyDriver};
 pub use frames::WindowScope;
 pub use read::TableData;
-pub use session::{Browser, FieldValue};
+pub use session::{sweep_profiles, Browser, FieldValue};
 
 /// What to do with a dialog (alert, confirm, prompt) that no action expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,6 +99,9 @@ pub enum BrowserError {
     VersionMismatch { message: String },
     #[error("the browser could not start: {reason}")]
     Session { reason: String },
+    /// An earlier start failed (the same message), or the driver was stopped.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("no element matches `{selector}` after waiting {}", secs(*waited))]
     NotFound { selector: String, waited: Duration },
     #[error("element `{selector}` is still {state} after waiting {}", secs(*waited))]
@@ -160,6 +163,7 @@ impl BrowserError {
                 | BrowserError::DriverStart { .. }
                 | BrowserError::VersionMismatch { .. }
                 | BrowserError::Session { .. }
+                | BrowserError::Unavailable(_)
         )
     }
 
@@ -169,7 +173,8 @@ impl BrowserError {
             BrowserError::DriverNotFound { .. }
             | BrowserError::DriverStart { .. }
             | BrowserError::VersionMismatch { .. }
-            | BrowserError::Session { .. } => "browser_start",
+            | BrowserError::Session { .. }
+            | BrowserError::Unavailable(_) => "browser_start",
             BrowserError::NotFound { .. } | BrowserError::NotReady { .. } => "element_missing",
             BrowserError::TextNotFound { .. } => "text_missing",
             BrowserError::NoDialog { .. } => "dialog_missing",

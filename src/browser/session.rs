@@ -58,6 +58,67 @@ pub struct Browser {
     _profile: Option<tempfile::TempDir>,
 }
 
+/// Browser profile folders are `juru-chromium-<pid>-XXXXXX` in the temp folder, `<pid>`
+/// being the juru process that made them.
+const PROFILE_PREFIX: &str = "juru-chromium-";
+
+/// Removes the browser profile folders in the temp folder that belong to juru
+/// processes that no longer exist (a juru that was killed cannot remove its own; its
+/// guard usually has). A folder of a running process is never touched. Returns how
+/// many were removed.
+pub fn sweep_profiles() -> usize {
+    sweep_profiles_in(&std::env::temp_dir())
+}
+
+fn sweep_profiles_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(owner) = name.to_str().and_then(profile_owner) else {
+            continue;
+        };
+        if process_exists(owner) {
+            continue;
+        }
+        let path = entry.path();
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => removed += 1,
+            Err(e) => tracing::warn!(
+                "cannot remove the browser profile folder {} a stopped juru left: {e}",
+                path.display()
+            ),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed browser profile folders of stopped juru processes"
+        );
+    }
+    removed
+}
+
+/// The pid in a profile folder's name `juru-chromium-<pid>-XXXXXX`.
+fn profile_owner(name: &str) -> Option<u32> {
+    let (pid, rest) = name.strip_prefix(PROFILE_PREFIX)?.split_once('-')?;
+    if rest.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok().filter(|p| *p > 0)
+}
+
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// An element that is present, visible and enabled.
 pub(super) struct Ready {
     pub element: Element,
@@ -80,12 +141,21 @@ impl Browser {
         settings: &Settings,
         downloads: Option<&Path>,
     ) -> Result<Browser, BrowserError> {
-        let profile = tempfile::Builder::new()
-            .prefix("juru-chromium-")
-            .tempdir()
-            .map_err(|e| BrowserError::Session {
-                reason: format!("cannot create a browser profile folder: {e}"),
-            })?;
+        let remote = matches!(settings.driver, DriverKind::Remote { .. });
+        // A local Chromium gets its own profile folder in the temp folder, named after
+        // this juru process so that what a killed juru left can be told apart.
+        let profile = if remote {
+            None
+        } else {
+            Some(
+                tempfile::Builder::new()
+                    .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
+                    .tempdir()
+                    .map_err(|e| BrowserError::Session {
+                        reason: format!("cannot create a browser profile folder: {e}"),
+                    })?,
+            )
+        };
         let mut args: Vec<String> = Vec::new();
         if settings.headless {
             args.push("--headless=new".into());
@@ -110,8 +180,7 @@ impl Browser {
         }
         let (w, h) = settings.window_size;
         args.push(format!("--window-size={w},{h}"));
-        let remote = matches!(settings.driver, DriverKind::Remote { .. });
-        if !remote {
+        if let Some(profile) = &profile {
             args.push(format!("--user-data-dir={}", profile.path().display()));
         }
         args.extend(settings.args.iter().cloned());
@@ -173,7 +242,7 @@ impl Browser {
             frames: Mutex::new(Vec::new()),
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
-            _profile: Some(profile),
+            _profile: profile,
         };
         if let Some(dir) = downloads {
             // Headless Chromium honours this more reliably than the profile prefs.
@@ -749,7 +818,7 @@ fn session_error(e: NewSessionError) -> BrowserError {
 
 #[cfg(test)]
 mod tests {
-    use super::error_page;
+    use super::{error_page, profile_owner, sweep_profiles_in};
 
     #[test]
     fn recognises_error_pages() {
@@ -758,5 +827,47 @@ mod tests {
         assert!(error_page("Internal Server Error").is_some());
         assert!(error_page("Layanan Perizinan").is_none());
         assert!(error_page("2026 Laporan").is_none());
+    }
+
+    #[test]
+    fn profile_folders_name_their_owner() {
+        assert_eq!(profile_owner("juru-chromium-4242-a1B2c3"), Some(4242));
+        assert_eq!(profile_owner("juru-chromium-4242-"), None);
+        assert_eq!(profile_owner("juru-chromium-a1B2c3"), None, "older names");
+        assert_eq!(profile_owner("juru-chromium-12x-a1B2c3"), None);
+        assert_eq!(profile_owner("juru-chromium-0-a1B2c3"), None);
+        assert_eq!(profile_owner("other-4242-a1B2c3"), None);
+    }
+
+    #[test]
+    fn sweeping_removes_only_folders_of_processes_that_are_gone() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A process that has exited (and was reaped): its pid names no process.
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        let dead = format!("juru-chromium-{}-dead01", gone.id());
+        let live = format!("juru-chromium-{}-live01", std::process::id());
+        for name in [
+            &dead,
+            &live,
+            &"juru-chromium-old123".to_string(),
+            &"andere".to_string(),
+        ] {
+            std::fs::create_dir_all(tmp.path().join(name).join("Default")).unwrap();
+            std::fs::write(tmp.path().join(name).join("Default/Preferences"), "{}").unwrap();
+        }
+        assert_eq!(sweep_profiles_in(tmp.path()), 1);
+        let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want = vec![
+            live,
+            "andere".to_string(),
+            "juru-chromium-old123".to_string(),
+        ];
+        want.sort();
+        assert_eq!(left, want);
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Before anything starts, the input is read and checked (a missing file or column
 //! is a [`RunError::Invalid`] and leaves nothing behind). Then the run gets its folder
-//! `runs/<run-id>/` and its rows in the store, the browser starts, and every row
-//! becomes a work item handed to the script's `process(item)` on a blocking thread.
+//! `runs/<run-id>/` and its rows in the store, and every row becomes a work item
+//! handed to the script's `process(item)` on a blocking thread (chromedriver and the
+//! browser start when the script first uses `browser`).
 //! Each item ends `done`, `business_exception` (the script called `fail_business`)
 //! or `system_exception` (anything else: a screenshot is taken, the browser session
 //! is restarted and the run goes on with the next item), and the store records it
@@ -25,7 +26,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use crate::bot::{self, Bot};
-use crate::browser::Driver;
+use crate::browser::{Driver, LazyDriver};
 use crate::config::AgentConfig;
 use crate::mail;
 use crate::report::{Counts, ItemReport, MailKind, Outcome, RunReport};
@@ -283,22 +284,19 @@ async fn execute_in_span(
         started_at,
         started,
     } = plan;
-    let mut commands = 0;
+    let commands;
     let pid_file = dir.join("chromedriver.pid");
     Driver::kill_recorded(&pid_file);
+    crate::browser::sweep_profiles();
     let driver_log = dir.join("chromedriver.log");
-    let (state, store) = match Driver::start(
-        &opts.config.browser,
-        opts.config
-            .browser
-            .driver_log
-            .then_some(driver_log.as_path()),
-    )
-    .await
-    {
-        Err(e) => (RunState::Failed(e.to_string()), store),
-        Ok(driver) => {
-            driver.record_pid(&pid_file);
+    // chromedriver starts when the script first uses the browser (shared by the workers).
+    let driver = Arc::new(LazyDriver::new(
+        opts.config.browser.clone(),
+        opts.config.browser.driver_log.then(|| driver_log.clone()),
+        pid_file.clone(),
+    ));
+    let (state, store) = {
+        {
             let workers = bot
                 .run
                 .workers
@@ -325,7 +323,7 @@ async fn execute_in_span(
                 handle: Handle::current(),
                 stop: stop.clone(),
                 settings: bot.browser.apply(opts.config.browser.clone()),
-                driver_url: driver.url().to_string(),
+                driver: driver.clone(),
                 vars: script_vars(&bot.vars, &opts.vars),
                 redactor: Redactor::new(secrets_seen.iter()),
                 secrets,

@@ -2,6 +2,11 @@
 //! browser session, taking items from the run's queue until it is empty or the run
 //! is told to stop.
 //!
+//! A worker runs the script's `init()` before its first item; its browser session
+//! opens only when the script first uses `browser` (the run's chromedriver starts
+//! then too), and `login()` runs in every session that opens. A restart after a
+//! system exception closes the session; the next use opens a new one.
+//!
 //! For every item a worker writes each state change to the store before the next
 //! one starts (`in_progress`, `submitted`, then how it ended). A system exception is
 //! retried after a browser restart, up to `max_retries`, but only where that is safe:
@@ -21,8 +26,10 @@ use tokio::runtime::Handle;
 
 use super::cells;
 use super::Stop;
-use crate::browser::{self, Browser};
-use crate::script::{Host, HostContext, ItemInput, Redactor, ScriptError, ScriptMail, Source};
+use crate::browser::{self, Browser, LazyDriver};
+use crate::script::{
+    Host, HostContext, ItemInput, Redactor, ScriptError, ScriptMail, Sessions, Source,
+};
 use crate::sheet::Cell;
 use crate::store::{self, ItemEnd, Store, StoreError};
 
@@ -50,7 +57,8 @@ pub(super) struct Job {
     pub handle: Handle,
     pub stop: Stop,
     pub settings: browser::Settings,
-    pub driver_url: String,
+    /// The run's chromedriver, started on the first browser use.
+    pub driver: Arc<LazyDriver>,
     pub vars: std::collections::BTreeMap<String, toml::Value>,
     pub secrets: std::collections::BTreeMap<String, String>,
     pub redactor: Redactor,
@@ -209,13 +217,25 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
             }
         }));
     }
-    let mut session = Session { started: false };
+    host.set_sessions(Box::new(Opener { job: job.clone() }));
+    let mut session = Session { initialized: false };
     while let Some(idx) = job.next() {
-        if !session.started {
-            if let Err(reason) = session.start(&mut host, &job) {
+        if !session.initialized {
+            if let Err(reason) = session.init(&mut host, &job) {
                 // Put the item back: it was never tried.
                 lock(&job.queue).push_front(idx);
-                job.fail_run(reason);
+                if let Some(reason) = reason {
+                    job.fail_run(reason);
+                }
+                break;
+            }
+        }
+        if job.items[idx].maybe_submitted && host.defines("verify", 1) {
+            // verify(item) comes first for this item: open the browser (and log in)
+            // before its start is recorded, so a stop or a failing login leaves it
+            // untouched.
+            if host.open_browser(job.timeout).is_err() || job.stopping() {
+                lock(&job.queue).push_front(idx);
                 break;
             }
         }
@@ -225,7 +245,7 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
     }
     // The last worker to stop calls the script's finish() once for the run.
     let last = job.active.fetch_sub(1, Ordering::AcqRel) == 1;
-    if last && job.failed().is_none() && !job.stopping() && session.started {
+    if last && job.failed().is_none() && !job.stopping() && session.initialized {
         if let Err(e) = host.call_optional("finish", job.timeout) {
             tracing::warn!(
                 "the script's finish() failed: {}",
@@ -237,37 +257,40 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
 }
 
 struct Session {
-    started: bool,
+    /// The script's `init()` ran.
+    initialized: bool,
 }
 
 impl Session {
-    /// Opens a browser session and runs the script's `login()` and `init()`.
-    fn start(&mut self, host: &mut Host, job: &Job) -> Result<(), String> {
-        self.close(host, job);
-        let browser = job
-            .handle
-            .block_on(Browser::open(
-                &job.driver_url,
-                &job.settings,
-                Some(&job.work_dir.join("downloads")),
-            ))
-            .map_err(|e| e.to_string())?;
-        host.set_browser(Some(browser));
-        self.started = true;
-        host.call_optional("login", job.timeout).map_err(|e| {
-            format!(
-                "the script's login() failed: {}",
-                job.redactor.redact(&e.message())
-            )
-        })?;
-        host.call_optional("init", job.timeout)
-            .map(|_| ())
-            .map_err(|e| {
-                format!(
+    /// Runs the script's `init()` once, before the worker's first item. `Err(None)`:
+    /// the run was stopped meanwhile (the item is not started); `Err(Some(reason))`:
+    /// the run must stop.
+    fn init(&mut self, host: &mut Host, job: &Job) -> Result<(), Option<String>> {
+        match host.call_optional("init", job.timeout) {
+            Ok(_) => {}
+            // Also when login() failed in a browser init() opened: the reason is
+            // already the run's.
+            Err(ScriptError::Cancelled) => return Err(None),
+            Err(e) => {
+                return Err(Some(format!(
                     "the script's init() failed: {}",
                     job.redactor.redact(&e.message())
-                )
-            })
+                )))
+            }
+        }
+        self.initialized = true;
+        if job.stopping() {
+            return Err(None);
+        }
+        Ok(())
+    }
+
+    /// Restarts the browser session after a system exception: closes it; the next
+    /// use of `browser` opens a new one and runs `login()` in it. (A browser that
+    /// cannot open then stops the run, so this itself does not fail.)
+    fn restart(&mut self, host: &mut Host, job: &Job) -> Result<(), String> {
+        self.close(host, job);
+        Ok(())
     }
 
     fn close(&mut self, host: &Host, job: &Job) {
@@ -275,7 +298,45 @@ impl Session {
             job.commands.fetch_add(b.commands(), Ordering::Relaxed);
             job.handle.block_on(b.close());
         }
-        self.started = false;
+    }
+}
+
+/// Opens a worker's browser sessions when its script first uses `browser`.
+struct Opener {
+    job: Arc<Job>,
+}
+
+impl Sessions for Opener {
+    fn open(&mut self) -> Result<Browser, ScriptError> {
+        let job = &self.job;
+        let downloads = job.work_dir.join("downloads");
+        let mut abort = job.stop.abort.clone();
+        let opened = job.handle.block_on(async {
+            let open = async {
+                let url = job.driver.url().await?;
+                Browser::open(&url, &job.settings, Some(&downloads)).await
+            };
+            tokio::select! {
+                r = open => Some(r),
+                _ = abort.wait_for(|a| *a) => None,
+            }
+        });
+        match opened {
+            Some(Ok(browser)) => Ok(browser),
+            Some(Err(e)) => Err(ScriptError::System {
+                message: e.to_string(),
+                kind: e.kind().to_string(),
+            }),
+            None => Err(ScriptError::Cancelled),
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.job.stopping()
+    }
+
+    fn failed(&mut self, reason: String) {
+        self.job.fail_run(reason);
     }
 }
 
@@ -395,7 +456,7 @@ fn evidence(
 /// in the system, `Some(false)` it is not, `None` nobody can tell (no `verify`, or it
 /// failed).
 fn verify(host: &mut Host, job: &Job, item: &WorkItem) -> Option<bool> {
-    if !host.defines("verify", 1) || host.browser().is_none() {
+    if !host.defines("verify", 1) {
         return None;
     }
     match host.verify(input_of(job, item), job.timeout) {
@@ -556,7 +617,7 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
             row = item.row,
             "restarting the browser session after a system exception"
         );
-        let restarted = session.start(host, job);
+        let restarted = session.restart(host, job);
         if let Err(e) = &restarted {
             tracing::error!(row = item.row, "the browser could not be restarted: {e}");
         }

@@ -10,6 +10,10 @@
 //! Errors come back as [`ScriptError`]: `Business` (the script said the data is
 //! wrong), `System` (anything else), `TimedOut` and `Cancelled`.
 //!
+//! The browser opens on demand: the first time a script names `browser` and no
+//! session is open, the host asks the run for one ([`Sessions`]) and runs the
+//! script's `login()` in it before the script goes on.
+//!
 //! The bot-author reference for everything registered here is
 //! `docs/bot-reference.md`; a test checks that it names every registered function.
 
@@ -21,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
+use rhai::{Dynamic, Engine, EvalAltResult, EvalContext, Scope, AST};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
@@ -210,6 +214,22 @@ pub struct ScriptMail {
     pub run_id: String,
 }
 
+/// Where a host gets a browser session when the script first uses `browser` and none
+/// is open (the run's workers give one; without it `browser` calls fail with "the
+/// browser is not open").
+pub trait Sessions {
+    /// Opens a new browser session, starting the browser driver first if needed.
+    /// `Err(ScriptError::Cancelled)` when the run was aborted meanwhile; any other
+    /// error means no browser can be had.
+    fn open(&mut self) -> Result<Browser, ScriptError>;
+    /// Whether the run was asked to stop: an item whose session only opened after
+    /// that is given back instead of going on.
+    fn stop_requested(&self) -> bool;
+    /// No browser could be opened, or `login()` failed in it: the run must stop with
+    /// this reason.
+    fn failed(&mut self, reason: String);
+}
+
 /// State shared by the registered functions of one host.
 pub(crate) struct Shared {
     handle: Handle,
@@ -229,6 +249,16 @@ pub(crate) struct Shared {
     /// Called when the script says `item.submitted()`.
     submitted_hook: RefCell<Option<Box<dyn Fn()>>>,
     redactor: Redactor,
+    /// Opens browser sessions on demand; `None` outside a run.
+    sessions: RefCell<Option<Box<dyn Sessions>>>,
+    /// The script defines `login()`.
+    has_login: bool,
+    /// The script's path as shown to people.
+    shown: String,
+    /// Opening a session or `login()` failed: the script may not go on using `browser`.
+    session_failed: std::cell::Cell<bool>,
+    /// The script function the host is calling (`process`, `verify`, `init`, …).
+    calling: RefCell<String>,
 }
 
 impl Shared {
@@ -265,6 +295,104 @@ impl Shared {
                 deadline.map(|(_, d)| d).unwrap_or_default(),
             ))),
         }
+    }
+
+    /// The script named `browser`: see [`Shared::open_on_demand`]. A session that
+    /// opened after the run was asked to stop is not used for an item:
+    /// `process(item)` ends as cancelled (the item is given back untouched).
+    fn browser_on_demand(&self, ctx: &mut EvalContext) -> Result<(), Box<EvalAltResult>> {
+        let opened = self.open_on_demand(&mut || {
+            ctx.call_fn_raw("login", false, false, &mut [])
+                .map(|_| ())
+                .map_err(|e| classify(&self.shown, &e))
+        });
+        match opened {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                let in_process = self.calling.borrow().as_str() == "process";
+                let stop = in_process
+                    && self
+                        .sessions
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|s| s.stop_requested());
+                if stop {
+                    tracing::warn!(
+                        bot = %self.bot,
+                        "the run was asked to stop while the browser opened: the item is given back untouched"
+                    );
+                    return Err(stop_error(Failure::cancelled()));
+                }
+                Ok(())
+            }
+            Err(_) => Err(stop_error(Failure::cancelled())),
+        }
+    }
+
+    /// When no session is open and the run can open one ([`Sessions`]), opens it and
+    /// runs the script's `login()` in it (through `login`); `Ok(true)` when it did.
+    /// The browser start and `login()` do not count against the time limit of the
+    /// call that needed them; `login()` gets a limit of the same length of its own.
+    /// `Err(Cancelled)` when the run was aborted meanwhile, or when no browser could
+    /// be opened or `login()` failed: then the run was told to stop
+    /// ([`Sessions::failed`]) and `browser` cannot be used any more.
+    fn open_on_demand(
+        &self,
+        login: &mut dyn FnMut() -> Result<(), ScriptError>,
+    ) -> Result<bool, ScriptError> {
+        if self.session_failed.get() {
+            return Err(ScriptError::Cancelled);
+        }
+        if self.browser.borrow().is_some() {
+            return Ok(false);
+        }
+        // Out of its cell while in use: `login()` names `browser` again (and finds it open).
+        let Some(mut sessions) = self.sessions.borrow_mut().take() else {
+            return Ok(false);
+        };
+        let paused = self.deadline.take();
+        let t0 = Instant::now();
+        let result = self.open_session(sessions.as_mut(), login, paused.map(|(_, d)| d));
+        *self.deadline.borrow_mut() = paused.map(|(at, d)| (at + t0.elapsed(), d));
+        *self.sessions.borrow_mut() = Some(sessions);
+        result.map(|()| true)
+    }
+
+    fn open_session(
+        &self,
+        sessions: &mut dyn Sessions,
+        login: &mut dyn FnMut() -> Result<(), ScriptError>,
+        limit: Option<Duration>,
+    ) -> Result<(), ScriptError> {
+        if *self.cancel.borrow() {
+            return Err(ScriptError::Cancelled);
+        }
+        let browser = match sessions.open() {
+            Ok(b) => b,
+            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
+            Err(e) => {
+                self.session_failed.set(true);
+                sessions.failed(e.message());
+                return Err(ScriptError::Cancelled);
+            }
+        };
+        tracing::info!(bot = %self.bot, "the browser opened");
+        self.browser.replace(Some(browser));
+        if !self.has_login {
+            return Ok(());
+        }
+        *self.deadline.borrow_mut() = limit.map(|d| (Instant::now() + d, d));
+        let reason = match login() {
+            Ok(()) => return Ok(()),
+            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
+            Err(ScriptError::TimedOut { after }) => {
+                format!("it took longer than {} s", after.as_secs())
+            }
+            Err(other) => self.redactor.redact(&other.message()),
+        };
+        self.session_failed.set(true);
+        sessions.failed(format!("the script's login() failed: {reason}"));
+        Err(ScriptError::Cancelled)
     }
 
     /// A file a script may read: `path` relative to the bot folder or the run's work
@@ -414,6 +542,11 @@ impl Host {
             mail: RefCell::new(None),
             submitted_hook: RefCell::new(None),
             redactor: ctx.redactor.clone(),
+            sessions: RefCell::new(None),
+            has_login: script.defines("login", 0),
+            shown: script.shown.clone(),
+            session_failed: std::cell::Cell::new(false),
+            calling: RefCell::new(String::new()),
         });
         let mut engine = sandbox();
         let vars = ctx
@@ -486,6 +619,22 @@ impl Host {
     /// Lets the script's `send_mail` write to the run's outbox.
     pub fn set_mail(&self, mail: Option<ScriptMail>) {
         self.shared.mail.replace(mail);
+    }
+
+    /// Lets the host open a browser session when the script first uses `browser`.
+    pub fn set_sessions(&self, sessions: Box<dyn Sessions>) {
+        self.shared.sessions.replace(Some(sessions));
+    }
+
+    /// Opens a browser session now, as the script's first use of `browser` would
+    /// (with `login()` within `limit`), unless one is open or the host cannot open
+    /// one. `Err(Cancelled)`: the run was aborted, or it was told to stop because
+    /// no browser could be opened or `login()` failed.
+    pub fn open_browser(&mut self, limit: Duration) -> Result<(), ScriptError> {
+        let shared = self.shared.clone();
+        shared
+            .open_on_demand(&mut || self.call("login", (), limit))
+            .map(|_| ())
     }
 
     /// Gives the host a browser session (closing none).
@@ -563,6 +712,7 @@ impl Host {
             return Err(ScriptError::Cancelled);
         }
         *self.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
+        *self.shared.calling.borrow_mut() = name.to_string();
         let options = rhai::CallFnOptions::new()
             .eval_ast(false)
             .rewind_scope(true);
@@ -574,6 +724,7 @@ impl Host {
             args,
         );
         *self.shared.deadline.borrow_mut() = None;
+        self.shared.calling.borrow_mut().clear();
         result.map_err(|e| classify(&self.script.shown, &e))
     }
 }

@@ -242,3 +242,96 @@ fn endless_top_level_is_stopped() {
         }
     );
 }
+
+/// Sessions that cannot open a browser (the driver is missing), and what they were told.
+struct NoBrowser {
+    opened: Rc<RefCell<u32>>,
+    failures: Rc<RefCell<Vec<String>>>,
+}
+
+impl Sessions for NoBrowser {
+    fn open(&mut self) -> Result<Browser, ScriptError> {
+        *self.opened.borrow_mut() += 1;
+        Err(ScriptError::System {
+            message: "chromedriver was not found at \"/nonexistent/chromedriver\"".into(),
+            kind: "browser_start".into(),
+        })
+    }
+    fn stop_requested(&self) -> bool {
+        false
+    }
+    fn failed(&mut self, reason: String) {
+        self.failures.borrow_mut().push(reason);
+    }
+}
+
+fn without_browser(h: &Host) -> (Rc<RefCell<u32>>, Rc<RefCell<Vec<String>>>) {
+    let opened = Rc::new(RefCell::new(0));
+    let failures = Rc::new(RefCell::new(Vec::new()));
+    h.set_sessions(Box::new(NoBrowser {
+        opened: opened.clone(),
+        failures: failures.clone(),
+    }));
+    (opened, failures)
+}
+
+#[test]
+fn a_script_without_browser_use_never_asks_for_one() {
+    let (mut h, _tx, _rt) = host(
+        r#"
+        fn login() { throw "login must not run"; }
+        fn init() { log("init"); }
+        fn process(item) { item.output("NIK", item["NIK"]); }
+        "#,
+    );
+    let (opened, failures) = without_browser(&h);
+    assert!(h.call_optional("init", LIMIT).unwrap());
+    for _ in 0..3 {
+        h.process(item(), LIMIT).unwrap();
+    }
+    assert_eq!(*opened.borrow(), 0);
+    assert!(failures.borrow().is_empty());
+}
+
+#[test]
+fn a_browser_that_cannot_open_stops_the_run_once() {
+    let (mut h, _tx, _rt) = host(
+        r#"
+        fn login() { throw "login must not run"; }
+        fn process(item) {
+            log("before the browser");
+            try { browser.open("http://x/"); } catch (e) { item.output("caught", e); }
+            item.output("after", true);
+        }
+        "#,
+    );
+    let (opened, failures) = without_browser(&h);
+    // Cancelled (the item goes back), not caught by the script's try/catch.
+    assert_eq!(
+        h.process(item(), LIMIT).unwrap_err(),
+        ScriptError::Cancelled
+    );
+    assert!(h.last_outputs().is_empty(), "{:?}", h.last_outputs());
+    assert_eq!(
+        *failures.borrow(),
+        vec!["chromedriver was not found at \"/nonexistent/chromedriver\"".to_string()]
+    );
+    // The next use does not try again.
+    assert_eq!(
+        h.process(item(), LIMIT).unwrap_err(),
+        ScriptError::Cancelled
+    );
+    assert_eq!(h.open_browser(LIMIT).unwrap_err(), ScriptError::Cancelled);
+    assert_eq!(*opened.borrow(), 1);
+    assert_eq!(failures.borrow().len(), 1);
+}
+
+#[test]
+fn an_aborted_run_opens_no_browser() {
+    let (mut h, tx, _rt) = host(r#"fn verify(item) { browser.url() != "" }"#);
+    let (opened, failures) = without_browser(&h);
+    tx.send(true).unwrap();
+    assert_eq!(h.open_browser(LIMIT).unwrap_err(), ScriptError::Cancelled);
+    assert_eq!(*opened.borrow(), 0);
+    assert!(failures.borrow().is_empty());
+}

@@ -123,6 +123,9 @@ filter = { Status = "BARU" }
     p.write(
         "bots/rekap/main.rhai",
         r#"
+// A browser, so that the failures have screenshots (linked from exceptions.xlsx).
+fn init() { browser.open("about:blank"); }
+
 fn process(item) {
     let nik = item["NIK"];
     if nik.len() != 16 { fail_business(`NIK ${nik} tidak 16 digit`); }

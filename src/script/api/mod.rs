@@ -116,8 +116,12 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
     let vars: Map = vars.into_iter().map(|(k, v)| (k.into(), v)).collect();
     let s = shared.clone();
     #[allow(deprecated)]
-    engine.on_var(move |name, index, _| match name {
-        "browser" => Ok(Some(Dynamic::from(browser.clone()))),
+    engine.on_var(move |name, index, mut ctx| match name {
+        // The first use opens the browser (and logs in): see Shared::browser_on_demand.
+        "browser" => {
+            s.browser_on_demand(&mut ctx)?;
+            Ok(Some(Dynamic::from(browser.clone())))
+        }
         "vars" => Ok(Some(Dynamic::from(vars.clone()))),
         // Top-level constants inside functions (Rhai functions see no outer scope);
         // a local variable of the same name (index > 0) wins.
