@@ -27,15 +27,6 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "csv".to_string());
-    if let Some(sheet) = &options.sheet {
-        if !matches!(sheet, super::SheetRef::Index(1)) && !is_own_name(sheet, &name) {
-            return Err(SheetError::NoSheet {
-                path: path.to_path_buf(),
-                sheet: sheet.clone(),
-                available: vec![name],
-            });
-        }
-    }
     let refused = |reason: String| SheetError::Refused {
         path: path.to_path_buf(),
         reason,
@@ -70,6 +61,17 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
                 "it is binary data, not text: character {} (line {line}) is a control character, which text does not hold; a .csv file must be text, as Excel or LibreOffice save it",
                 count_text(index as u64 + 1)
             )));
+        }
+    }
+
+    // The one sheet of a text file is the file itself.
+    if let Some(sheet) = &options.sheet {
+        if !matches!(sheet, super::SheetRef::Index(1)) && !is_own_name(sheet, &name) {
+            return Err(SheetError::NoSheet {
+                path: path.to_path_buf(),
+                sheet: sheet.clone(),
+                available: vec![name],
+            });
         }
     }
 

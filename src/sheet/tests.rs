@@ -1332,3 +1332,36 @@ fn an_opendocument_sheet_that_repeats_beyond_the_limit_is_refused_before_it_is_r
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn a_workbook_whose_parts_lie_about_their_size_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("bohong.xlsx");
+    let big = vec![b'A'; 2 << 20];
+    zip_of(
+        &path,
+        &[
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/sharedStrings.xml", &big),
+        ],
+    );
+    // Say, in the local header and the central directory, that the 2 MB part
+    // unpacks to 100 bytes.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let name = b"xl/sharedStrings.xml";
+    for (signature, size_at, name_at) in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)] {
+        let at = (0..bytes.len() - name_at - name.len())
+            .find(|&i| bytes[i..].starts_with(signature) && bytes[i + name_at..].starts_with(name))
+            .unwrap();
+        bytes[at + size_at..at + size_at + 4].copy_from_slice(&100u32.to_le_bytes());
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Open { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "its part xl/sharedStrings.xml declares 100 bytes unpacked for 2 KB packed, which cannot be: the file is damaged or was made to mislead"
+        ),
+        "{err}"
+    );
+}
