@@ -653,7 +653,7 @@ fn a_workbook_unpacking_beyond_the_limit_is_refused_even_when_it_packs_like_real
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                if x % 16 == 0 {
+                if x.is_multiple_of(16) {
                     b'0' + (x % 10) as u8
                 } else {
                     b'7'
