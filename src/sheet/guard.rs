@@ -199,23 +199,33 @@ pub(super) enum Container {
     Unreadable,
 }
 
+/// Why a zip container is not read: the sentence for
+/// [`SheetError::Open`](super::SheetError::Open) (it is no workbook, or is
+/// damaged) or for [`SheetError::Refused`](super::SheetError::Refused) (reading
+/// it would cost too much).
+#[derive(Debug, PartialEq)]
+pub(super) enum ZipProblem {
+    Open(String),
+    Refused(String),
+}
+
 /// Refuses a zip container (.xlsx, .xlsm, .xlsb, .ods) that is not a
 /// workbook, or whose parts would unpack beyond what a workbook may; says
-/// which kind of workbook it holds otherwise. The error is the reason for
-/// [`SheetError::Open`](super::SheetError::Open).
-pub(super) fn check_zip(path: &Path, ext: &str) -> Result<Container, String> {
-    let file = File::open(path).map_err(|e| format!("cannot read the file ({e})"))?;
+/// which kind of workbook it holds otherwise.
+pub(super) fn check_zip(path: &Path, ext: &str) -> Result<Container, ZipProblem> {
+    let file =
+        File::open(path).map_err(|e| ZipProblem::Open(format!("cannot read the file ({e})")))?;
     let packed_file = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let Ok(mut archive) = zip::ZipArchive::new(BufReader::new(file)) else {
         return Ok(Container::Unreadable);
     };
     let parts = archive.len();
     if parts > MAX_PARTS {
-        return Err(format!(
+        return Err(ZipProblem::Refused(format!(
             "it is a zip archive of {} files, and a workbook holds far fewer (juru reads workbooks of up to {} parts)",
             count_text(parts as u64),
             count_text(MAX_PARTS as u64)
-        ));
+        )));
     }
     let names = archive
         .file_names()
@@ -227,7 +237,10 @@ pub(super) fn check_zip(path: &Path, ext: &str) -> Result<Container, String> {
         } else {
             "xlsx"
         };
-        format!("it is not {} (it looks like {other})", expected_kind(ext))
+        ZipProblem::Open(format!(
+            "it is not {} (it looks like {other})",
+            expected_kind(ext)
+        ))
     })?;
     let mut total: u64 = 0;
     for i in 0..parts {
@@ -245,11 +258,11 @@ pub(super) fn check_zip(path: &Path, ext: &str) -> Result<Container, String> {
         total = total.saturating_add(part.size());
     }
     if total > MAX_UNPACKED {
-        return Err(format!(
+        return Err(ZipProblem::Refused(format!(
             "it would unpack to {}, more than the {} juru reads from one workbook; split it into smaller workbooks",
             size_text(total),
             size_text(MAX_UNPACKED)
-        ));
+        )));
     }
     Ok(container)
 }
@@ -289,13 +302,13 @@ fn check_part(
     packed: u64,
     unpacked: u64,
     file_size: u64,
-) -> Result<(), String> {
+) -> Result<(), ZipProblem> {
     let inconsistent = || {
-        format!(
+        ZipProblem::Open(format!(
             "its part {name} declares {} unpacked for {} packed, which cannot be: the file is damaged or was made to mislead",
             size_text(unpacked),
             size_text(packed)
-        )
+        ))
     };
     if packed > file_size {
         return Err(inconsistent());
@@ -315,12 +328,12 @@ fn check_part(
         _ => {}
     }
     if unpacked > RATIO_FROM && unpacked / packed.max(1) > MAX_RATIO {
-        return Err(format!(
+        return Err(ZipProblem::Refused(format!(
             "its part {name} would unpack to {} from {} ({} times its size), as no real workbook does: it looks made to exhaust memory (a zip bomb) and is refused",
             size_text(unpacked),
             size_text(packed),
             count_text(unpacked / packed.max(1))
-        ));
+        )));
     }
     Ok(())
 }
@@ -625,21 +638,21 @@ mod unit {
         };
         assert!(ok(1_000_000, 20_000_000).is_ok(), "20 times: a sheet");
         assert!(ok(10, 3_000).is_ok(), "a small part packs well");
-        let bomb = ok(300_000, 300 * MB).unwrap_err();
-        assert!(bomb.contains("zip bomb"), "{bomb}");
-        let lie = ok(5_000, 10).unwrap_err();
-        assert!(lie.contains("cannot be"), "{lie}");
-        let lie = ok(1_000, 10 * MB).unwrap_err();
+        let refused = |r| matches!(r, Err(ZipProblem::Refused(m)) if m.contains("zip bomb"));
+        let damaged = |r| matches!(r, Err(ZipProblem::Open(m)) if m.contains("cannot be"));
+        assert!(refused(ok(300_000, 300 * MB)));
+        assert!(damaged(ok(5_000, 10)));
+        assert!(damaged(ok(1_000, 10 * MB)), "more than deflate can pack");
+        assert!(damaged(check_part(
+            "x",
+            CompressionMethod::Stored,
+            10,
+            11,
+            100
+        )));
         assert!(
-            lie.contains("cannot be"),
-            "more than deflate can pack: {lie}"
-        );
-        let stored = check_part("x", CompressionMethod::Stored, 10, 11, 100).unwrap_err();
-        assert!(stored.contains("cannot be"), "{stored}");
-        let beyond = check_part("x", CompressionMethod::Stored, 1000, 1000, 100).unwrap_err();
-        assert!(
-            beyond.contains("cannot be"),
-            "larger than the file: {beyond}"
+            damaged(check_part("x", CompressionMethod::Stored, 1000, 1000, 100)),
+            "larger than the file"
         );
     }
 

@@ -85,12 +85,9 @@ pub fn read_with(path: &Path, options: &ReadOptions) -> Result<Table, SheetError
     match sniff(&head) {
         Content::Zip => {
             // Inspect the container before any reader unpacks it.
-            let container = guard::check_zip(path, &ext).map_err(|reason| {
-                if reason.starts_with("it is not ") || reason.contains("cannot be") {
-                    open_err(reason)
-                } else {
-                    refused(reason)
-                }
+            let container = guard::check_zip(path, &ext).map_err(|problem| match problem {
+                guard::ZipProblem::Open(reason) => open_err(reason),
+                guard::ZipProblem::Refused(reason) => refused(reason),
             })?;
             if container == guard::Container::OpenDocument {
                 guard::check_ods(path).map_err(refused)?;
