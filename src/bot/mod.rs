@@ -371,14 +371,10 @@ pub fn load(bots_dir: &Path, name: &str) -> Result<Bot, Problems> {
     let shown = manifest.display().to_string();
     let text = std::fs::read_to_string(&manifest)
         .map_err(|e| Problem::new(&shown, format!("cannot read the manifest: {e}")))?;
+    // Every unknown key and wrong type of the manifest; what is left is validated.
+    let mut parsed = config::parse_all::<BotFile>(&shown, &text);
+    let file = parsed.value.take();
     let mut problems = Problems::default();
-    let parsed: Option<BotFile> = match config::parse_toml(&shown, &text) {
-        Ok(f) => Some(f),
-        Err(p) => {
-            problems.0.push(p);
-            None
-        }
-    };
     let script_shown = script_path.display().to_string();
     let script = match Source::load(&script_path, &script_shown)
         .and_then(|source| source.compile().map(|compiled| (source, compiled)))
@@ -401,7 +397,11 @@ pub fn load(bots_dir: &Path, name: &str) -> Result<Bot, Problems> {
         shown: &shown,
         text: &text,
     };
-    let bot = parsed.map(|f| f.validate(name, &dir, &at, &mut problems));
+    let mut validation = Problems::default();
+    let bot = file.map(|f| f.validate(name, &dir, &at, &mut validation));
+    let mut all = parsed.with(validation);
+    all.extend(problems);
+    let problems = all;
     match (bot, script, problems.is_empty()) {
         (Some(mut bot), Some(script), true) => {
             bot.script = script;
@@ -691,6 +691,39 @@ mod tests {
             all.contains("bot.toml:4:1: input.colums: unknown field `colums`"),
             "{all}"
         );
+    }
+
+    #[test]
+    fn every_unknown_key_and_wrong_type_is_reported_with_the_other_problems() {
+        let manifest = OK
+            .replace(
+                "required = [\"NIK\"]\n",
+                "required = [\"NIK\"]\nsheeet = \"Data\"\ntrim = \"ya\"\n",
+            )
+            .replace("[notify]\n", "[notify]\nofficer = []\n")
+            .replace(
+                "[vars]",
+                "[run]\nworkers = \"dua\"\ntimeout_per_item = \"2 menit\"\n[vars]",
+            )
+            .replace("loket@example.go.id", "loket at example");
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let problems = load(dir.path(), "izin").unwrap_err();
+        let all: Vec<String> = problems.0.iter().map(|p| p.to_string()).collect();
+        let shown = dir.path().join("izin/bot.toml").display().to_string();
+        for expected in [
+            format!("{shown}:5:1: input.sheeet: unknown field `sheeet`"),
+            format!("{shown}:6:8: input.trim: invalid type: string \"ya\", expected a boolean"),
+            format!("{shown}:8:1: notify.officer: unknown field `officer`"),
+            format!("{shown}:11:11: run.workers: invalid type: string \"dua\", expected i64"),
+            format!("{shown}:9:13: notify.officers: \"loket at example\" is not a mail address"),
+            format!("{shown}:12:20: run.timeout_per_item: expected a duration"),
+        ] {
+            assert!(
+                all.iter().any(|p| p.starts_with(&expected)),
+                "missing {expected:?} in {all:#?}"
+            );
+        }
+        assert_eq!(all.len(), 6, "{all:#?}");
     }
 
     #[test]

@@ -20,7 +20,9 @@ use crate::mail;
 use crate::{Problem, Problems};
 
 pub use schedules::{ScheduleConfig, ScheduleInput, Schedules};
-pub use toml_file::{line_col, load as load_toml, parse as parse_toml};
+pub use toml_file::{
+    key_location, line_col, load as load_toml, parse as parse_toml, parse_all, parse_all_as, Parsed,
+};
 
 /// Language of reports and mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +84,16 @@ impl AgentConfig {
     pub fn load(dir: &Path) -> Result<AgentConfig, Problems> {
         let path = dir.join("agent.toml");
         let shown = path.display().to_string();
-        let file: AgentFile = load_toml(&path)?.unwrap_or_default();
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let config = file.validate(&Located {
-            shown: &shown,
-            text: &text,
-        });
+        let config = match std::fs::read_to_string(&path) {
+            Ok(text) => AgentConfig::parse(&shown, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                AgentFile::default().validate(&Located {
+                    shown: &shown,
+                    text: "",
+                })
+            }
+            Err(e) => Err(Problem::new(&shown, format!("cannot read the file: {e}")).into()),
+        };
         let secrets = load_secrets(&dir.join("secrets.toml"));
         match (config, secrets) {
             (Ok(mut c), Ok(secrets)) => {
@@ -107,10 +113,10 @@ impl AgentConfig {
         }
     }
 
-    /// Parses agent.toml text (as `shown`) and validates it.
+    /// Parses agent.toml text (as `shown`) and validates it: every problem of
+    /// the file at once, unknown keys and wrong types included.
     pub fn parse(shown: &str, text: &str) -> Result<AgentConfig, Problems> {
-        let file: AgentFile = parse_toml(shown, text)?;
-        file.validate(&Located { shown, text })
+        parse_all::<AgentFile>(shown, text).then(|file| file.validate(&Located { shown, text }))
     }
 }
 
@@ -227,7 +233,7 @@ fn load_secrets(path: &Path) -> Result<std::collections::BTreeMap<String, String
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| Problem::new(&shown, format!("cannot read the secrets file: {e}")))?;
-    parse_toml::<std::collections::BTreeMap<String, String>>(&shown, &text).map_err(Problems::from)
+    parse_toml::<std::collections::BTreeMap<String, String>>(&shown, &text)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -800,6 +806,28 @@ mod tests {
                 .starts_with("browser.headless: invalid type"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_unknown_key_and_wrong_type_with_the_other_problems() {
+        let text = "time_zone = \"Asia/Jakrta\"\nlanguag = \"en\"\n[browser]\nheadless = \"ya\"\ntimeot = \"10s\"\ntimeout = \"10 detik\"\n[limits]\nmax_browsers = \"dua\"\n[mail.smtp]\nhost = 25\n";
+        let err = AgentConfig::parse("config/agent.toml", text).unwrap_err();
+        let all: Vec<String> = err.0.iter().map(|p| p.to_string()).collect();
+        for expected in [
+            "config/agent.toml:2:1: languag: unknown field `languag`",
+            "config/agent.toml:4:12: browser.headless: invalid type: string \"ya\", expected a boolean",
+            "config/agent.toml:5:1: browser.timeot: unknown field `timeot`",
+            "config/agent.toml:8:16: limits.max_browsers: invalid type: string \"dua\", expected i64",
+            "config/agent.toml:10:8: mail.smtp.host: invalid type: integer `25`, expected a string",
+            "config/agent.toml:1:13: time_zone: unknown time zone \"Asia/Jakrta\"",
+            "config/agent.toml:6:11: browser.timeout: expected a duration",
+        ] {
+            assert!(
+                all.iter().any(|p| p.starts_with(expected)),
+                "missing {expected:?} in {all:#?}"
+            );
+        }
+        assert_eq!(all.len(), 7, "one problem for each, none twice: {all:#?}");
     }
 
     #[test]

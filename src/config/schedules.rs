@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{parse_duration, parse_toml, Located};
+use super::{parse_all_as, parse_duration, Located};
 use crate::schedule::{Calendar, Cron, Missed, OnHoliday, Overlap, Schedule};
 use crate::Problems;
 
@@ -143,37 +143,21 @@ struct ScheduleFile {
 /// key) and `Spanned<String>` for the second (which knows where each key is).
 type SchedulesFile<K> = BTreeMap<K, Spanned<ScheduleFile>>;
 
-/// Reads a file twice: once with plain keys for errors that name the key path, then
-/// with spanned keys for positions.
-fn parse_twice<Plain, WithSpans>(shown: &str, text: &str) -> Result<WithSpans, Problems>
-where
-    Plain: serde::de::DeserializeOwned,
-    WithSpans: serde::de::DeserializeOwned,
-{
-    let clean = |mut p: crate::Problem| {
-        p.message = p
-            .message
-            .replace(".$__serde_spanned_private_value", "")
-            .replace("$__serde_spanned_private_value.", "")
-            .replace("$__serde_spanned_private_value", "");
-        p
-    };
-    parse_toml::<Plain>(shown, text).map_err(clean)?;
-    Ok(parse_toml::<WithSpans>(shown, text).map_err(clean)?)
-}
-
 fn parse_schedules(shown: &str, text: &str, cx: &Context) -> Result<Vec<ScheduleConfig>, Problems> {
-    let file: SchedulesFile<Spanned<String>> =
-        parse_twice::<SchedulesFile<String>, _>(shown, text)?;
-    let at = Located { shown, text };
-    let mut problems = Problems::default();
-    let mut entries: Vec<_> = file.iter().collect();
-    entries.sort_by_key(|(name, _)| name.span().start);
-    let schedules = entries
-        .into_iter()
-        .filter_map(|(name, table)| validate(name, table, &at, cx, &mut problems))
-        .collect();
-    problems.into_result(schedules)
+    // Plain keys name the key path in messages; spanned keys know where each is.
+    parse_all_as::<SchedulesFile<String>, SchedulesFile<Spanned<String>>>(shown, text).then(
+        |file| {
+            let at = Located { shown, text };
+            let mut problems = Problems::default();
+            let mut entries: Vec<_> = file.iter().collect();
+            entries.sort_by_key(|(name, _)| name.span().start);
+            let schedules = entries
+                .into_iter()
+                .filter_map(|(name, table)| validate(name, table, &at, cx, &mut problems))
+                .collect();
+            problems.into_result(schedules)
+        },
+    )
 }
 
 /// One of a closed set of words, or a problem listing them.
@@ -553,7 +537,8 @@ fn load_calendars(dir: &Path, problems: &mut Problems) -> BTreeMap<String, Optio
 
 /// Parses a calendar file (`shown` is its path as people know it).
 pub fn parse_calendar(name: &str, shown: &str, text: &str) -> Result<Calendar, Problems> {
-    let file: CalendarFile<Spanned<String>> = parse_twice::<CalendarFile<String>, _>(shown, text)?;
+    let file = parse_all_as::<CalendarFile<String>, CalendarFile<Spanned<String>>>(shown, text)
+        .into_result()?;
     let at = Located { shown, text };
     let mut problems = Problems::default();
     let weekends = match &file.weekends {
@@ -838,6 +823,34 @@ on_holiday = "skip"
         assert_eq!(
             problems("[a]\nbot = \"demo-perizinan\"\ncron = \"@daily\"\ncalendar = \"id-kerja.toml\"\n"),
             ["config/schedules.toml:4:12: a.calendar: no calendar \"id-kerja.toml\" (config/calendars/id-kerja.toml.toml does not exist); write the name without .toml: calendar = \"id-kerja\""]
+        );
+    }
+
+    #[test]
+    fn every_unknown_key_and_wrong_type_is_listed_with_the_other_problems() {
+        let p = problems(
+            "[a]\nbot = \"demo-perizinan\"\ncron = \"@daily\"\nzona = \"Asia/Jakarta\"\nenabled = \"ya\"\n\n[b]\nbot = \"demo-perizinan\"\ncron = \"0 0 * *\"\nmised = \"skip\"\novrelap = \"queue\"\n",
+        );
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert!(
+            p[0].starts_with("config/schedules.toml:4:1: a.zona: unknown field `zona`"),
+            "{p:#?}"
+        );
+        assert!(
+            p[1].starts_with("config/schedules.toml:5:11: a.enabled: invalid type"),
+            "{p:#?}"
+        );
+        assert!(
+            p[2].starts_with("config/schedules.toml:10:1: b.mised: unknown field `mised`"),
+            "{p:#?}"
+        );
+        assert!(
+            p[3].starts_with("config/schedules.toml:11:1: b.ovrelap: unknown field `ovrelap`"),
+            "{p:#?}"
+        );
+        assert!(
+            p[4].starts_with("config/schedules.toml:9:8: b.cron: "),
+            "{p:#?}"
         );
     }
 

@@ -581,7 +581,7 @@ impl Host {
         *host.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
         let top = host.engine.run_ast_with_scope(&mut host.scope, &ast);
         *host.shared.deadline.borrow_mut() = None;
-        top.map_err(|e| classify(&host.script.shown, &e))?;
+        top.map_err(|e| top_level_error(&host.script.shown, &e, limit))?;
         *host.shared.constants.borrow_mut() = host
             .scope
             .iter()
@@ -746,6 +746,33 @@ fn classify(shown: &str, err: &EvalAltResult) -> ScriptError {
             message: format!("{}: {}", at(shown, other.position()), other.unwrap_inner()),
             kind: "script".into(),
         },
+    }
+}
+
+/// An error of the script's top level. Running out of time there is no item's
+/// fault but the script's (an endless loop, most likely): it names the file and
+/// the line the script was at.
+fn top_level_error(shown: &str, err: &EvalAltResult, limit: Duration) -> ScriptError {
+    match classify(shown, err) {
+        ScriptError::TimedOut { .. } => {
+            let mut inner = err;
+            while let EvalAltResult::ErrorInFunctionCall(_, _, e, _) = inner {
+                inner = e;
+            }
+            let limit = if limit.as_secs() > 0 {
+                format!("{} s", limit.as_secs())
+            } else {
+                format!("{} ms", limit.as_millis())
+            };
+            ScriptError::System {
+                message: format!(
+                    "{}: the script's top level (the statements outside any function) ran longer than its {limit} limit; is there an endless loop? Work for each item belongs in process(item), setup in init()",
+                    at(shown, inner.position())
+                ),
+                kind: "script".into(),
+            }
+        }
+        other => other,
     }
 }
 

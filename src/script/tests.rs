@@ -237,8 +237,9 @@ fn endless_top_level_is_stopped() {
     let err = Host::new(&source, ctx).err().expect("stopped");
     assert_eq!(
         err,
-        ScriptError::TimedOut {
-            after: Duration::from_millis(200)
+        ScriptError::System {
+            message: "m.rhai:1: the script's top level (the statements outside any function) ran longer than its 200 ms limit; is there an endless loop? Work for each item belongs in process(item), setup in init()".into(),
+            kind: "script".into(),
         }
     );
 }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::guard::{self, count_text, size_text, MAX_CELLS, MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS};
 use super::read::{number_cell, text_cell};
 use super::table::Grid;
 use super::{Cell, Encoding, ReadOptions, SheetError};
@@ -26,6 +27,44 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "csv".to_string());
+    let refused = |reason: String| SheetError::Refused {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = guard::read_text_file(path).map_err(|e| match e {
+        guard::TextFile::Unreadable(reason) => open_err(reason),
+        guard::TextFile::TooLarge(reason) => refused(reason),
+    })?;
+    let utf16 = encoding_is_utf16(&bytes, options.csv.encoding);
+    if !utf16 {
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        if let Some((offset, line, byte)) = guard::binary_at(body) {
+            let bom = bytes.len() - body.len();
+            return Err(open_err(binary_message(
+                offset + bom + 1,
+                line,
+                byte,
+                guard::binary_count(body),
+                bytes.len(),
+            )));
+        }
+    }
+    let mut text = decode(&bytes, options.csv.encoding).map_err(open_err)?;
+    drop(bytes);
+    // Old DOS programs end a text file with Ctrl-Z: no record.
+    if text.ends_with('\u{1a}') {
+        text.pop();
+    }
+    if utf16 {
+        if let Some((index, line)) = guard::binary_text_at(&text) {
+            return Err(open_err(format!(
+                "it is binary data, not text: character {} (line {line}) is a control character, which text does not hold; a .csv file must be text, as Excel or LibreOffice save it",
+                count_text(index as u64 + 1)
+            )));
+        }
+    }
+
+    // The one sheet of a text file is the file itself.
     if let Some(sheet) = &options.sheet {
         if !matches!(sheet, super::SheetRef::Index(1)) && !is_own_name(sheet, &name) {
             return Err(SheetError::NoSheet {
@@ -35,8 +74,6 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
             });
         }
     }
-    let bytes = std::fs::read(path).map_err(|e| open_err(format!("cannot read the file ({e})")))?;
-    let text = decode(&bytes, options.csv.encoding).map_err(open_err)?;
 
     // Excel's "sep=;" first line names the delimiter.
     let (text, skipped, hinted) = match text.split_once('\n') {
@@ -52,7 +89,30 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
         .or(hinted)
         .unwrap_or_else(|| detect(text));
 
-    let rows = records(text, delimiter)
+    let records = records(text, delimiter).map_err(|limit| {
+        refused(match limit {
+            Limit::Text { line, field, len } => format!(
+                "value {field} of line {} holds {} of text, more than the {} juru reads from one cell (Excel itself keeps at most 32,767 characters in a cell)",
+                line + skipped,
+                size_text(len as u64),
+                size_text(MAX_CELL_TEXT as u64)
+            ),
+            Limit::Columns { line } => format!(
+                "line {} has more than the {} values juru reads from a row (as Excel has columns)",
+                line + skipped,
+                count_text(MAX_COLUMNS as u64)
+            ),
+            Limit::Rows => format!(
+                "it has more than the {} rows juru reads (as Excel)",
+                count_text(MAX_ROWS as u64)
+            ),
+            Limit::Cells => format!(
+                "it is larger than juru reads: more than {} values; split it into smaller files",
+                count_text(MAX_CELLS as u64)
+            ),
+        })
+    })?;
+    let rows = records
         .into_iter()
         .map(|(line, fields)| {
             let number = u32::try_from(line + skipped).unwrap_or(u32::MAX);
@@ -76,6 +136,30 @@ fn is_own_name(sheet: &super::SheetRef, name: &str) -> bool {
         super::SheetRef::Name(n) => n.trim().eq_ignore_ascii_case(name.trim()),
         super::SheetRef::Index(i) => *i == 1,
     }
+}
+
+/// Whether the file is read as UTF-16 (it starts with a UTF-16 byte-order
+/// mark and the encoding is detected): its bytes are then not ASCII text.
+fn encoding_is_utf16(bytes: &[u8], encoding: Encoding) -> bool {
+    encoding == Encoding::Auto && (bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF"))
+}
+
+/// The sentence for a text file that holds binary data at `byte` (1-based).
+fn binary_message(byte: usize, line: usize, value: u8, controls: usize, total: usize) -> String {
+    let what = if value == 0 {
+        format!(
+            "byte {} (line {line}) is a NUL byte, which text never holds",
+            count_text(byte as u64)
+        )
+    } else {
+        format!(
+            "{} of its {} bytes are control characters, the first at byte {} (line {line})",
+            count_text(controls as u64),
+            count_text(total as u64),
+            count_text(byte as u64)
+        )
+    };
+    format!("it is binary data, not text: {what}; a .csv file must be text, as Excel or LibreOffice save it")
 }
 
 /// The file's text. UTF-8 and UTF-16 byte-order marks are honoured (and
@@ -155,12 +239,13 @@ fn position(d: u8) -> usize {
 /// in double quotes may hold delimiters, line breaks and doubled quotes. Quotes
 /// are forgiven where people put them by hand: a quote inside an unquoted
 /// field is a plain character, text after a closing quote is kept. Blank
-/// lines are no records.
-fn records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
+/// lines are no records. Stops at the limits of [`guard`].
+fn records(text: &str, delimiter: u8) -> Result<Vec<(usize, Vec<String>)>, Limit> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut line = 1;
     let mut i = 0;
+    let mut values = 0usize;
     while i < bytes.len() {
         let start_line = line;
         let mut fields = Vec::new();
@@ -194,6 +279,20 @@ fn records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
                 field.push(bytes[i]);
                 i += 1;
             }
+            if field.len() > MAX_CELL_TEXT {
+                return Err(Limit::Text {
+                    line: start_line,
+                    field: fields.len() + 1,
+                    len: field.len(),
+                });
+            }
+            if fields.len() >= MAX_COLUMNS {
+                return Err(Limit::Columns { line: start_line });
+            }
+            values += 1;
+            if values > MAX_CELLS {
+                return Err(Limit::Cells);
+            }
             // Fields were split at ASCII bytes only, so they are whole UTF-8.
             fields.push(String::from_utf8_lossy(&field).into_owned());
             field.clear();
@@ -217,10 +316,30 @@ fn records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
             }
         }
         if !(fields.len() == 1 && fields[0].is_empty()) {
+            if out.len() >= MAX_ROWS {
+                return Err(Limit::Rows);
+            }
             out.push((start_line, fields));
         }
     }
-    out
+    Ok(out)
+}
+
+/// Which limit a text file reached, and where.
+#[derive(Debug, PartialEq)]
+enum Limit {
+    /// A value longer than a cell may hold: its line, its position in the line, its size.
+    Text {
+        line: usize,
+        field: usize,
+        len: usize,
+    },
+    /// A line with more values than a sheet has columns.
+    Columns { line: usize },
+    /// More records than a sheet has rows.
+    Rows,
+    /// More values than a sheet may hold.
+    Cells,
 }
 
 /// Occurrences of `d` in `line` outside double quotes. (A quoted field that
@@ -315,7 +434,7 @@ mod unit {
         let text = "a,\"b,\"\"c\"\"\",d\r\n\r\n\"multi\nline\",x\ny,z\rlast\"q\",\"t\"rest";
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            records(text, b','),
+            records(text, b',').unwrap(),
             vec![
                 (1, strings(&["a", "b,\"c\"", "d"])),
                 (3, strings(&["multi\nline", "x"])),
@@ -323,8 +442,14 @@ mod unit {
                 (6, strings(&["last\"q\"", "trest"])),
             ]
         );
-        assert_eq!(records("", b','), Vec::<(usize, Vec<String>)>::new());
-        assert_eq!(records("a;;\n", b';'), vec![(1, strings(&["a", "", ""]))]);
+        assert_eq!(
+            records("", b',').unwrap(),
+            Vec::<(usize, Vec<String>)>::new()
+        );
+        assert_eq!(
+            records("a;;\n", b';').unwrap(),
+            vec![(1, strings(&["a", "", ""]))]
+        );
     }
 
     #[test]

@@ -20,6 +20,13 @@
 //! Below the header, a value merged over several cells counts for each of
 //! them (.xls, and .xlsx sheets of up to 20,000 rows).
 //!
+//! # Limits
+//!
+//! An input comes from outside, so what reading it may cost is bounded
+//! ([`guard`]): a zip container is inspected through its central directory
+//! before it is unpacked, an .xls or .ods file's layout is measured before it
+//! is built, and cells, rows and columns are counted as they are read.
+//!
 //! # Blocking
 //!
 //! Every function here does blocking file I/O and may take a while on a big
@@ -44,8 +51,14 @@
 //! - [`SheetError::NotFound`]: the input workbook does not exist.
 //! - [`SheetError::Open`]: the file exists but cannot be read as a workbook
 //!   (damaged, password-protected, a web page saved as .xls, not a
-//!   spreadsheet, unsupported format, text that is not in its encoding, or a
-//!   sheet that cannot be decoded); the reason says which.
+//!   spreadsheet, not what its name says (the message says what it looks
+//!   like: an image, a PDF, a Word document), unsupported format, text that
+//!   is not in its encoding, binary data in a .csv file, or a sheet that
+//!   cannot be decoded); the reason says which.
+//! - [`SheetError::Refused`]: reading it would cost more than the limits of
+//!   [`guard`] allow: a workbook that unpacks to more than 256 MB or far more
+//!   than a workbook does (a zip bomb), a sheet of more than 4 million cells,
+//!   a cell of more than 1 MB of text, a .csv file of more than 64 MB.
 //! - [`SheetError::NoSheet`]: the requested sheet is not in the workbook; the
 //!   message lists the sheets that are.
 //! - [`SheetError::Empty`]: the sheet has no header row (nothing in it).
@@ -59,10 +72,12 @@
 
 mod cell;
 mod delimited;
+pub mod guard;
 mod options;
 mod read;
 mod table;
 mod write;
+mod xls_guard;
 
 #[cfg(test)]
 mod tests;
@@ -87,6 +102,11 @@ pub enum SheetError {
     /// The file exists but cannot be opened or decoded as a workbook.
     #[error("cannot open workbook {}: {reason}", .path.display())]
     Open { path: PathBuf, reason: String },
+
+    /// Reading the workbook would cost more than [`guard`] allows (a zip bomb,
+    /// a sheet of too many cells, a cell of too much text).
+    #[error("workbook {} is refused: {reason}", .path.display())]
+    Refused { path: PathBuf, reason: String },
 
     /// The workbook has no such sheet.
     #[error(

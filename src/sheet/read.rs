@@ -4,12 +4,13 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::Path;
 
-use calamine::{Data, DataRef, Range, Reader, SheetType, SheetVisible, Sheets, Xlsx};
+use calamine::{Data, DataRef, Range, Reader, SheetType, SheetVisible, Sheets};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::cell::date_cell;
+use super::guard::{self, count_text, size_text, MAX_CELLS, MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS};
 use super::table::{build, header_key, Grid, Table};
-use super::{delimited, Cell, ReadOptions, SheetError, SheetRef};
+use super::{delimited, xls_guard, Cell, ReadOptions, SheetError, SheetRef};
 
 /// File extensions (lower case) read as workbooks.
 const WORKBOOKS: &[&str] = &["xlsx", "xlsm", "xls", "xlsb", "ods"];
@@ -77,29 +78,79 @@ pub fn read_with(path: &Path, options: &ReadOptions) -> Result<Table, SheetError
     }
     let ext = extension(path);
     let head = first_bytes(path).map_err(|e| open_err(format!("cannot read the file ({e})")))?;
+    let refused = |reason: String| SheetError::Refused {
+        path: path.to_path_buf(),
+        reason,
+    };
     match sniff(&head) {
-        Content::Zip | Content::Ole => read_workbook(path, &ext, options),
+        Content::Zip => {
+            // Inspect the container before any reader unpacks it.
+            let container = guard::check_zip(path, &ext).map_err(|problem| match problem {
+                guard::ZipProblem::Open(reason) => open_err(reason),
+                guard::ZipProblem::Refused(reason) => refused(reason),
+            })?;
+            if container == guard::Container::OpenDocument {
+                guard::check_ods(path).map_err(refused)?;
+            }
+            read_workbook(path, &ext, options)
+        }
+        Content::Ole => {
+            xls_guard::check(path).map_err(refused)?;
+            read_workbook(path, &ext, options)
+        }
         Content::Html => Err(open_err(format!(
-            "it is a web page (HTML){}, not a real workbook; open it in Excel or LibreOffice and save it as .xlsx",
-            if ext.is_empty() {
-                String::new()
+            "it is not {} (it looks like {}{}); open it in Excel or LibreOffice and save it as .xlsx",
+            claimed(&ext),
+            guard::looks_like(&head).unwrap_or("an HTML web page"),
+            if WORKBOOKS.contains(&ext.as_str()) {
+                ", as web systems export them"
             } else {
-                format!(" saved with a .{ext} name")
+                ""
             }
         ))),
+        Content::Other if head.is_empty() => Err(open_err(
+            "it is empty (0 bytes); the file was not saved or not copied whole".to_string(),
+        )),
         Content::Other if TEXT_TABLES.contains(&ext.as_str()) => {
-            let (sheet, grid) = delimited::read(path, options)?;
-            build(path, sheet, grid, options)
+            match guard::looks_like(&head) {
+                Some(what) if what != "text" => Err(open_err(format!(
+                    "it is not {} (it looks like {what})",
+                    claimed(&ext)
+                ))),
+                _ => {
+                    let (sheet, grid) = delimited::read(path, options)?;
+                    build(path, sheet, grid, options)
+                }
+            }
         }
-        Content::Other if WORKBOOKS.contains(&ext.as_str()) => Err(open_err(format!(
-            "the file is damaged or is not really a .{ext} workbook"
-        ))),
+        Content::Other if WORKBOOKS.contains(&ext.as_str()) => Err(open_err(
+            match guard::looks_like(&head) {
+                Some("text") => format!(
+                    "it is not {} (it looks like text; if it is a CSV file, name it .csv)",
+                    claimed(&ext)
+                ),
+                Some(what) => format!("it is not {} (it looks like {what})", claimed(&ext)),
+                None => format!(
+                    "it is not {}: the file is damaged or of another kind",
+                    claimed(&ext)
+                ),
+            },
+        )),
         Content::Other if ext.is_empty() => Err(open_err(format!(
             "it is not a workbook in a known format ({FORMATS})"
         ))),
         Content::Other => Err(open_err(format!(
             "files of type .{ext} are not supported ({FORMATS})"
         ))),
+    }
+}
+
+/// What the file's name says it is: `"an xlsx workbook"`, `"a csv file"`, `"a workbook"`.
+fn claimed(ext: &str) -> String {
+    if WORKBOOKS.contains(&ext) || TEXT_TABLES.contains(&ext) {
+        guard::expected_kind(ext)
+    } else {
+        "a workbook".to_string()
     }
 }
 
@@ -247,10 +298,29 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
         Sheets::Xlsb(b) => b.has_1904_epoch(),
         Sheets::Ods(_) => false,
     };
-    let sheet_err = |e: String| open_err(format!("cannot read sheet \"{name}\" ({e})"));
+    let stopped = |stop: Stop| match stop {
+        Stop::Limit(reason) => SheetError::Refused {
+            path: path.to_path_buf(),
+            reason,
+        },
+        Stop::Reader(e) => open_err(format!("cannot read sheet \"{name}\" ({e})")),
+    };
     let (mut grid, merged) = match &mut book {
         Sheets::Xlsx(b) => {
-            let grid = stream_xlsx(b, &name, options.trim, is_1904).map_err(sheet_err)?;
+            let mut collect = Collect::new(&name, options.trim);
+            {
+                let mut reader = b
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| stopped(Stop::Reader(e.to_string())))?;
+                while let Some(cell) = reader
+                    .next_cell()
+                    .map_err(|e| stopped(Stop::Reader(e.to_string())))?
+                {
+                    let (r, c) = cell.get_position();
+                    collect.add(r, c, cell.get_value()).map_err(stopped)?;
+                }
+            }
+            let grid = collect.finish(is_1904);
             let merged = if grid.rows.len() <= MERGES_UP_TO_ROWS {
                 b.merge_cells_by_sheet_name(&name).ok()
             } else {
@@ -258,15 +328,32 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
             };
             (grid, merged)
         }
+        Sheets::Xlsb(b) => {
+            let mut collect = Collect::new(&name, options.trim);
+            {
+                let mut reader = b
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| stopped(Stop::Reader(e.to_string())))?;
+                while let Some(cell) = reader
+                    .next_cell()
+                    .map_err(|e| stopped(Stop::Reader(e.to_string())))?
+                {
+                    let (r, c) = cell.get_position();
+                    collect.add(r, c, cell.get_value()).map_err(stopped)?;
+                }
+            }
+            (collect.finish(is_1904), None)
+        }
         other => {
             let range = other
                 .worksheet_range(&name)
-                .map_err(|e| sheet_err(e.to_string()))?;
+                .map_err(|e| stopped(Stop::Reader(e.to_string())))?;
             let merged = match other {
                 Sheets::Xls(b) => b.merge_cells_by_sheet_name(&name).ok(),
                 _ => None,
             };
-            (grid(&range, options.trim, is_1904), merged)
+            let grid = grid(&range, &name, options.trim, is_1904).map_err(stopped)?;
+            (grid, merged)
         }
     };
     drop(book);
@@ -278,83 +365,188 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
     build(path, name, grid, options)
 }
 
-/// The cells of an .xlsx sheet, converted as they stream out of its XML
-/// (shared strings are copied once, into the cells that keep them). Columns
-/// are absolute: the grid starts at column A.
-fn stream_xlsx(
-    book: &mut Xlsx<std::io::BufReader<File>>,
-    name: &str,
-    trim: bool,
-    is_1904: bool,
-) -> Result<Grid, String> {
-    let mut reader = book
-        .worksheet_cells_reader(name)
-        .map_err(|e| e.to_string())?;
-    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::new();
-    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
-        let (r, c) = cell.get_position();
-        let value = convert_ref(cell.get_value(), trim);
-        if value == Cell::Empty {
-            continue;
-        }
-        let number = r.saturating_add(1);
-        if rows.last().is_none_or(|(n, _)| *n != number) {
-            rows.push((number, Vec::new()));
-        }
-        if let Some((_, cells)) = rows.last_mut() {
-            let c = c as usize;
-            if cells.len() <= c {
-                cells.resize(c + 1, Cell::Empty);
-            }
-            cells[c] = value;
-        }
-    }
-    if !rows.is_sorted_by_key(|(n, _)| *n) {
-        // Rows out of order in the XML (rare, but allowed): merge them.
-        rows.sort_by_key(|(n, _)| *n);
-        rows.dedup_by(|later, kept| {
-            if later.0 != kept.0 {
-                return false;
-            }
-            let cells = std::mem::take(&mut later.1);
-            for (c, v) in cells.into_iter().enumerate() {
-                if !v.is_empty() {
-                    if kept.1.len() <= c {
-                        kept.1.resize(c + 1, Cell::Empty);
-                    }
-                    kept.1[c] = v;
-                }
-            }
-            true
-        });
-    }
-    Ok(Grid {
-        rows,
-        first_column: 1,
-        is_1904,
-        merged: Vec::new(),
-    })
+/// Why reading a sheet stopped: a limit of [`guard`] (the sentence saying
+/// which), or the reader's own error.
+enum Stop {
+    Limit(String),
+    Reader(String),
 }
 
-fn grid(range: &Range<Data>, trim: bool, is_1904: bool) -> Grid {
+/// `"B2"`: a 0-based row and column as Excel names the cell.
+fn cell_name(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = u64::from(col) + 1;
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&letters),
+        u64::from(row) + 1
+    )
+}
+
+/// A cell whose text is longer than a cell may hold.
+fn long_text(sheet: &str, row: u32, col: u32, len: usize) -> Stop {
+    Stop::Limit(format!(
+        "cell {} of sheet \"{sheet}\" holds {} of text, more than the {} juru reads from one cell (Excel itself keeps at most 32,767 characters in a cell)",
+        cell_name(row, col),
+        size_text(len as u64),
+        size_text(MAX_CELL_TEXT as u64)
+    ))
+}
+
+/// A sheet with more cells than juru reads.
+pub(super) fn too_many_cells(sheet: &str, detail: &str) -> String {
+    format!(
+        "sheet \"{sheet}\" is larger than juru reads: {detail}; split it into smaller workbooks"
+    )
+}
+
+/// The cells of a sheet as they stream out of its file, converted at once
+/// (shared strings are copied once, into the cells that keep them) and held
+/// within the limits of [`guard`]. Columns are absolute: the grid starts at
+/// column A.
+struct Collect<'a> {
+    sheet: &'a str,
+    trim: bool,
+    rows: Vec<(u32, Vec<Cell>)>,
+    /// Cells held so far, empty ones in between included.
+    cells: usize,
+}
+
+impl<'a> Collect<'a> {
+    fn new(sheet: &'a str, trim: bool) -> Collect<'a> {
+        Collect {
+            sheet,
+            trim,
+            rows: Vec::new(),
+            cells: 0,
+        }
+    }
+
+    fn add(&mut self, r: u32, c: u32, value: &DataRef<'_>) -> Result<(), Stop> {
+        let text_len = match value {
+            DataRef::SharedString(s) => s.len(),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
+            _ => 0,
+        };
+        if text_len > MAX_CELL_TEXT {
+            return Err(long_text(self.sheet, r, c, text_len));
+        }
+        let value = convert_ref(value, self.trim);
+        if value == Cell::Empty {
+            return Ok(());
+        }
+        let col = c as usize;
+        if col >= MAX_COLUMNS {
+            return Err(Stop::Limit(format!(
+                "sheet \"{}\" has a value in cell {}, beyond the {} columns juru reads (as Excel)",
+                self.sheet,
+                cell_name(r, c),
+                count_text(MAX_COLUMNS as u64)
+            )));
+        }
+        let number = r.saturating_add(1);
+        if self.rows.last().is_none_or(|(n, _)| *n != number) {
+            if self.rows.len() >= MAX_ROWS {
+                return Err(Stop::Limit(format!(
+                    "sheet \"{}\" has more than the {} rows juru reads (as Excel)",
+                    self.sheet,
+                    count_text(MAX_ROWS as u64)
+                )));
+            }
+            self.rows.push((number, Vec::new()));
+        }
+        if let Some((_, cells)) = self.rows.last_mut() {
+            if cells.len() <= col {
+                self.cells += col + 1 - cells.len();
+                if self.cells > MAX_CELLS {
+                    return Err(Stop::Limit(too_many_cells(
+                        self.sheet,
+                        &format!(
+                            "its rows, counted from column A to the last value of each, hold more than {} cells",
+                            count_text(MAX_CELLS as u64)
+                        ),
+                    )));
+                }
+                cells.resize(col + 1, Cell::Empty);
+            }
+            cells[col] = value;
+        }
+        Ok(())
+    }
+
+    fn finish(self, is_1904: bool) -> Grid {
+        let mut rows = self.rows;
+        if !rows.is_sorted_by_key(|(n, _)| *n) {
+            // Rows out of order in the file (rare, but allowed): merge them.
+            rows.sort_by_key(|(n, _)| *n);
+            rows.dedup_by(|later, kept| {
+                if later.0 != kept.0 {
+                    return false;
+                }
+                let cells = std::mem::take(&mut later.1);
+                for (c, v) in cells.into_iter().enumerate() {
+                    if !v.is_empty() {
+                        if kept.1.len() <= c {
+                            kept.1.resize(c + 1, Cell::Empty);
+                        }
+                        kept.1[c] = v;
+                    }
+                }
+                true
+            });
+        }
+        Grid {
+            rows,
+            first_column: 1,
+            is_1904,
+            merged: Vec::new(),
+        }
+    }
+}
+
+/// The cells of a sheet calamine read whole (.xls, .ods).
+fn grid(range: &Range<Data>, sheet: &str, trim: bool, is_1904: bool) -> Result<Grid, Stop> {
+    let (height, width) = range.get_size();
+    if height.saturating_mul(width) > MAX_CELLS {
+        return Err(Stop::Limit(too_many_cells(
+            sheet,
+            &format!(
+                "it spans {} rows by {} columns, more than {} cells",
+                count_text(height as u64),
+                count_text(width as u64),
+                count_text(MAX_CELLS as u64)
+            ),
+        )));
+    }
     let (start_row, start_col) = range.start().unwrap_or((0, 0));
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, r)| {
-            let number = u32::try_from(i)
-                .unwrap_or(u32::MAX)
-                .saturating_add(start_row)
-                .saturating_add(1);
-            (number, r.iter().map(|d| convert(d, trim)).collect())
-        })
-        .collect();
-    Grid {
+    let mut rows = Vec::with_capacity(height);
+    for (i, r) in range.rows().enumerate() {
+        let offset = u32::try_from(i).unwrap_or(u32::MAX);
+        let number = offset.saturating_add(start_row).saturating_add(1);
+        let mut cells = Vec::with_capacity(r.len());
+        for (j, d) in r.iter().enumerate() {
+            if let Data::String(s) = d {
+                if s.len() > MAX_CELL_TEXT {
+                    let col = start_col.saturating_add(u32::try_from(j).unwrap_or(u32::MAX));
+                    return Err(long_text(sheet, number - 1, col, s.len()));
+                }
+            }
+            cells.push(convert(d, trim));
+        }
+        rows.push((number, cells));
+    }
+    Ok(Grid {
         rows,
         first_column: start_col.saturating_add(1),
         is_1904,
         merged: Vec::new(),
-    }
+    })
 }
 
 /// Exact name first, then the same name ignoring case and surrounding spaces.

@@ -2,9 +2,12 @@
 //! the columns in use, renames, date columns, the row filter and the check for
 //! required columns.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::cell::{date_from_serial, parse_date};
+use super::guard::{count_text, MAX_CELLS};
+use super::read::too_many_cells;
 use super::{Cell, ColumnUse, MissingColumns, ReadOptions, SheetError};
 
 /// How many non-blank rows from the top the automatic header search looks at.
@@ -135,6 +138,28 @@ pub(super) fn build(
         return Err(empty());
     }
 
+    // Every row gets a cell for every column: one value far to the right
+    // widens them all.
+    let width = last - first + 1;
+    let data_rows = rows.len() - header_at - 1;
+    if data_rows.saturating_mul(width) > MAX_CELLS {
+        return Err(SheetError::Refused {
+            path: path.to_path_buf(),
+            reason: too_many_cells(
+                &sheet,
+                &format!(
+                    "its table of {} rows by {} columns (from {} to {}) holds {} cells, more than {}",
+                    count_text(data_rows as u64),
+                    count_text(width as u64),
+                    column_letters(u64::from(first_column) + first as u64),
+                    column_letters(u64::from(first_column) + last as u64),
+                    count_text(data_rows.saturating_mul(width) as u64),
+                    count_text(MAX_CELLS as u64)
+                ),
+            ),
+        });
+    }
+
     let header_row = rows[header_at].0;
     let mut headers: Vec<String> = Vec::with_capacity(last - first + 1);
     for j in first..=last {
@@ -160,7 +185,6 @@ pub(super) fn build(
     check_renames(path, &sheet, &headers, &rows[header_at].1, first, options)?;
     dedupe(&mut headers);
 
-    let width = headers.len();
     let mut table = Table {
         path: path.to_path_buf(),
         sheet,
@@ -283,18 +307,31 @@ fn spread_merged(rows: &mut [(u32, Vec<Cell>)], merged: &[Merged], first_column:
         else {
             continue;
         };
-        for r in top..=bottom {
-            let Some(i) = index(rows, r) else { continue };
-            for c in left..=right {
-                let c = (c - (first_column - 1)) as usize;
-                if let Some(cell) = rows[i].1.get_mut(c) {
-                    if cell.is_empty() {
-                        *cell = value.clone();
-                    }
+        // The rows of the sheet inside the region (a region may say it spans
+        // a million rows: only those there are are visited).
+        let from = rows.partition_point(|(n, _)| *n <= top);
+        let to = rows.partition_point(|(n, _)| u64::from(*n) <= u64::from(bottom) + 1);
+        for row in rows[from.min(to)..to].iter_mut() {
+            let cells = &mut row.1;
+            let last = right.saturating_sub(first_column - 1) as usize;
+            for cell in cells.iter_mut().take(last + 1).skip(col as usize) {
+                if cell.is_empty() {
+                    *cell = value.clone();
                 }
             }
         }
     }
+}
+
+/// `"A"`, `"Z"`, `"AA"`: a 1-based column number as Excel names it.
+fn column_letters(mut n: u64) -> String {
+    let mut letters = Vec::new();
+    while n > 0 {
+        letters.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8_lossy(&letters).into_owned()
 }
 
 /// Two columns may not end up with the same name through `rename`.
@@ -309,9 +346,10 @@ fn check_renames(
     if options.rename.is_empty() {
         return Ok(());
     }
+    let mut first_with: HashMap<String, usize> = HashMap::with_capacity(headers.len());
     for (i, h) in headers.iter().enumerate() {
         let key = header_key(h);
-        if let Some(j) = headers[..i].iter().position(|o| header_key(o) == key) {
+        if let Some(&j) = first_with.get(&key) {
             let was = |k: usize| {
                 let text = original
                     .get(first + k)
@@ -332,27 +370,33 @@ fn check_renames(
                     columns: vec![a, b],
                 });
             }
+        } else {
+            first_with.insert(key, i);
         }
     }
     Ok(())
 }
 
 /// Repeated headers get ` (2)`, ` (3)`… so that each column can be named.
+/// (Keys seen are kept in a set, and the next number to try for each name,
+/// so that a row of thousands of equal headers costs no more than a row of
+/// different ones.)
 fn dedupe(headers: &mut [String]) {
-    for i in 1..headers.len() {
-        let key = header_key(&headers[i]);
-        if headers[..i].iter().any(|h| header_key(h) == key) {
-            let base = headers[i].clone();
-            let mut n = 2;
-            let mut name = format!("{base} ({n})");
-            while headers[..i]
-                .iter()
-                .any(|h| header_key(h) == header_key(&name))
-            {
-                n += 1;
-                name = format!("{base} ({n})");
+    let mut seen: HashSet<String> = HashSet::with_capacity(headers.len());
+    let mut next: HashMap<String, u64> = HashMap::new();
+    for h in headers.iter_mut() {
+        let key = header_key(h);
+        if seen.insert(key.clone()) {
+            continue;
+        }
+        let n = next.entry(key).or_insert(2);
+        loop {
+            let name = format!("{h} ({n})");
+            *n += 1;
+            if seen.insert(header_key(&name)) {
+                *h = name;
+                break;
             }
-            headers[i] = name;
         }
     }
 }
@@ -449,6 +493,30 @@ mod unit {
         ];
         dedupe(&mut h);
         assert_eq!(h, ["Ket", "ket (2)", "Ket (2) (2)", "Ket (3)"]);
+
+        // Thousands of equal headers cost no more than different ones.
+        let started = std::time::Instant::now();
+        let mut h = vec!["X".to_string(); 16_384];
+        dedupe(&mut h);
+        assert_eq!(h[16_383], "X (16384)");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn merged_regions_visit_only_the_rows_there_are() {
+        let mut rows: Vec<(u32, Vec<Cell>)> = vec![
+            (2, vec![t("Cibinong"), t("Pakansari")]),
+            (3, vec![Cell::Empty, t("Tengah")]),
+            (1_000_000, vec![Cell::Empty, t("Jauh")]),
+        ];
+        // A thousand regions, each claiming a million rows and every column.
+        let merged: Vec<Merged> = (0..1000).map(|_| ((1, 0), (1_048_575, 16_383))).collect();
+        let started = std::time::Instant::now();
+        spread_merged(&mut rows, &merged, 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(rows[1].1[0], t("Cibinong"));
+        assert_eq!(rows[2].1[0], t("Cibinong"));
+        assert_eq!(rows[2].1[1], t("Jauh"));
     }
 
     #[test]

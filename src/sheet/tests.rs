@@ -830,7 +830,7 @@ fn a_web_page_saved_as_xls_is_named_for_what_it_is() {
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot open workbook {}: it is a web page (HTML) saved with a .xls name, not a real workbook; open it in Excel or LibreOffice and save it as .xlsx",
+            "cannot open workbook {}: it is not an xls workbook (it looks like an HTML web page, as web systems export them); open it in Excel or LibreOffice and save it as .xlsx",
             path.display()
         )
     );
@@ -1119,5 +1119,249 @@ fn merged_cells_below_the_header_give_their_value_to_every_row() {
             (6, "Citeureup".into(), "Puspanegara".into()),
         ],
         "the merged row 7 without data of its own is no work item"
+    );
+}
+
+// ---- Files that are not what they say, and files made to cost too much ---------------
+
+/// A zip archive of `parts` (name, content), deflated.
+fn zip_of(path: &Path, parts: &[(&str, &[u8])]) {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in parts {
+        out.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[test]
+fn a_file_that_is_not_what_its_name_says_is_named_for_what_it_is() {
+    let dir = TempDir::new().unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "foto.xlsx",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(),
+            "it is not an xlsx workbook (it looks like a PNG image)",
+        ),
+        (
+            "laporan.xlsx",
+            b"<!DOCTYPE html><html><body><table></table></body></html>".to_vec(),
+            "it is not an xlsx workbook (it looks like an HTML web page, as web systems export them); open it in Excel or LibreOffice and save it as .xlsx",
+        ),
+        (
+            "data.xlsx",
+            b"NIK;Nama\r\n3201010101010001;Ani\r\n".to_vec(),
+            "it is not an xlsx workbook (it looks like text; if it is a CSV file, name it .csv)",
+        ),
+        (
+            "scan.csv",
+            b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec(),
+            "it is not a csv file (it looks like a PDF document)",
+        ),
+        (
+            "kosong.xlsx",
+            Vec::new(),
+            "it is empty (0 bytes); the file was not saved or not copied whole",
+        ),
+    ];
+    for (name, bytes, reason) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = read(&path, None).unwrap_err();
+        assert!(matches!(err, SheetError::Open { .. }), "{name}: {err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot open workbook {}: {reason}", path.display()),
+            "{name}"
+        );
+    }
+
+    // A Word document saved with an .xlsx name.
+    let path = dir.path().join("surat.xlsx");
+    zip_of(
+        &path,
+        &[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("word/document.xml", b"<w:document/>"),
+        ],
+    );
+    assert_eq!(
+        read(&path, None).unwrap_err().to_string(),
+        format!(
+            "cannot open workbook {}: it is not an xlsx workbook (it looks like a Word document (.docx))",
+            path.display()
+        )
+    );
+}
+
+/// Bytes that look random (the same every time).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u32 = 2_463_534_242;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn binary_data_saved_as_csv_is_refused_with_where_it_starts() {
+    let dir = TempDir::new().unwrap();
+    let bytes = noise(5000);
+    let nul = bytes.iter().position(|b| *b == 0).unwrap();
+    let line = bytes[..nul].iter().filter(|b| **b == b'\n').count() + 1;
+    let path = csv_file(dir.path(), "acak.csv", &bytes);
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Open { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot open workbook {}: it is binary data, not text: byte {} (line {line}) is a NUL byte, which text never holds; a .csv file must be text, as Excel or LibreOffice save it",
+            path.display(),
+            nul + 1
+        )
+    );
+
+    // Without NUL bytes: too many control characters.
+    let no_nul: Vec<u8> = bytes.iter().map(|b| b.max(&1)).copied().collect();
+    let path = csv_file(dir.path(), "acak2.csv", &no_nul);
+    let message = read(&path, None).unwrap_err().to_string();
+    assert!(
+        message.contains("it is binary data, not text: ")
+            && message.contains(" of its 5,000 bytes are control characters, the first at byte "),
+        "{message}"
+    );
+
+    // A stray end-of-file mark and a form feed are still text.
+    let path = csv_file(
+        dir.path(),
+        "lama.csv",
+        b"NIK,Nama\r\n1,Ani\x0c\r\n2,Budi\r\n\x1a",
+    );
+    let t = read(&path, None).unwrap();
+    assert_eq!(t.rows.len(), 2);
+
+    // UTF-16 text with NUL characters in it.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in "NIK\n1\u{0}2\n".encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let path = csv_file(dir.path(), "utf16.csv", &utf16);
+    let message = read(&path, None).unwrap_err().to_string();
+    assert!(
+        message.contains("it is binary data, not text: character 6 (line 2)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_value_longer_than_a_cell_holds_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let mut text = b"NIK,Catatan\n1,".to_vec();
+    text.extend(std::iter::repeat_n(b'x', guard::MAX_CELL_TEXT + 1));
+    text.push(b'\n');
+    let path = csv_file(dir.path(), "panjang.csv", &text);
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Refused { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "workbook {} is refused: value 2 of line 2 holds 1.0 MB of text, more than the 1.0 MB juru reads from one cell (Excel itself keeps at most 32,767 characters in a cell)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn one_value_far_to_the_right_cannot_widen_every_row_beyond_the_limit() {
+    let dir = TempDir::new().unwrap();
+    let rows = guard::MAX_CELLS / guard::MAX_COLUMNS + 10;
+    let path = xlsx(dir.path(), "lebar.xlsx", |wb| {
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "No").unwrap();
+        for r in 1..=rows as u32 {
+            ws.write_number(r, 0, f64::from(r)).unwrap();
+        }
+        ws.write_string(5, 16_383, "x").unwrap();
+    });
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Refused { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "workbook {} is refused: sheet \"Sheet1\" is larger than juru reads: its table of {} rows by 16,384 columns (from A to XFD) holds {} cells, more than 4,000,000; split it into smaller workbooks",
+            path.display(),
+            guard::count_text(rows as u64),
+            guard::count_text((rows * 16_384) as u64)
+        )
+    );
+}
+
+#[test]
+fn an_opendocument_sheet_that_repeats_beyond_the_limit_is_refused_before_it_is_read() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("ulang.ods");
+    let content = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3">
+<office:body><office:spreadsheet><table:table table:name="Bom">
+<table:table-row table:number-rows-repeated="100000"><table:table-cell table:number-columns-repeated="16384" office:value-type="float" office:value="1"/></table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"#;
+    zip_of(
+        &path,
+        &[
+            (
+                "mimetype",
+                b"application/vnd.oasis.opendocument.spreadsheet",
+            ),
+            ("content.xml", content.as_bytes()),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Refused { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "sheet \"Bom\" would be laid out as 1,638,416,384 cells (its rows and cells say they repeat), more than the 4,000,000 juru reads from one sheet"
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_workbook_whose_parts_lie_about_their_size_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("bohong.xlsx");
+    let big = vec![b'A'; 2 << 20];
+    zip_of(
+        &path,
+        &[
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/sharedStrings.xml", &big),
+        ],
+    );
+    // Say, in the local header and the central directory, that the 2 MB part
+    // unpacks to 100 bytes.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let name = b"xl/sharedStrings.xml";
+    for (signature, size_at, name_at) in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)] {
+        let at = (0..bytes.len() - name_at - name.len())
+            .find(|&i| bytes[i..].starts_with(signature) && bytes[i + name_at..].starts_with(name))
+            .unwrap();
+        bytes[at + size_at..at + size_at + 4].copy_from_slice(&100u32.to_le_bytes());
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = read(&path, None).unwrap_err();
+    assert!(matches!(err, SheetError::Open { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "its part xl/sharedStrings.xml declares 100 bytes unpacked for 2 KB packed, which cannot be: the file is damaged or was made to mislead"
+        ),
+        "{err}"
     );
 }

@@ -87,28 +87,42 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Loads and validates `users.toml`; no users when the file does not exist.
+/// Every problem is reported at once, each at its file:line:col.
 pub fn load(path: &Path) -> Result<BTreeMap<String, User>, Problems> {
     let shown = path.display().to_string();
-    let file: BTreeMap<String, UserFile> = crate::config::load_toml(path)?.unwrap_or_default();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(Problem::new(&shown, format!("cannot read the file: {e}")).into()),
+    };
+    let at = |keys: &[&str]| crate::config::key_location(&shown, &text, keys);
+    crate::config::parse_all::<BTreeMap<String, UserFile>>(&shown, &text)
+        .then(|file| validate(file, &at))
+}
+
+fn validate(
+    file: BTreeMap<String, UserFile>,
+    at: &dyn Fn(&[&str]) -> String,
+) -> Result<BTreeMap<String, User>, Problems> {
     let mut problems = Problems::default();
     let mut users = BTreeMap::new();
     for (name, u) in file {
         let role = Role::parse(&u.role);
         if role.is_none() {
             problems.0.push(Problem::new(
-                &shown,
+                at(&[&name, "role"]),
                 format!("{name}.role: unknown role \"{}\", expected \"admin\", \"supervisor\" or \"officer\"", u.role),
             ));
         }
         if !valid_name(&name) {
             problems.0.push(Problem::new(
-                &shown,
+                at(&[&name]),
                 format!("[{name}]: a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-'"),
             ));
         }
         if PasswordHash::new(&u.password_hash).is_err() {
             problems.0.push(Problem::new(
-                &shown,
+                at(&[&name, "password_hash"]),
                 format!("{name}.password_hash: not an argon2 hash; set it with `juru users add {name} --role ROLE`"),
             ));
         }
@@ -117,7 +131,7 @@ pub fn load(path: &Path) -> Result<BTreeMap<String, User>, Problems> {
             Some("en") => true,
             Some(other) => {
                 problems.0.push(Problem::new(
-                    &shown,
+                    at(&[&name, "language"]),
                     format!(
                         "{name}.language: unknown language \"{other}\", expected \"id\" or \"en\""
                     ),
@@ -347,7 +361,11 @@ mod tests {
         )
         .unwrap();
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("siti.role: unknown role \"boss\""), "{err}");
+        let shown = path.display();
+        assert!(
+            err.contains(&format!("{shown}:2:8: siti.role: unknown role \"boss\"")),
+            "{err}"
+        );
         assert!(
             err.contains("siti.password_hash: not an argon2 hash"),
             "{err}"

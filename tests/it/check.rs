@@ -87,7 +87,7 @@ fn every_problem_is_listed_at_once() {
     assert_eq!(run.code(), 2, "{run}");
     let err = run.stderr();
     assert!(
-        err.contains("config/users.toml: siti.role: unknown role \"kepala\""),
+        err.contains("config/users.toml:2:8: siti.role: unknown role \"kepala\""),
         "{run}"
     );
     assert!(
@@ -172,4 +172,127 @@ fn help_explains_commands_and_exit_codes() {
     );
     let run = p.juru(&["run"]);
     assert_eq!(run.code(), 2, "{run}");
+}
+
+/// The `error:` lines of a run, without the prefix.
+fn errors(run: &crate::support::Run) -> Vec<String> {
+    run.stderr()
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_unknown_key_and_wrong_type_of_every_file_is_listed_with_its_line() {
+    let p = Project::with_demo_bot();
+    p.write(
+        "config/agent.toml",
+        "time_zone = \"Asia/Jakarta\"\nbahasa = \"id\"\n[browser]\nheadless = \"ya\"\ntimout = \"30s\"\n[limits]\nmax_browsers = \"dua\"\n",
+    );
+    p.write(
+        "config/schedules.toml",
+        "[pagi]\nbot = \"demo-perizinan\"\ncron = \"30 7 * * 1-5\"\nzona = \"Asia/Jakarta\"\n\n[sore]\nbot = \"demo-perizinan\"\ncron = \"0 16 * * 1-5\"\nenabled = \"tidak\"\novrelap = \"queue\"\n",
+    );
+    let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
+    let manifest = manifest
+        .replace(
+            "sheet = \"Permohonan\"",
+            "sheet = \"Permohonan\"\ntrim = \"ya\"\nkolom = []",
+        )
+        .replace(
+            "timeout_per_item = \"2m\"",
+            "timeout_per_item = \"2m\"\nworkers = 1.5\npekerja = 2",
+        );
+    p.write("bots/demo-perizinan/bot.toml", &manifest);
+    let line_of =
+        |text: &str, start: &str| text.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+    p.write(
+        "config/users.toml",
+        "[siti]\nrole = \"officer\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA\"\nbahasa = \"en\"\n\n[budi]\nrole = \"supervisor\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA\"\nlanguage = 1\n",
+    );
+
+    let run = p.juru(&["check"]);
+    assert_eq!(run.code(), 2, "{run}");
+    let all = errors(&run);
+    let bot = "bots/demo-perizinan/bot.toml";
+    let expected = [
+        "config/agent.toml:2:1: bahasa: unknown field `bahasa`".to_string(),
+        "config/agent.toml:4:12: browser.headless: invalid type: string \"ya\", expected a boolean".to_string(),
+        "config/agent.toml:5:1: browser.timout: unknown field `timout`".to_string(),
+        "config/agent.toml:7:16: limits.max_browsers: invalid type: string \"dua\", expected i64".to_string(),
+        format!("{bot}:{}:8: input.trim: invalid type: string \"ya\", expected a boolean", line_of(&manifest, "trim")),
+        format!("{bot}:{}:1: input.kolom: unknown field `kolom`", line_of(&manifest, "kolom")),
+        format!("{bot}:{}:11: run.workers: invalid type: floating point `1.5`, expected i64", line_of(&manifest, "workers")),
+        format!("{bot}:{}:1: run.pekerja: unknown field `pekerja`", line_of(&manifest, "pekerja")),
+        "config/schedules.toml:4:1: pagi.zona: unknown field `zona`".to_string(),
+        "config/schedules.toml:9:11: sore.enabled: invalid type: string \"tidak\", expected a boolean".to_string(),
+        "config/schedules.toml:10:1: sore.ovrelap: unknown field `ovrelap`".to_string(),
+        "config/users.toml:4:1: siti.bahasa: unknown field `bahasa`".to_string(),
+        "config/users.toml:9:12: budi.language: invalid type: integer `1`, expected a string".to_string(),
+    ];
+    for e in &expected {
+        assert!(
+            all.iter().any(|line| line.starts_with(e.as_str())),
+            "missing {e:?}\n{run}"
+        );
+    }
+    assert_eq!(all.len(), expected.len(), "each problem once\n{run}");
+    assert!(
+        run.stderr()
+            .contains(&format!("{} problems found", expected.len())),
+        "{run}"
+    );
+}
+
+#[test]
+fn users_problems_point_at_their_line() {
+    let p = Project::with_demo_bot();
+    p.write(
+        "config/users.toml",
+        "# dashboard users\n\n[Siti]\nrole = \"officer\"\npassword_hash = \"rahasia\"\nlanguage = \"jv\"\n",
+    );
+    let run = p.juru(&["check"]);
+    assert_eq!(run.code(), 2, "{run}");
+    assert_eq!(
+        errors(&run),
+        [
+            "config/users.toml:3:2: [Siti]: a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-'",
+            "config/users.toml:5:17: Siti.password_hash: not an argon2 hash; set it with `juru users add Siti --role ROLE`",
+            "config/users.toml:6:12: Siti.language: unknown language \"jv\", expected \"id\" or \"en\"",
+        ],
+        "{run}"
+    );
+}
+
+#[test]
+fn an_endless_loop_at_the_top_of_a_script_names_the_file_and_line() {
+    let p = Project::with_demo_bot();
+    let script = std::fs::read_to_string(p.path("bots/demo-perizinan/main.rhai")).unwrap();
+    p.write(
+        "bots/demo-perizinan/main.rhai",
+        &format!("// set-up\nlet n = 0;\nwhile n >= 0 {{\n    n += 1;\n}}\n{script}"),
+    );
+    let run = p.juru(&["run", "demo-perizinan"]);
+    assert_eq!(run.code(), 1, "{run}");
+    let expected = "the script failed before the first item: bots/demo-perizinan/main.rhai:";
+    let out = format!("{}{}", run.stdout(), run.stderr());
+    let at = out
+        .find(expected)
+        .unwrap_or_else(|| panic!("wanted {expected}\n{run}"));
+    let rest = &out[at + expected.len()..];
+    let line: usize = rest
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a line number after the file\n{run}"));
+    assert!(
+        (3..=4).contains(&line),
+        "the loop is on lines 3-4, not {line}\n{run}"
+    );
+    assert!(
+        rest.contains("the script's top level (the statements outside any function) ran longer than its 10 s limit; is there an endless loop?"),
+        "{run}"
+    );
+    assert!(!out.contains("the item took longer"), "{run}");
 }

@@ -426,7 +426,7 @@ fn bad_input_workbooks_stop_the_run_before_it_starts() {
         ),
         (
             "ekspor.xls",
-            &["inbox/ekspor.xls: it is a web page (HTML) saved with a .xls name, not a real workbook"],
+            &["inbox/ekspor.xls: it is not an xls workbook (it looks like an HTML web page, as web systems export them); open it in Excel or LibreOffice and save it as .xlsx"],
         ),
         (
             "surat.pdf",
@@ -498,4 +498,291 @@ fn check_names_every_bad_input_key() {
         "{run}"
     );
     assert!(err.contains("2 problems found"), "{run}");
+}
+
+/// What a juru command did under a memory limit, and how long it took.
+struct Limited {
+    code: i32,
+    stderr: String,
+    took: std::time::Duration,
+}
+
+/// Runs `juru ARGS` in the project with its heap limited to `megabytes`
+/// (RLIMIT_DATA: what it may allocate). A juru that unpacked what it was
+/// given would fail to allocate and abort; one that refuses it in time exits
+/// with its own message.
+fn juru_within(p: &Project, megabytes: u64, args: &[&str]) -> Limited {
+    use std::os::unix::process::CommandExt;
+    let started = std::time::Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_juru"));
+    cmd.args(args)
+        .current_dir(p.dir.path())
+        .env("TMPDIR", p.path("tmp"))
+        .env("NO_COLOR", "1");
+    let limit = libc::rlimit {
+        rlim_cur: megabytes << 20,
+        rlim_max: megabytes << 20,
+    };
+    // SAFETY: only setrlimit, a plain system call, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_DATA, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("juru runs");
+    Limited {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+/// The parts of a valid .xlsx whose one cell (A1) is shared string 0, with
+/// `shared_strings` written into xl/sharedStrings.xml in pieces as they come,
+/// so that a part of hundreds of megabytes costs the test little memory.
+fn xlsx_by_hand(path: &Path, mut shared_strings: impl FnMut(&mut dyn std::io::Write)) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    let deflated = zip::write::SimpleFileOptions::default();
+    let parts: [(&str, &str); 5] = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Permohonan" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>"#,
+        ),
+    ];
+    for (name, text) in parts {
+        z.start_file(name, deflated).unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+    }
+    z.start_file("xl/sharedStrings.xml", deflated).unwrap();
+    shared_strings(&mut z);
+    z.finish().unwrap().flush().unwrap();
+}
+
+/// sharedStrings.xml with one string: `len` times the letter A.
+fn one_long_string(len: u64) -> impl FnMut(&mut dyn std::io::Write) {
+    move |out: &mut dyn std::io::Write| {
+        out.write_all(br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>"#)
+            .unwrap();
+        let chunk = vec![b'A'; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            out.write_all(&chunk[..n]).unwrap();
+            left -= n as u64;
+        }
+        out.write_all(b"</t></si></sst>").unwrap();
+    }
+}
+
+#[test]
+fn a_zip_bomb_is_refused_at_once_without_unpacking_it() {
+    let p = Project::new();
+    rekap_bot(&p);
+    std::fs::create_dir_all(p.path("inbox")).unwrap();
+    // 300 MB of one letter in one cell, packed about 1,000 times.
+    let bomb = p.path("inbox/bom.xlsx");
+    xlsx_by_hand(&bomb, one_long_string(300 << 20));
+    let packed = std::fs::metadata(&bomb).unwrap().len();
+    assert!(packed < 1 << 20, "the bomb is small: {packed} bytes");
+
+    let run = juru_within(&p, 160, &["run", "rekap", "--input", "inbox/bom.xlsx"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let expected = "error: workbook inbox/bom.xlsx is refused: its part xl/sharedStrings.xml would unpack to 300.0 MB from ";
+    assert!(
+        run.stderr.contains(expected),
+        "wanted {expected}\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "as no real workbook does: it looks made to exhaust memory (a zip bomb) and is refused"
+        ),
+        "{}",
+        run.stderr
+    );
+    let errors = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .count();
+    assert_eq!(errors, 1, "one sentence: {}", run.stderr);
+    assert!(
+        run.took < std::time::Duration::from_secs(60),
+        "took {:?}",
+        run.took
+    );
+    p.assert_nothing_written();
+}
+
+#[test]
+fn a_workbook_unpacking_beyond_the_limit_is_refused_even_when_it_packs_like_real_data() {
+    let p = Project::new();
+    rekap_bot(&p);
+    std::fs::create_dir_all(p.path("inbox")).unwrap();
+    // Digits that pack about 30 times, as real sheets do, over 260 MB.
+    let big = p.path("inbox/besar.xlsx");
+    xlsx_by_hand(&big, |out: &mut dyn std::io::Write| {
+        out.write_all(b"<sst><si><t>").unwrap();
+        // Mostly the same digit, now and then another: packs well, not absurdly.
+        let mut x: u64 = 88_172_645_463_325_252;
+        let chunk: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x.is_multiple_of(16) {
+                    b'0' + (x % 10) as u8
+                } else {
+                    b'7'
+                }
+            })
+            .collect();
+        for _ in 0..260 {
+            out.write_all(&chunk).unwrap();
+        }
+        out.write_all(b"</t></si></sst>").unwrap();
+    });
+    let run = juru_within(&p, 160, &["run", "rekap", "--input", "inbox/besar.xlsx"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "error: workbook inbox/besar.xlsx is refused: it would unpack to 260.0 MB, more than the 256.0 MB juru reads from one workbook; split it into smaller workbooks"
+        ),
+        "{}",
+        run.stderr
+    );
+    p.assert_nothing_written();
+}
+
+#[test]
+fn inputs_that_are_not_what_their_name_says_stop_the_run_with_what_they_are() {
+    let p = Project::new();
+    rekap_bot(&p);
+    std::fs::create_dir_all(p.path("inbox")).unwrap();
+    // 5000 bytes of noise saved as .csv.
+    let mut x: u32 = 2_463_534_242;
+    let noise: Vec<u8> = (0..5000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect();
+    std::fs::write(p.path("inbox/acak.csv"), &noise).unwrap();
+    let nul = noise.iter().position(|b| *b == 0).unwrap();
+    let line = noise[..nul].iter().filter(|b| **b == b'\n').count() + 1;
+    std::fs::write(
+        p.path("inbox/foto.xlsx"),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("inbox/halaman.xlsx"),
+        "<!DOCTYPE html>\n<html><head><title>Masuk</title></head><body>Sesi habis</body></html>",
+    )
+    .unwrap();
+
+    let cases = [
+        (
+            "acak.csv",
+            format!("error: cannot open workbook inbox/acak.csv: it is binary data, not text: byte {} (line {line}) is a NUL byte, which text never holds; a .csv file must be text, as Excel or LibreOffice save it", nul + 1),
+        ),
+        (
+            "foto.xlsx",
+            "error: cannot open workbook inbox/foto.xlsx: it is not an xlsx workbook (it looks like a PNG image)".to_string(),
+        ),
+        (
+            "halaman.xlsx",
+            "error: cannot open workbook inbox/halaman.xlsx: it is not an xlsx workbook (it looks like an HTML web page, as web systems export them); open it in Excel or LibreOffice and save it as .xlsx".to_string(),
+        ),
+    ];
+    for (file, expected) in cases {
+        let input = format!("inbox/{file}");
+        let run = p.juru(&["run", "rekap", "--input", &input]);
+        assert_eq!(run.code(), 2, "{file}: {run}");
+        let stderr = run.stderr();
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors, [expected.as_str()], "{file}: {run}");
+        p.assert_nothing_written();
+    }
+}
+
+/// Runs python3 with `code` (xlwt writes the legacy .xls files).
+fn python(code: &str) {
+    let out = Command::new("python3")
+        .args(["-c", code])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python3 failed (is xlwt installed? run .ci/install --tests):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_legacy_xls_that_names_a_far_cell_is_refused_before_it_is_laid_out() {
+    let p = Project::new();
+    rekap_bot(&p);
+    std::fs::create_dir_all(p.path("inbox")).unwrap();
+    let far = p.path("inbox/jauh.xls");
+    python(&format!(
+        "import xlwt\nwb = xlwt.Workbook()\nws = wb.add_sheet('Permohonan')\nws.write(0, 0, 'No')\nws.write(65535, 255, 'x')\nwb.save({:?})\n",
+        far.display().to_string()
+    ));
+    let run = juru_within(&p, 160, &["run", "rekap", "--input", "inbox/jauh.xls"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: workbook inbox/jauh.xls is refused: sheet \"Permohonan\" would be laid out as 16,777,216 cells (from its first to its last row and column used), more than the 4,000,000 juru reads from one sheet"),
+        "{}",
+        run.stderr
+    );
+
+    // The same workbook whose DIMENSIONS record claims four billion rows: a
+    // reader that believed it would ask for petabytes.
+    let mut bytes = std::fs::read(&far).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .expect("a DIMENSIONS record");
+    bytes[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(p.path("inbox/bohong.xls"), &bytes).unwrap();
+    let run = juru_within(&p, 160, &["run", "rekap", "--input", "inbox/bohong.xls"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: workbook inbox/bohong.xls is refused: sheet \"Permohonan\" would be laid out as "),
+        "{}",
+        run.stderr
+    );
+    p.assert_nothing_written();
 }
