@@ -363,7 +363,10 @@ async fn execute_in_span(
                     job.fail_run_now(format!("a worker thread failed: {e}"));
                 }
             }
+            // Wait until the ticker is gone: it holds the job, which must have no
+            // other owner below.
             ticker.abort();
+            let _ = ticker.await;
             progress::clear(opts.progress);
             driver.stop().await;
             let _ = std::fs::remove_file(&pid_file);
