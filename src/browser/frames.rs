@@ -121,7 +121,8 @@ impl Browser {
     }
 
     /// Waits for another window whose title or URL contains `wanted`, switches to it
-    /// (at its top frame) and returns how to come back.
+    /// (at its top frame) and returns how to come back. A window that shows no web
+    /// page, or a page outside the allowed hosts, is refused (and closed).
     pub async fn enter_window(&self, wanted: &str) -> Result<WindowScope, BrowserError> {
         self.count(1);
         let origin = self
@@ -148,6 +149,12 @@ impl Browser {
                 let title = self.title().await.unwrap_or_default();
                 let url = self.url().await.unwrap_or_default();
                 if title.contains(wanted) || url.contains(wanted) {
+                    // Only a web page of the allowed hosts: else that window is
+                    // closed and the session goes back where it was.
+                    if let Err(e) = super::address::check_page(&url, &self.allowed_hosts) {
+                        let _ = self.leave_window(WindowScope { origin, frames }).await;
+                        return Err(e);
+                    }
                     if let Ok(mut f) = self.frames.lock() {
                         f.clear();
                     }
