@@ -40,6 +40,16 @@ pub(super) fn check_page(url: &str, hosts: &[String]) -> Result<(), BrowserError
     check_host(&parsed, url, hosts)
 }
 
+/// The address of a frame (its `src`) before juru enters it: a web page, or
+/// `about:blank` / `about:srcdoc`, of any host (a frame is not a navigation).
+pub(super) fn check_frame(src: &str) -> Result<(), BrowserError> {
+    match url::Url::parse(src) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        Ok(u) if u.scheme() == "about" && matches!(u.path(), "blank" | "srcdoc") => Ok(()),
+        _ => Err(BrowserError::NotWebPage { url: shown(src) }),
+    }
+}
+
 fn is_blank(url: &url::Url) -> bool {
     url.scheme() == "about" && url.path() == "blank"
 }
@@ -95,6 +105,9 @@ pub fn host_pattern(text: &str) -> Result<String, String> {
 /// An address as shown in a message: at most 200 characters.
 fn shown(url: &str) -> String {
     let url = url.trim();
+    if url.is_empty() {
+        return "(an address that cannot be read)".into();
+    }
     if url.chars().count() > 200 {
         format!("{}…", url.chars().take(200).collect::<String>())
     } else {
@@ -227,6 +240,16 @@ mod tests {
         );
         let e = check_page("file:///etc/", &[]).unwrap_err();
         assert_eq!(e.kind(), "address");
+        assert!(check_frame("https://maps.example.com/embed").is_ok());
+        assert!(check_frame("about:srcdoc").is_ok());
+        for bad in [
+            "file:///etc/passwd",
+            "data:text/html,x",
+            "javascript:1",
+            "chrome://version",
+        ] {
+            assert_eq!(check_frame(bad).unwrap_err().kind(), "address", "{bad}");
+        }
     }
 
     #[test]

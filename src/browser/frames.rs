@@ -56,12 +56,18 @@ impl Browser {
             let found = self
                 .js(
                     || format!("looking for the frame \"{name}\""),
-                    "const f = document.querySelector(arguments[0]); return f ? {el: f} : null;",
+                    "const f = document.querySelector(arguments[0]); return f ? {el: f, src: f.getAttribute('src') ? String(f.src) : ''} : null;",
                     vec![json!(selector)],
                 )
                 .await?;
             let id = found["el"]["element-6066-11e4-a52e-4f735466cecf"].as_str();
             if let Some(id) = id {
+                // A frame that shows no web page is not entered (a `file:` frame
+                // the browser refused can even hang the switch into it).
+                let src = found["src"].as_str().unwrap_or_default();
+                if !src.is_empty() {
+                    super::address::check_frame(src)?;
+                }
                 let frame = Element::from_element_id(self.client.clone(), id.to_string().into());
                 self.count(1);
                 return frame

@@ -152,7 +152,7 @@ pub enum BrowserError {
     NotWeb { url: String },
     /// The browser shows a document that is not a web page (a `file:` listing, a
     /// browser error page): juru does not read it or act on it.
-    #[error("the browser shows {url}, which is not an http or https page: juru neither reads it nor acts on it")]
+    #[error("{url} is not an http or https page: juru neither reads it nor acts on it")]
     NotWebPage { url: String },
     /// The browser shows its own error page: the last page could not be loaded (the
     /// network, a refused redirect). Another try may work.

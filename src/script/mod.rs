@@ -120,7 +120,7 @@ pub const MAX_CALL_LEVELS: usize = 32;
 pub const MAX_OPERATIONS: u64 = 200_000_000;
 /// How much memory one call of a script function (or the top level) may hold, as
 /// counted on the script's thread ([`memory`]).
-pub const MAX_MEMORY_BYTES: i64 = 256 * 1024 * 1024;
+pub const MAX_MEMORY_BYTES: i64 = 128 * 1024 * 1024;
 /// What one `log` line keeps of a longer message, in characters.
 pub const MAX_LOG_LINE: usize = 4096;
 /// How many log lines of one item are kept for its record (the last ones).

@@ -548,7 +548,7 @@ fn a_map_grown_key_by_key_stops_at_the_memory_limit() {
     let (kind, message) = system_error(&mut h);
     assert_eq!(kind, "limit");
     assert!(
-        message.contains("it held more than 256 MiB of memory in one call"),
+        message.contains("it held more than 128 MiB of memory in one call"),
         "{message}"
     );
     let after = memory::live_bytes() - before;
