@@ -7,6 +7,11 @@
 //! is an error naming the selector and what it was still waiting for
 //! ([`BrowserError::is_miss`] tells "element never came" apart from other failures).
 //!
+//! The browser goes to web pages only: navigations are `http:`/`https:` (and
+//! `about:blank`), within [`Settings::allowed_hosts`] when set, and every script
+//! juru runs in a page first checks that the page is one (`address`); files it
+//! downloads are never writable by group or others.
+//!
 //! This module knows nothing of bots, runs or items.
 
 mod actions;

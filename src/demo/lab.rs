@@ -482,7 +482,6 @@ async fn doors() -> Html<String> {
 <p>
 <input type="button" class="tombol" id="lokasi" value="Buka berkas" onclick="location.href = 'file:///etc/passwd';">
 <input type="button" class="tombol" id="jendela" value="Jendela berkas" onclick="window.open('file:///etc/passwd', 'berkas');">
-<input type="button" class="tombol" id="jendela-data" value="Jendela data" onclick="window.open('data:text/html;base64,PGgxPkhBTEFNQU4tREFUQS1SQUhBU0lBPC9oMT4=', 'data');">
 </p>
 <iframe name="bingkai" id="bingkai" src="file:///etc/passwd" width="400" height="120"></iframe>
 <iframe name="bingkai-data" id="bingkai-data" src="data:text/html;base64,PHA+SEFMQU1BTi1EQVRBLUJJTkdLQUk8L3A+" width="400" height="60"></iframe>"#;
