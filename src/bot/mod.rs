@@ -94,6 +94,8 @@ pub struct BrowserOverrides {
     pub timeout: Option<Duration>,
     pub page_load_timeout: Option<Duration>,
     pub unexpected_dialog: Option<crate::browser::DialogPolicy>,
+    /// `allowed_hosts`: the only hosts the browser may go to (empty: any).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl BrowserOverrides {
@@ -107,6 +109,9 @@ impl BrowserOverrides {
         }
         if let Some(p) = self.unexpected_dialog {
             settings.unexpected_dialog = p;
+        }
+        if !self.allowed_hosts.is_empty() {
+            settings.allowed_hosts = self.allowed_hosts.clone();
         }
         settings
     }
@@ -151,6 +156,7 @@ struct BotBrowserFile {
     timeout: Option<Spanned<String>>,
     page_load_timeout: Option<Spanned<String>>,
     unexpected_dialog: Option<Spanned<String>>,
+    allowed_hosts: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -560,6 +566,7 @@ impl BotFile {
                 at,
                 problems,
             ),
+            allowed_hosts: allowed_hosts(&self.browser.allowed_hosts, at, problems),
         };
         let login_detect = self
             .login
@@ -590,6 +597,34 @@ impl BotFile {
             },
         }
     }
+}
+
+/// `[browser] allowed_hosts`, each entry checked ([`crate::browser::host_pattern`]).
+fn allowed_hosts(
+    value: &Option<Spanned<Vec<Spanned<String>>>>,
+    at: &config::Located,
+    problems: &mut Problems,
+) -> Vec<String> {
+    let Some(list) = value else {
+        return Vec::new();
+    };
+    if list.get_ref().is_empty() {
+        problems.0.push(at.problem(
+            list,
+            "browser.allowed_hosts",
+            "expected at least one host name; leave the key out to let the bot go to any host",
+        ));
+    }
+    let mut hosts = Vec::new();
+    for host in list.get_ref() {
+        match crate::browser::host_pattern(host.get_ref()) {
+            Ok(h) => hosts.push(h),
+            Err(m) => problems
+                .0
+                .push(at.problem(host, "browser.allowed_hosts", m)),
+        }
+    }
+    hosts
 }
 
 impl Bot {
@@ -786,6 +821,41 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("bot.toml:6:"), "{all}");
+    }
+
+    #[test]
+    fn browser_allowed_hosts() {
+        let manifest = format!(
+            "{OK}[browser]\nallowed_hosts = [\"Portal.Example.go.id\", \"*.dinas.go.id\"]\n"
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let bot = load(dir.path(), "izin").unwrap();
+        assert_eq!(
+            bot.browser.allowed_hosts,
+            vec![
+                "portal.example.go.id".to_string(),
+                "*.dinas.go.id".to_string()
+            ]
+        );
+        let settings = bot.browser.apply(crate::browser::Settings::default());
+        assert_eq!(settings.allowed_hosts, bot.browser.allowed_hosts);
+
+        let manifest = format!(
+            "{OK}[browser]\nallowed_hosts = [\"https://portal.example.go.id/\", \"ok.go.id\"]\n"
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let all = load(dir.path(), "izin").unwrap_err().to_string();
+        assert!(
+            all.contains("bot.toml:10:18: browser.allowed_hosts: \"https://portal.example.go.id/\" is not a host name"),
+            "{all}"
+        );
+        let manifest = format!("{OK}[browser]\nallowed_hosts = []\n");
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let all = load(dir.path(), "izin").unwrap_err().to_string();
+        assert!(
+            all.contains("browser.allowed_hosts: expected at least one host name"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -15,12 +15,13 @@ use super::{Browser, BrowserError, FieldValue};
 impl Browser {
     /// Clicks the element once it is visible and enabled (a real mouse click). If
     /// the page replaces the element between finding and clicking, finds it again.
+    /// With `allowed_hosts`, the page must still be of one of them afterwards.
     pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {
         for attempt in 0..3 {
             let ready = self.ready(selector).await?;
             self.count(1);
             match ready.element.click().await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return self.check_location().await,
                 Err(e) if attempt < 2 && e.is_stale_element_reference() => {
                     tracing::debug!("`{selector}` was replaced before the click; finding it again");
                 }
@@ -37,7 +38,8 @@ impl Browser {
         unreachable!("the loop returns on its last attempt")
     }
 
-    /// Clicks the link whose visible text is `text`.
+    /// Clicks the link whose visible text is `text` (in a web page only: the link is
+    /// found by a page script, so the guard of [`super::address`] applies).
     pub async fn click_link(&self, text: &str) -> Result<(), BrowserError> {
         let start = Instant::now();
         self.leave_now().await?;
@@ -47,7 +49,7 @@ impl Browser {
                 Ok(link) => {
                     self.count(1);
                     match link.click().await {
-                        Ok(()) => return Ok(()),
+                        Ok(()) => return self.check_location().await,
                         Err(e) if e.is_stale_element_reference() => continue,
                         Err(e) => return Err(command(format!("clicking the link \"{text}\""), e)),
                     }
@@ -205,6 +207,7 @@ impl Browser {
                 let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
                 // Done when no partial file is left and the size held still for a poll.
                 if !has_partial(&dir) && last.as_ref() == Some(&(file.clone(), size)) {
+                    settle_downloads(&dir);
                     return Ok(file.clone());
                 }
                 last = Some((file.clone(), size));
@@ -216,6 +219,33 @@ impl Browser {
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Gives the complete files in the download folder `dir` the permissions of the run
+/// folder around it, for reading only, and never write access for group or others
+/// (a run folder of mode 0750 makes them 0640; 0755 makes 0644). Chromium creates
+/// them as its umask allows, up to 0666.
+pub(super) fn settle_downloads(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = dir.parent().unwrap_or(dir);
+    let Ok(meta) = std::fs::metadata(folder) else {
+        return;
+    };
+    let mode = (meta.permissions().mode() & 0o644) | 0o600;
+    for file in complete_files(dir) {
+        let Ok(meta) = std::fs::symlink_metadata(&file) else {
+            continue;
+        };
+        if !meta.is_file() || meta.permissions().mode() & 0o7777 == mode {
+            continue;
+        }
+        if let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)) {
+            tracing::warn!(
+                "cannot set the permissions of the downloaded file {}: {e}",
+                file.display()
+            );
         }
     }
 }

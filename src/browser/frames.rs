@@ -56,12 +56,18 @@ impl Browser {
             let found = self
                 .js(
                     || format!("looking for the frame \"{name}\""),
-                    "const f = document.querySelector(arguments[0]); return f ? {el: f} : null;",
+                    "const f = document.querySelector(arguments[0]); return f ? {el: f, src: f.getAttribute('src') ? String(f.src) : ''} : null;",
                     vec![json!(selector)],
                 )
                 .await?;
             let id = found["el"]["element-6066-11e4-a52e-4f735466cecf"].as_str();
             if let Some(id) = id {
+                // A frame that shows no web page is not entered (a `file:` frame
+                // the browser refused can even hang the switch into it).
+                let src = found["src"].as_str().unwrap_or_default();
+                if !src.is_empty() {
+                    super::address::check_frame(src)?;
+                }
                 let frame = Element::from_element_id(self.client.clone(), id.to_string().into());
                 self.count(1);
                 return frame
@@ -121,7 +127,8 @@ impl Browser {
     }
 
     /// Waits for another window whose title or URL contains `wanted`, switches to it
-    /// (at its top frame) and returns how to come back.
+    /// (at its top frame) and returns how to come back. A window that shows no web
+    /// page, or a page outside the allowed hosts, is refused (and closed).
     pub async fn enter_window(&self, wanted: &str) -> Result<WindowScope, BrowserError> {
         self.count(1);
         let origin = self
@@ -148,6 +155,12 @@ impl Browser {
                 let title = self.title().await.unwrap_or_default();
                 let url = self.url().await.unwrap_or_default();
                 if title.contains(wanted) || url.contains(wanted) {
+                    // Only a web page of the allowed hosts: else that window is
+                    // closed and the session goes back where it was.
+                    if let Err(e) = super::address::check_page(&url, &self.allowed_hosts) {
+                        let _ = self.leave_window(WindowScope { origin, frames }).await;
+                        return Err(e);
+                    }
                     if let Ok(mut f) = self.frames.lock() {
                         f.clear();
                     }

@@ -7,9 +7,15 @@
 //! is an error naming the selector and what it was still waiting for
 //! ([`BrowserError::is_miss`] tells "element never came" apart from other failures).
 //!
+//! The browser goes to web pages only: navigations are `http:`/`https:` (and
+//! `about:blank`), within [`Settings::allowed_hosts`] when set, and every script
+//! juru runs in a page first checks that the page is one (`address`); files it
+//! downloads are never writable by group or others.
+//!
 //! This module knows nothing of bots, runs or items.
 
 mod actions;
+mod address;
 mod driver;
 mod frames;
 mod js;
@@ -19,6 +25,7 @@ mod session;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use address::{host_matches, host_pattern};
 pub use driver::{Driver, LazyDriver};
 pub use frames::WindowScope;
 pub use read::TableData;
@@ -66,6 +73,10 @@ pub struct Settings {
     /// Keep chromedriver's own log in the run folder (it records what was typed,
     /// so juru hides the secrets in it when the run ends).
     pub driver_log: bool,
+    /// Hosts the browser may go to (a bot's `[browser] allowed_hosts`, lower case;
+    /// `*.example.go.id` for every name under a domain). Empty: any host. Either
+    /// way only `http:` and `https:` pages (and `about:blank`) are used.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -83,6 +94,7 @@ impl Default for Settings {
             window_size: (1366, 900),
             unexpected_dialog: DialogPolicy::Dismiss,
             driver_log: false,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -140,6 +152,24 @@ pub enum BrowserError {
     },
     #[error("{0}")]
     Io(String),
+    /// A verb was asked to open an address that is not an http(s) one.
+    #[error("only http and https addresses may be opened, not {url}")]
+    NotWeb { url: String },
+    /// The browser shows a document that is not a web page (a `file:` listing, a
+    /// browser error page): juru does not read it or act on it.
+    #[error("{url} is not an http or https page: juru neither reads it nor acts on it")]
+    NotWebPage { url: String },
+    /// The browser shows its own error page: the last page could not be loaded (the
+    /// network, a refused redirect). Another try may work.
+    #[error("the browser could not load the page (it shows its own error page, {url})")]
+    NotLoaded { url: String },
+    /// An address or page outside the bot's `[browser] allowed_hosts`.
+    #[error("{host} is not one of the bot's allowed hosts ([browser] allowed_hosts: {allowed}); the address was {url}")]
+    HostNotAllowed {
+        host: String,
+        url: String,
+        allowed: String,
+    },
 }
 
 impl BrowserError {
@@ -182,13 +212,16 @@ impl BrowserError {
             BrowserError::ReadOnly { .. } | BrowserError::BadDate { .. } => "field",
             BrowserError::NoWindow { .. } => "window_missing",
             BrowserError::PageLoad { .. } => "page_timeout",
-            BrowserError::ErrorPage { .. } => "error_page",
+            BrowserError::ErrorPage { .. } | BrowserError::NotLoaded { .. } => "error_page",
             BrowserError::Download { .. } => "download",
             BrowserError::Command { source, .. } if source.is_unexpected_alert_open() => {
                 "unexpected_dialog"
             }
             BrowserError::Command { .. } => "webdriver",
             BrowserError::Io(_) => "io",
+            BrowserError::NotWeb { .. }
+            | BrowserError::NotWebPage { .. }
+            | BrowserError::HostNotAllowed { .. } => "address",
         }
     }
 }

@@ -13,6 +13,7 @@ use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
+use super::address;
 use super::driver::default_chromium;
 use super::js;
 use super::{BrowserError, DialogPolicy, DriverKind, Settings};
@@ -55,6 +56,11 @@ pub struct Browser {
     /// at all when that command is a navigation (which starts at the top anyway).
     pub(super) leave_pending: AtomicBool,
     pub(super) downloads: Option<PathBuf>,
+    /// `Settings::allowed_hosts`: empty for any host.
+    pub(super) allowed_hosts: Vec<String>,
+    /// What goes before every page script ([`address::guard`]), synchronous and not.
+    guard_sync: String,
+    guard_async: String,
     _profile: Option<tempfile::TempDir>,
 }
 
@@ -242,6 +248,9 @@ impl Browser {
             frames: Mutex::new(Vec::new()),
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
+            allowed_hosts: settings.allowed_hosts.clone(),
+            guard_sync: address::guard(&settings.allowed_hosts, false),
+            guard_async: address::guard(&settings.allowed_hosts, true),
             _profile: profile,
         };
         if let Some(dir) = downloads {
@@ -279,7 +288,9 @@ impl Browser {
     }
 
     /// Ends the session (closing the browser). Never hangs on an open dialog: a
-    /// dialog is dismissed first, and the whole close is bounded in time.
+    /// dialog is dismissed first, and the whole close is bounded in time. Files the
+    /// session downloaded get the run folder's permissions (see
+    /// [`super::actions::settle_downloads`]).
     pub async fn close(self) {
         let client = self.client;
         let _ = tokio::time::timeout(Duration::from_secs(10), async move {
@@ -287,6 +298,9 @@ impl Browser {
             let _ = client.close().await;
         })
         .await;
+        if let Some(dir) = &self.downloads {
+            super::actions::settle_downloads(dir);
+        }
     }
 
     // ---- dialogs nobody expected --------------------------------------------------
@@ -316,10 +330,11 @@ impl Browser {
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
         self.leave_now().await?;
+        let script = format!("{}{script}", self.guard_sync);
         for attempt in 0..2 {
             self.count(1);
-            match self.client.execute(script, args.clone()).await {
-                Ok(v) => return Ok(v),
+            match self.client.execute(&script, args.clone()).await {
+                Ok(v) => return self.unless_refused(v),
                 Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
                     self.settle().await;
                 }
@@ -327,6 +342,31 @@ impl Browser {
             }
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// A page script's answer, or the error when the page refused to run it because
+    /// it is not a web page or not of an allowed host ([`address::guard`]).
+    fn unless_refused(&self, answer: Value) -> Result<Value, BrowserError> {
+        match address::refusal(&answer, &self.allowed_hosts) {
+            Some(e) => Err(e),
+            None => Ok(answer),
+        }
+    }
+
+    /// After a click: when the bot has `allowed_hosts`, the page the browser shows
+    /// now must be of one of them. (Without them, the guard in every page script is
+    /// enough, and the click costs no extra command.) A dialog the click opened is
+    /// left for the script; the next page script checks the page.
+    pub(super) async fn check_location(&self) -> Result<(), BrowserError> {
+        if self.allowed_hosts.is_empty() {
+            return Ok(());
+        }
+        self.count(1);
+        match self.client.current_url().await {
+            Ok(url) => address::check_page(url.as_str(), &self.allowed_hosts),
+            Err(e) if e.is_unexpected_alert_open() => Ok(()),
+            Err(e) => Err(command("reading the page URL", e)),
+        }
     }
 
     /// One step on an element: finds it, checks it is ready, does `op`.
@@ -428,10 +468,11 @@ impl Browser {
         args: Vec<Value>,
     ) -> Result<Option<Value>, BrowserError> {
         self.leave_now().await?;
+        let script = format!("{}{script}", self.guard_async);
         for attempt in 0..2 {
             self.count(1);
-            match self.client.execute_async(script, args.clone()).await {
-                Ok(v) => return Ok(Some(v)),
+            match self.client.execute_async(&script, args.clone()).await {
+                Ok(v) => return self.unless_refused(v).map(Some),
                 Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
                     self.settle().await;
                 }
@@ -519,7 +560,11 @@ impl Browser {
 
     /// Loads `url`, waits for the page to load, and refuses server error pages
     /// (an Apache-style "500 Internal Server Error" is a system failure, not a page).
+    /// Only `http:`/`https:` addresses (and `about:blank`) of the allowed hosts are
+    /// opened; the page it ends on (after redirects) must be one too.
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+        address::check_open(url, &self.allowed_hosts)?;
+        let url = url.trim();
         // A navigation starts at the top of the window: no need to go there first.
         self.leave_pending.store(false, Ordering::Relaxed);
         for attempt in 0..2 {

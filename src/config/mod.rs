@@ -438,6 +438,7 @@ impl BrowserFile {
             driver,
             unexpected_dialog,
             driver_log: self.driver_log.unwrap_or(false),
+            allowed_hosts: Vec::new(),
             headless: self.headless.unwrap_or(defaults.headless),
             args: self.args,
             timeout: duration_field(

@@ -33,6 +33,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/lab/klik", get(click))
         .route("/lab/kedaluwarsa", get(expire))
         .route("/lab/kadang", get(sometimes))
+        .route("/lab/pintu", get(doors))
+        .route("/lab/alihkan", get(redirect))
 }
 
 async fn index() -> Html<String> {
@@ -49,6 +51,8 @@ async fn index() -> Html<String> {
 <tr><td><a href="/lab/dialog">/lab/dialog</a></td><td>alert, confirm, prompt; ?kejutan=1 untuk alert saat dimuat</td></tr>
 <tr><td><a href="/lab/basi">/lab/basi</a></td><td>tombol yang digambar ulang saat halaman digulung</td></tr>
 <tr><td><a href="/lab/kedaluwarsa">/lab/kedaluwarsa</a></td><td>mengakhiri semua sesi (seperti batas waktu diam)</td></tr>
+<tr><td><a href="/lab/pintu">/lab/pintu</a></td><td>tautan, jendela, bingkai dan pengalihan ke berkas lokal (file:), data: dan host lain</td></tr>
+<tr><td><a href="/lab/alihkan?ke=/lab">/lab/alihkan?ke=URL</a></td><td>pengalihan 302 ke alamat apa saja</td></tr>
 </table>"#;
     Html(layout("Lab", None, body, ""))
 }
@@ -458,6 +462,36 @@ async fn sometimes(
         "",
     ))
     .into_response()
+}
+
+// ---- doors out of the web -----------------------------------------------------------
+
+/// A page that tries to lead the browser out of the web: to local files (`file:`),
+/// to a `data:` page, through a redirect, a new window and a frame, and to another
+/// host (`localhost` instead of the address it was opened at).
+async fn doors() -> Html<String> {
+    let body = r#"<h2 id="judul">Pintu Keluar</h2>
+<ul>
+<li><a id="berkas" href="file:///etc/passwd">Berkas sandi (file:)</a></li>
+<li><a id="folder" href="file:///">Folder akar (file:)</a></li>
+<li><a id="data" href="data:text/html;base64,PGgxPkhBTEFNQU4tREFUQS1SQUhBU0lBPC9oMT4=">Halaman data:</a></li>
+<li><a id="alihkan" href="/lab/alihkan?ke=file:///etc/passwd">Pengalihan ke berkas</a></li>
+<li><a id="pulang" href="/lab/tabel">Tabel (host yang sama)</a></li>
+<li><a id="luar" href="/lab" onclick="location.href = 'http://localhost:' + location.port + '/lab/tabel'; return false;">Host lain (localhost)</a></li>
+</ul>
+<p>
+<input type="button" class="tombol" id="lokasi" value="Buka berkas" onclick="location.href = 'file:///etc/passwd';">
+<input type="button" class="tombol" id="jendela" value="Jendela berkas" onclick="window.open('file:///etc/passwd', 'berkas');">
+</p>
+<iframe name="bingkai" id="bingkai" src="file:///etc/passwd" width="400" height="120"></iframe>
+<iframe name="bingkai-data" id="bingkai-data" src="data:text/html;base64,PHA+SEFMQU1BTi1EQVRBLUJJTkdLQUk8L3A+" width="400" height="60"></iframe>"#;
+    Html(layout("Pintu Keluar", None, body, ""))
+}
+
+/// `302 Found` to the address in `ke`, whatever it is.
+async fn redirect(Query(q): Query<HashMap<String, String>>) -> Response {
+    let to = field(&q, "ke");
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, to)], "").into_response()
 }
 
 /// Ends every session, as an idle timeout would.

@@ -442,8 +442,9 @@ fn evidence(
                 .await
                 .ok()
                 .map(|_| relative.clone());
-            let url = browser.url().await.ok();
-            let title = browser.title().await.ok();
+            // Recorded with secrets hidden (a script may put one in an address).
+            let url = browser.url().await.ok().map(|u| job.redactor.redact(&u));
+            let title = browser.title().await.ok().map(|t| job.redactor.redact(&t));
             (shot, url, title)
         };
         tokio::time::timeout(Duration::from_secs(20), grab)
@@ -603,7 +604,15 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
         // again cannot help.
         let hopeless = matches!(
             kind.as_str(),
-            "script" | "path" | "path_outside" | "secret_missing" | "field" | "workbook" | "mail"
+            "script"
+                | "path"
+                | "path_outside"
+                | "secret_missing"
+                | "field"
+                | "workbook"
+                | "mail"
+                | "limit"
+                | "address"
         );
         let last = tries > job.max_retries || job.stopping() || hopeless;
         tracing::warn!(

@@ -3,9 +3,12 @@
 //!
 //! Rhai is synchronous, so a [`Host`] lives on one blocking thread and reaches the
 //! async browser through a tokio runtime handle. The sandbox: scripts see only what
-//! this module registers (no files, no processes, no `eval`), and every evaluation is
-//! bounded by the item's deadline and the run's cancel signal, both checked between
-//! script operations and around every browser call.
+//! this module registers (no files but through its functions, no processes, no
+//! `eval`, no `import`), and every evaluation is bounded by the item's deadline and
+//! the run's cancel signal, both checked between script operations and around every
+//! browser call, and by the limits of [`sandbox`] on what one evaluation may build
+//! (string and container sizes, call depth, operations). What a script logs is
+//! redacted ([`Redactor`]) and has its control characters shown escaped.
 //!
 //! Errors come back as [`ScriptError`]: `Business` (the script said the data is
 //! wrong), `System` (anything else), `TimedOut` and `Cancelled`.
@@ -18,6 +21,7 @@
 //! `docs/bot-reference.md`; a test checks that it names every registered function.
 
 mod api;
+mod memory;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -88,7 +92,13 @@ pub fn compile_text(text: &str, shown: &str) -> Result<Script, Problem> {
             (Some(l), None) => format!("{shown}:{l}"),
             _ => shown.to_string(),
         };
-        Problem::new(location, e.0.to_string())
+        let message = match &*e.0 {
+            rhai::ParseErrorType::Reserved(word) if word == "import" => {
+                "imports are not allowed; put the code in main.rhai".to_string()
+            }
+            other => other.to_string(),
+        };
+        Problem::new(location, message)
     })?;
     Ok(Script {
         ast,
@@ -96,17 +106,76 @@ pub fn compile_text(text: &str, shown: &str) -> Result<Script, Problem> {
     })
 }
 
-/// An engine with the sandbox limits and nothing registered.
+/// The longest string a script may build, in bytes (1 MiB). Rhai counts all the
+/// text held in one array or map (nested ones included) against it too.
+pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+/// The most values one array may hold (nested arrays and maps included).
+pub const MAX_ARRAY_VALUES: usize = 100_000;
+/// The most entries one map may hold (nested maps included: an array of row maps
+/// counts every cell).
+pub const MAX_MAP_ENTRIES: usize = 100_000;
+/// How deep script functions may call one another (recursion included).
+pub const MAX_CALL_LEVELS: usize = 32;
+/// How many operations one call of a script function (or the top level) may take.
+pub const MAX_OPERATIONS: u64 = 200_000_000;
+/// How much memory one call of a script function (or the top level) may hold, as
+/// counted on the script's thread ([`memory`]).
+pub const MAX_MEMORY_BYTES: i64 = 128 * 1024 * 1024;
+/// What one `log` line keeps of a longer message, in characters.
+pub const MAX_LOG_LINE: usize = 4096;
+/// How many log lines of one item are kept for its record (the last ones).
+pub const MAX_ITEM_LOG_LINES: usize = 200;
+
+/// An engine with the sandbox limits and nothing registered: no `eval`, no modules
+/// (`import` does not compile, and nothing could be loaded anyway), bounded sizes,
+/// call depth and operations. A script going past a limit fails the item (a system
+/// exception that is not retried, kind `limit`).
 fn sandbox() -> Engine {
     let mut engine = Engine::new();
     engine
-        .set_max_call_levels(64)
+        .set_max_call_levels(MAX_CALL_LEVELS)
         .set_max_expr_depths(128, 64)
-        .set_max_string_size(16 * 1024 * 1024)
-        .set_max_array_size(1_000_000)
-        .set_max_map_size(1_000_000)
-        .disable_symbol("eval");
+        .set_max_string_size(MAX_STRING_BYTES)
+        .set_max_array_size(MAX_ARRAY_VALUES)
+        .set_max_map_size(MAX_MAP_ENTRIES)
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_modules(0)
+        .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new())
+        .disable_symbol("eval")
+        .disable_symbol("import");
     engine
+}
+
+/// What a Rhai limit error means, for the item's reason.
+fn limit_message(err: &EvalAltResult) -> Option<String> {
+    let what = match err {
+        EvalAltResult::ErrorDataTooLarge(what, _) if what.starts_with("Length of string") => format!(
+            "a string, or the text held in one array or map, longer than {} ({MAX_STRING_BYTES} bytes)",
+            mib(MAX_STRING_BYTES)
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) if what.starts_with("Size of array") => {
+            format!("an array of more than {MAX_ARRAY_VALUES} values")
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) if what.starts_with("Size of object map") => {
+            format!("a map of more than {MAX_MAP_ENTRIES} entries (the maps inside it counted)")
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) => format!("{what} (a size limit)"),
+        EvalAltResult::ErrorStackOverflow(_) => {
+            format!("function calls nested more than {MAX_CALL_LEVELS} levels deep")
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            format!("more than {MAX_OPERATIONS} operations in one call")
+        }
+        EvalAltResult::ErrorTooManyModules(_) => {
+            "imports are not allowed; put the code in main.rhai".to_string()
+        }
+        _ => return None,
+    };
+    Some(format!("the script went past a limit: {what}"))
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
 }
 
 /// How an evaluation failed.
@@ -166,11 +235,16 @@ pub struct HostContext {
     pub redactor: Redactor,
 }
 
-/// Hides secret values in text that leaves the script (logs, reasons, outputs).
+/// Hides secret values in text that leaves the script (logs, reasons, outputs,
+/// page addresses): as they are, and in the forms they take in addresses and in
+/// JSON or HTML (see [`Redactor::redact`]).
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
 }
+
+/// What a hidden secret looks like.
+const MASK: &str = "••••••";
 
 impl Redactor {
     /// Hides these values (and every `JURU_SECRET_*` variable of the environment).
@@ -191,15 +265,181 @@ impl Redactor {
         Redactor { secrets }
     }
 
-    /// `text` with every secret value replaced by `••••••`.
+    /// `text` with every secret value replaced by `••••••`. Each character of a
+    /// secret is also recognised written as a URL writes it (`%40`, `%C3%A9` in
+    /// either case; `+` or `%20` for a space), as JSON writes it (`\"`, `\\`,
+    /// `\/`, `\n`, `\u00e9`) or as HTML writes it (`&quot;`, `&#64;`, `&#x40;`),
+    /// mixed freely: a browser encodes some characters of an address and not others.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "••••••");
-            }
+        if self.secrets.is_empty() {
+            return text.to_string();
         }
+        let bytes = text.as_bytes();
+        let secrets: Vec<Vec<char>> = self.secrets.iter().map(|s| s.chars().collect()).collect();
+        let mut out = String::with_capacity(text.len());
+        let (mut i, mut copied) = (0, 0);
+        while i < bytes.len() {
+            if text.is_char_boundary(i) {
+                if let Some(end) = secrets
+                    .iter()
+                    .find_map(|s| redact::match_secret(bytes, i, s, &mut 10_000))
+                {
+                    out.push_str(&text[copied..i]);
+                    out.push_str(MASK);
+                    i = end;
+                    copied = end;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        out.push_str(&text[copied..]);
         out
+    }
+}
+
+/// Matching a secret in its encoded forms.
+mod redact {
+    /// The end of `secret` written at `at` in `text` (each character in any of its
+    /// forms), if it is there. `budget` bounds the backtracking.
+    pub(super) fn match_secret(
+        text: &[u8],
+        at: usize,
+        secret: &[char],
+        budget: &mut u32,
+    ) -> Option<usize> {
+        let Some((&c, rest)) = secret.split_first() else {
+            return Some(at);
+        };
+        if *budget == 0 {
+            return None;
+        }
+        *budget -= 1;
+        let mut ends = [0usize; 8];
+        let n = char_forms(text, at, c, &mut ends);
+        // The longest form first: `%25` is a `%` written out before it is a `%`.
+        ends[..n].sort_unstable_by(|a, b| b.cmp(a));
+        ends[..n]
+            .iter()
+            .find_map(|&end| match_secret(text, end, rest, budget))
+    }
+
+    /// Where the forms of `c` that start at `at` end (written into `ends`; how many).
+    fn char_forms(text: &[u8], at: usize, c: char, ends: &mut [usize; 8]) -> usize {
+        let mut n = 0;
+        let mut push = |end: Option<usize>| {
+            if let Some(end) = end {
+                if n < ends.len() && !ends[..n].contains(&end) {
+                    ends[n] = end;
+                    n += 1;
+                }
+            }
+        };
+        let rest = &text[at.min(text.len())..];
+        let mut utf8 = [0u8; 4];
+        let raw = c.encode_utf8(&mut utf8).as_bytes();
+        push(rest.starts_with(raw).then_some(at + raw.len()));
+        let Some(&first) = rest.first() else {
+            return n;
+        };
+        match first {
+            b'+' if c == ' ' => push(Some(at + 1)),
+            b'%' => push(percent(rest, raw).map(|len| at + len)),
+            b'\\' => push(json(rest, c).map(|len| at + len)),
+            b'&' => push(html(rest, c).map(|len| at + len)),
+            _ => {}
+        }
+        n
+    }
+
+    fn hex_at(text: &[u8], at: usize, digits: usize) -> Option<u32> {
+        let part = text.get(at..at + digits)?;
+        if !part.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(part).ok()?, 16).ok()
+    }
+
+    /// `%HH` for each byte of the character's UTF-8.
+    fn percent(text: &[u8], raw: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        for &b in raw {
+            if text.get(at) != Some(&b'%') || hex_at(text, at + 1, 2)? != u32::from(b) {
+                return None;
+            }
+            at += 3;
+        }
+        Some(at)
+    }
+
+    /// A JSON escape of the character: `\"`, `\uXXXX` (a pair beyond U+FFFF), ….
+    fn json(text: &[u8], c: char) -> Option<usize> {
+        let short = match c {
+            '"' => Some(b'"'),
+            '\\' => Some(b'\\'),
+            '/' => Some(b'/'),
+            '\n' => Some(b'n'),
+            '\r' => Some(b'r'),
+            '\t' => Some(b't'),
+            '\u{8}' => Some(b'b'),
+            '\u{c}' => Some(b'f'),
+            _ => None,
+        };
+        if short.is_some() && text.get(1).copied() == short {
+            return Some(2);
+        }
+        let mut units = [0u16; 2];
+        let mut at = 0;
+        for &unit in c.encode_utf16(&mut units).iter() {
+            if text.get(at) != Some(&b'\\') || text.get(at + 1) != Some(&b'u') {
+                return None;
+            }
+            if hex_at(text, at + 2, 4)? != u32::from(unit) {
+                return None;
+            }
+            at += 6;
+        }
+        Some(at)
+    }
+
+    /// An HTML character reference: `&quot;`, `&amp;`, `&lt;`, `&gt;`, `&#39;`,
+    /// `&#NN;` or `&#xHH;`.
+    fn html(text: &[u8], c: char) -> Option<usize> {
+        let named: &[u8] = match c {
+            '"' => b"&quot;",
+            '&' => b"&amp;",
+            '<' => b"&lt;",
+            '>' => b"&gt;",
+            '\'' => b"&apos;",
+            _ => b"",
+        };
+        if !named.is_empty() && text.starts_with(named) {
+            return Some(named.len());
+        }
+        if text.get(1) != Some(&b'#') {
+            return None;
+        }
+        let (digits_at, radix) = match text.get(2) {
+            Some(b'x' | b'X') => (3, 16),
+            _ => (2, 10),
+        };
+        let len = text[digits_at.min(text.len())..]
+            .iter()
+            .take_while(|b| {
+                if radix == 16 {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count();
+        let end = digits_at + len;
+        if len == 0 || len > 8 || text.get(end) != Some(&b';') {
+            return None;
+        }
+        let number =
+            u32::from_str_radix(std::str::from_utf8(&text[digits_at..end]).ok()?, radix).ok()?;
+        (number == u32::from(c)).then_some(end + 1)
     }
 }
 
@@ -259,6 +499,8 @@ pub(crate) struct Shared {
     session_failed: std::cell::Cell<bool>,
     /// The script function the host is calling (`process`, `verify`, `init`, …).
     calling: RefCell<String>,
+    /// What this thread held when the current call began ([`memory::live_bytes`]).
+    memory_base: std::cell::Cell<i64>,
 }
 
 impl Shared {
@@ -266,6 +508,16 @@ impl Shared {
     /// deadline and the run's cancel signal.
     fn block_on<T>(
         &self,
+        f: impl AsyncFnOnce(&Browser) -> Result<T, BrowserError>,
+    ) -> Result<T, Box<EvalAltResult>> {
+        self.block_on_named("", f)
+    }
+
+    /// [`Shared::block_on`] for the verb `verb` (e.g. `browser.open`), which names
+    /// itself in a refused address.
+    fn block_on_named<T>(
+        &self,
+        verb: &str,
         f: impl AsyncFnOnce(&Browser) -> Result<T, BrowserError>,
     ) -> Result<T, Box<EvalAltResult>> {
         let browser = self.browser.borrow();
@@ -289,6 +541,9 @@ impl Shared {
         });
         match result {
             Some(Ok(v)) => Ok(v),
+            Some(Err(e)) if e.kind() == "address" && !verb.is_empty() => {
+                Err(Failure::system(e.kind(), format!("{verb}: {e}")).into())
+            }
             Some(Err(e)) => Err(Failure::from_browser(&e).into()),
             None if *self.cancel.borrow() => Err(stop_error(Failure::cancelled())),
             None => Err(stop_error(Failure::timed_out(
@@ -439,11 +694,54 @@ impl Shared {
         }
     }
 
+    /// A line the script logs: secrets hidden, control characters shown escaped
+    /// (a script cannot start a line of its own in the log), at most
+    /// [`MAX_LOG_LINE`] characters; the item keeps its last [`MAX_ITEM_LOG_LINES`].
     pub(crate) fn log(&self, message: &str) {
-        let message = &self.redactor.redact(message);
+        let message = escape_controls(&self.redactor.redact(&shorten(message)));
         tracing::info!(bot = %self.bot, "{message}");
-        self.item_log.borrow_mut().push(message.to_string());
+        let mut log = self.item_log.borrow_mut();
+        if log.len() >= MAX_ITEM_LOG_LINES {
+            log.remove(0);
+        }
+        log.push(message);
     }
+}
+
+/// At most [`MAX_LOG_LINE`] characters of `message` (with a note of its length).
+fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(MAX_LOG_LINE) {
+        None => message.into(),
+        Some((cut, _)) => {
+            format!("{}… (cut: {} bytes in all)", &message[..cut], message.len()).into()
+        }
+    }
+}
+
+/// `text` with control characters written out: `\n`, `\r`, `\t`, `\x1b`, `\u{2028}`.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_control(c) && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if is_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+fn is_control(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
 /// A relative path without `..` or a root: the only kind scripts may name.
@@ -547,6 +845,7 @@ impl Host {
             shown: script.shown.clone(),
             session_failed: std::cell::Cell::new(false),
             calling: RefCell::new(String::new()),
+            memory_base: std::cell::Cell::new(memory::live_bytes()),
         });
         let mut engine = sandbox();
         let vars = ctx
@@ -559,6 +858,16 @@ impl Host {
         engine.on_progress(move |_| {
             if *s.cancel.borrow() {
                 return Some(Dynamic::from(Failure::cancelled()));
+            }
+            if memory::live_bytes() - s.memory_base.get() > MAX_MEMORY_BYTES {
+                return Some(Dynamic::from(Failure::system(
+                    "limit",
+                    format!(
+                        "{}: the script went past a limit: it held more than {} of memory in one call",
+                        s.shown,
+                        mib(MAX_MEMORY_BYTES as usize)
+                    ),
+                )));
             }
             match *s.deadline.borrow() {
                 Some((at, limit)) if Instant::now() >= at => {
@@ -579,6 +888,7 @@ impl Host {
         let ast = host.script.ast.clone();
         let limit = ctx.top_level_limit;
         *host.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
+        host.shared.memory_base.set(memory::live_bytes());
         let top = host.engine.run_ast_with_scope(&mut host.scope, &ast);
         *host.shared.deadline.borrow_mut() = None;
         top.map_err(|e| top_level_error(&host.script.shown, &e, limit))?;
@@ -713,6 +1023,7 @@ impl Host {
         }
         *self.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
         *self.shared.calling.borrow_mut() = name.to_string();
+        self.shared.memory_base.set(memory::live_bytes());
         let options = rhai::CallFnOptions::new()
             .eval_ast(false)
             .rewind_scope(true);
@@ -742,9 +1053,15 @@ fn classify(shown: &str, err: &EvalAltResult) -> ScriptError {
                 },
             }
         }
-        other => ScriptError::System {
-            message: format!("{}: {}", at(shown, other.position()), other.unwrap_inner()),
-            kind: "script".into(),
+        other => match limit_message(other.unwrap_inner()) {
+            Some(message) => ScriptError::System {
+                message: format!("{}: {message}", at(shown, other.position())),
+                kind: "limit".into(),
+            },
+            None => ScriptError::System {
+                message: format!("{}: {}", at(shown, other.position()), other.unwrap_inner()),
+                kind: "script".into(),
+            },
         },
     }
 }

@@ -336,3 +336,222 @@ fn an_aborted_run_opens_no_browser() {
     assert_eq!(*opened.borrow(), 0);
     assert!(failures.borrow().is_empty());
 }
+
+// ---- the sandbox's limits ----------------------------------------------------------
+
+fn system_error(h: &mut Host) -> (String, String) {
+    match h.process(item(), Duration::from_secs(60)).unwrap_err() {
+        ScriptError::System { message, kind } => (kind, message),
+        other => panic!("expected a system exception, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_string_doubled_in_a_loop_stops_at_the_limit() {
+    let (mut h, _tx, _rt) =
+        host("fn process(item) {\n  let s = \"juru\";\n  loop { s += s; }\n}\n");
+    let (kind, message) = system_error(&mut h);
+    assert_eq!(kind, "limit");
+    assert!(
+        message.starts_with("bots/t/main.rhai")
+            && message.contains(": the script went past a limit: a string"),
+        "{message}"
+    );
+    assert!(message.contains("1 MiB (1048576 bytes)"), "{message}");
+}
+
+#[test]
+fn text_gathered_in_arrays_and_maps_counts_against_the_limit() {
+    for script in [
+        // 2 000 strings of 1 000 bytes: each small, 2 MB together.
+        "fn process(item) { let a = []; let s = \"x\"; s.pad(1000, 'x'); for i in 0..2000 { a.push(s); } }",
+        // (A map set key by key is checked when it is used.)
+        "fn process(item) { let m = #{}; let s = \"x\"; s.pad(1000, 'x'); for i in 0..2000 { m[`k${i}`] = s; } m.len(); }",
+    ] {
+        let (mut h, _tx, _rt) = host(script);
+        let (kind, message) = system_error(&mut h);
+        assert_eq!(kind, "limit", "{script}");
+        assert!(message.contains("a string, or the text held in one array or map"), "{message}");
+    }
+    let (mut h, _tx, _rt) =
+        host("fn process(item) { let a = []; for i in 0..200000 { a.push(i); } }");
+    let (kind, message) = system_error(&mut h);
+    assert_eq!(kind, "limit");
+    assert!(
+        message.contains("an array of more than 100000 values"),
+        "{message}"
+    );
+    let (mut h, _tx, _rt) =
+        host("fn process(item) { let m = #{}; for i in 0..200000 { m[`${i}`] = i; } m.len(); }");
+    let (kind, message) = system_error(&mut h);
+    assert_eq!(kind, "limit");
+    assert!(
+        message.contains("a map of more than 100000 entries"),
+        "{message}"
+    );
+}
+
+#[test]
+fn deep_recursion_holding_big_strings_stops_at_the_call_depth() {
+    let (mut h, _tx, _rt) = host(
+        r#"
+        fn dig(s, n) { let t = s + "!"; dig(t, n + 1) }
+        fn process(item) { let s = "x"; s.pad(900000, 'x'); dig(s, 0); }
+        "#,
+    );
+    let (kind, message) = system_error(&mut h);
+    assert_eq!(kind, "limit");
+    assert!(
+        message.contains("function calls nested more than 32 levels deep"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_limits_leave_room_for_ordinary_work() {
+    let (mut h, _tx, _rt) = host(
+        r#"
+        fn process(item) {
+            let rows = [];
+            for i in 0..5000 { rows.push(#{ NIK: `3201${i}`, Nama: "Siti Aminah", No: i }); }
+            let s = "x"; s.pad(500000, 'x');
+            item.output("Baris", rows.len());
+            item.output("Panjang", s.len());
+        }
+        "#,
+    );
+    let r = h.process(item(), Duration::from_secs(60)).unwrap();
+    assert_eq!(r.outputs[0], ("Baris".to_string(), Cell::Int(5000)));
+    assert_eq!(r.outputs[1], ("Panjang".to_string(), Cell::Int(500000)));
+}
+
+#[test]
+fn outputs_and_logs_of_an_item_are_bounded() {
+    let (mut h, _tx, _rt) = host(
+        r#"fn process(item) { let s = "x"; s.pad(100000, 'x'); for i in 0..20 { item.output(`k${i}`, s); } }"#,
+    );
+    let (kind, message) = system_error(&mut h);
+    assert_eq!(kind, "limit");
+    assert!(
+        message.starts_with("item.output(\"k10\"): the script went past a limit"),
+        "{message}"
+    );
+    let (mut h, _tx, _rt) = host(
+        r#"fn process(item) { let s = "y"; s.pad(10000, 'y'); for i in 0..1000 { log(`${i} ${s}`); } }"#,
+    );
+    let r = h.process(item(), Duration::from_secs(60)).unwrap();
+    assert_eq!(r.log.len(), MAX_ITEM_LOG_LINES);
+    assert!(r.log[0].starts_with("800 yyy"), "the last lines are kept");
+    assert!(
+        r.log[0].ends_with("… (cut: 10004 bytes in all)"),
+        "{}",
+        &r.log[0][4000..]
+    );
+    assert!(r.log[0].chars().count() < MAX_LOG_LINE + 40);
+}
+
+#[test]
+fn imports_do_not_compile_and_cannot_load() {
+    let err = compile_text(
+        "import \"/tmp/evil\" as evil;\nfn process(item) {}",
+        "bots/x/main.rhai",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("bots/x/main.rhai:1:1: imports are not allowed; put the code in main.rhai"),
+        "{err}"
+    );
+    let err = compile_text("fn process(item) { import \"x\"; }", "m.rhai")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("imports are not allowed"), "{err}");
+}
+
+#[test]
+fn what_scripts_log_cannot_forge_lines() {
+    let (mut h, _tx, _rt) = host(
+        r#"fn process(item) {
+            log("a\nERROR juru: fake");
+            print("b\r\n\u001b[31mred\u001b[0m\ttab");
+            log("c\u2028d \u0085 e");
+        }"#,
+    );
+    let r = h.process(item(), LIMIT).unwrap();
+    assert_eq!(
+        r.log,
+        vec![
+            "a\\nERROR juru: fake".to_string(),
+            "b\\r\\n\\x1b[31mred\\x1b[0m\\ttab".to_string(),
+            "c\\u{2028}d \\x85 e".to_string(),
+        ]
+    );
+    assert!(r.log.iter().all(|l| !l.chars().any(char::is_control)));
+}
+
+// ---- redaction ---------------------------------------------------------------------
+
+#[test]
+fn secrets_are_hidden_in_their_encoded_forms() {
+    let secret = "Kunci Rahasia@\"Dédé\"\\9/🙂".to_string();
+    let r = Redactor::new([&secret]);
+    for form in [
+        secret.clone(),
+        // URL: form encoding, encodeURIComponent, a browser's query (only some
+        // characters encoded), lower-case hex.
+        "Kunci+Rahasia%40%22D%C3%A9d%C3%A9%22%5C9%2F%F0%9F%99%82".to_string(),
+        "Kunci%20Rahasia%40%22D%C3%A9d%C3%A9%22%5C9%2F%F0%9F%99%82".to_string(),
+        "Kunci%20Rahasia@%22D%C3%A9d%C3%A9%22\\9/%F0%9F%99%82".to_string(),
+        "Kunci%20Rahasia%40%22D%c3%a9d%c3%a9%22%5c9%2f%f0%9f%99%82".to_string(),
+        // JSON
+        "Kunci Rahasia@\\\"Dédé\\\"\\\\9/🙂".to_string(),
+        "Kunci Rahasia@\\\"D\\u00e9d\\u00E9\\\"\\\\9\\/\\ud83d\\ude42".to_string(),
+        "Kunci Rahasia\\u0040\\u0022D\\u00e9d\\u00e9\\u0022\\u005c9/🙂".to_string(),
+        // HTML
+        "Kunci Rahasia&#64;&quot;D&#xe9;d&#233;&quot;\\9/&#x1F642;".to_string(),
+    ] {
+        let text = format!("sebelum [{form}] sesudah");
+        assert_eq!(
+            r.redact(&text),
+            "sebelum [••••••] sesudah",
+            "not hidden: {form}"
+        );
+    }
+    // Near misses stay as they are.
+    for other in [
+        "Kunci Rahasia@\"Dede\"\\9/🙂",
+        "Kunci%2BRahasia",
+        "Kunci Rahasia%4",
+        "Kunci Rahasia&#64",
+    ] {
+        assert_eq!(r.redact(other), other);
+    }
+    let r = Redactor::new([&"abc%25".to_string(), &"a\\b".to_string()]);
+    assert_eq!(
+        r.redact("x abc%2525 y a\\\\b z a%5Cb"),
+        "x •••••• y •••••• z ••••••"
+    );
+    assert_eq!(r.redact("x abc%25 y"), "x •••••• y");
+}
+#[test]
+fn a_map_grown_key_by_key_stops_at_the_memory_limit() {
+    // Rhai checks a map set one key at a time only when it is passed on: the memory
+    // count of the call stops it.
+    let (mut h, _tx, _rt) = host(
+        r#"fn process(item) {
+            let m = #{};
+            let s = "x"; s.pad(200000, 'x');
+            let i = 0;
+            loop { m[`k${i}`] = s + i; i += 1; }
+        }"#,
+    );
+    let before = memory::live_bytes();
+    let (kind, message) = system_error(&mut h);
+    assert_eq!(kind, "limit");
+    assert!(
+        message.contains("it held more than 128 MiB of memory in one call"),
+        "{message}"
+    );
+    let after = memory::live_bytes() - before;
+    assert!(after < 16 << 20, "what the call held is freed: {after}");
+}

@@ -15,6 +15,7 @@ mod mail;
 mod package;
 mod quirks;
 mod runs;
+mod sandbox;
 mod schedules;
 mod sheets;
 mod web;

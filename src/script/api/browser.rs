@@ -73,10 +73,12 @@ fn rows_to_array(rows: Vec<BTreeMap<String, String>>) -> Array {
 pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
     engine.register_type_with_name::<BrowserApi>("Browser");
     engine.register_fn("open", |b: &mut BrowserApi, url: &str| {
-        b.shared.block_on(async |br| br.goto(url).await)
+        b.shared
+            .block_on_named("browser.open", async |br| br.goto(url).await)
     });
     engine.register_fn("click", |b: &mut BrowserApi, selector: &str| {
-        b.shared.block_on(async |br| br.click(selector).await)
+        b.shared
+            .block_on_named("browser.click", async |br| br.click(selector).await)
     });
     engine.register_fn(
         "click",
@@ -94,7 +96,7 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
                 )
                 .into());
             }
-            b.shared.block_on(async |br| {
+            b.shared.block_on_named("browser.click", async |br| {
                 br.click(selector).await?;
                 match confirm {
                     Some(true) => br.accept_dialog_quietly().await,
@@ -105,7 +107,8 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         },
     );
     engine.register_fn("click_link", |b: &mut BrowserApi, text: &str| {
-        b.shared.block_on(async |br| br.click_link(text).await)
+        b.shared
+            .block_on_named("browser.click_link", async |br| br.click_link(text).await)
     });
     engine.register_fn(
         "fill",
@@ -197,9 +200,9 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
     engine.register_fn(
         "in_window",
         |ctx: NativeCallContext, b: &mut BrowserApi, wanted: &str, body: FnPtr| -> Res<Dynamic> {
-            let scope = b
-                .shared
-                .block_on(async |br| br.enter_window(wanted).await)?;
+            let scope = b.shared.block_on_named("browser.in_window", async |br| {
+                br.enter_window(wanted).await
+            })?;
             let result = body.call_within_context::<Dynamic>(&ctx, ());
             let left = b.shared.block_on(async |br| br.leave_window(scope).await);
             let value = result?;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use rhai::{Dynamic, Engine, Map, INT};
 
 use super::{Failure, Res};
-use crate::script::ItemInput;
+use crate::script::{ItemInput, MAX_STRING_BYTES};
 use crate::sheet::Cell;
 
 /// The work item handed to `process(item)`.
@@ -71,14 +71,35 @@ impl Item {
         }
     }
 
-    fn output(&self, name: &str, value: Dynamic) {
+    /// Sets an output column. All of an item's outputs together hold at most
+    /// [`MAX_STRING_BYTES`] of text.
+    fn output(&self, name: &str, value: Dynamic) -> Res<()> {
         // A date as scripts see it ("31/12/2024") goes back to the workbook as a date.
         let cell = super::sheet::to_cell(&value);
         let mut state = self.inner.borrow_mut();
+        let size = |n: &str, c: &Cell| n.len() + c.to_text().len();
+        let others: usize = state
+            .outputs
+            .iter()
+            .filter(|(n, _)| n != name)
+            .map(|(n, c)| size(n, c))
+            .sum();
+        if others + size(name, &cell) > MAX_STRING_BYTES {
+            let shown: String = name.chars().take(60).collect();
+            return Err(Failure::system(
+                "limit",
+                format!(
+                    "item.output(\"{shown}\"): the script went past a limit: the item's outputs would hold more than {} MiB of text",
+                    MAX_STRING_BYTES / (1024 * 1024)
+                ),
+            )
+            .into());
+        }
         match state.outputs.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = cell,
             None => state.outputs.push((name.to_string(), cell)),
         }
+        Ok(())
     }
 
     fn to_map(&self) -> Map {

@@ -5,7 +5,8 @@
 //! run's folder only. Paths are relative, without `..`; a link that leads out
 //! of those folders is refused. Both are blocking file I/O on the script's
 //! thread; errors are system exceptions of kind `workbook` (or `path` /
-//! `path_outside` for a path a script may not use, `script` for bad options).
+//! `path_outside` for a path a script may not use, `script` for bad options,
+//! `limit` for a workbook larger than a script may hold).
 
 use std::path::{Component, Path};
 use std::rc::Rc;
@@ -14,7 +15,7 @@ use rhai::{Array, Dynamic, Engine, Map};
 
 use super::item::{cell_to_dynamic, dynamic_to_cell};
 use super::{Failure, Res};
-use crate::script::Shared;
+use crate::script::{Shared, MAX_ARRAY_VALUES, MAX_MAP_ENTRIES, MAX_STRING_BYTES};
 use crate::sheet::{
     self, parse_delimiter, parse_display_date, Cell, Encoding, OutRow, OutSheet, ReadOptions,
     SheetRef,
@@ -67,6 +68,28 @@ fn read(shared: &Shared, path: &str, options: ReadOptions) -> Res<Array> {
     let full = shared.readable_path(path)?;
     let table = sheet::read_with(&full, &options)
         .map_err(|e| Failure::system("workbook", e.to_string()))?;
+    // What a script may hold in one array (see `script::sandbox`): said plainly here
+    // rather than as a bare size error after the whole array was built.
+    let cells = table.rows.len() * table.headers.len();
+    let text: usize = table
+        .rows
+        .iter()
+        .flat_map(|r| r.cells.iter().take(table.headers.len()))
+        .filter(|c| !matches!(c, Cell::Int(_) | Cell::Float(_) | Cell::Bool(_)))
+        .map(|c| c.to_text().len())
+        .sum();
+    if cells > MAX_MAP_ENTRIES || table.rows.len() > MAX_ARRAY_VALUES || text > MAX_STRING_BYTES {
+        return Err(Failure::system(
+            "limit",
+            format!(
+                "read_workbook(\"{path}\"): {} rows of {} columns ({cells} cells, {text} bytes of text) are more than a script may hold at once ({MAX_MAP_ENTRIES} cells, {} MiB of text); read fewer rows with the `filter` option or split the workbook",
+                table.rows.len(),
+                table.headers.len(),
+                MAX_STRING_BYTES / (1024 * 1024)
+            ),
+        )
+        .into());
+    }
     Ok(table
         .rows
         .iter()
