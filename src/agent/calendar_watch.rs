@@ -389,17 +389,7 @@ fn day_id(d: NaiveDate) -> String {
 
 /// HTML-escapes text.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::report::escape_html(s)
 }
 
 #[cfg(test)]

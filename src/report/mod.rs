@@ -559,6 +559,23 @@ fn tone(outcome: Outcome) -> Tone {
     }
 }
 
+/// Text made safe to put into HTML (element content and quoted attributes): the
+/// reports' mails, the dashboard and the agent's notices share it.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

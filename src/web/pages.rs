@@ -200,18 +200,7 @@ fn t<'a>(en: bool, id: &'a str, english: &'a str) -> &'a str {
 
 /// HTML-escapes text.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::report::escape_html(s)
 }
 
 /// Percent-encodes one URL path segment or query value.
