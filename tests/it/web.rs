@@ -626,22 +626,7 @@ fn failed_logins_are_rate_limited() {
 #[test]
 fn users_add_reads_the_password_from_stdin_and_writes_only_its_hash() {
     let p = Project::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_juru"))
-        .args(["users", "add", "siti", "--role", "officer"])
-        .current_dir(p.path(""))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"kata-sandi-siti\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    crate::web_attacks::users_add(&p, "siti", "officer", "kata-sandi-siti");
     let text = std::fs::read_to_string(p.path("config/users.toml")).unwrap();
     assert!(
         text.contains("[siti]") && text.contains("role = \"officer\""),

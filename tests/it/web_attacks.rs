@@ -20,7 +20,7 @@ use crate::web::{
 };
 
 /// `juru users add NAME --role ROLE` with the password on standard input.
-fn users_add(p: &Project, name: &str, role: &str, password: &str) {
+pub(crate) fn users_add(p: &Project, name: &str, role: &str, password: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_juru"))
         .args(["users", "add", name, "--role", role])
         .current_dir(p.path(""))
