@@ -32,6 +32,12 @@ pub struct Bot {
     pub cc: Vec<String>,
     /// `notify.attachment_name`: the file name of the attached exceptions workbook.
     pub attachment_name: Option<String>,
+    /// `notify.key_columns`: input columns that say who a row is about, shown
+    /// with the row number to officers (default: the first two required columns).
+    pub key_columns: Vec<String>,
+    /// `notify.max_mail_mb`: the largest mail with the exceptions workbook, in
+    /// bytes (screenshots beyond it are left out of the workbook).
+    pub max_mail_bytes: u64,
     /// `[vars]`: values the script reads as `vars.NAME`.
     pub vars: BTreeMap<String, toml::Value>,
     /// `main.rhai`, checked to compile and to define `process(item)`.
@@ -337,6 +343,8 @@ struct NotifyFile {
     #[serde(default)]
     cc: Vec<Spanned<String>>,
     attachment_name: Option<Spanned<String>>,
+    key_columns: Option<Vec<String>>,
+    max_mail_mb: Option<Spanned<i64>>,
 }
 
 /// The names of the bot folders under `bots_dir` (folders holding a bot.toml), sorted.
@@ -541,6 +549,31 @@ impl BotFile {
             }
             name.to_string()
         });
+        let key_columns: Vec<String> = match self.notify.key_columns {
+            Some(list) => list
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            None => self.input.required.iter().take(2).cloned().collect(),
+        };
+        let max_mail_mb = match &self.notify.max_mail_mb {
+            None => crate::report::DEFAULT_MAX_MAIL_MB,
+            Some(v) => match u64::try_from(*v.get_ref()) {
+                Ok(n) if (1..=1024).contains(&n) => n,
+                _ => {
+                    problems.0.push(at.problem(
+                        v,
+                        "notify.max_mail_mb",
+                        format!(
+                            "expected a whole number of megabytes from 1 to 1024, got {}",
+                            v.get_ref()
+                        ),
+                    ));
+                    crate::report::DEFAULT_MAX_MAIL_MB
+                }
+            },
+        };
         let browser = BrowserOverrides {
             timeout: self.browser.timeout.as_ref().map(|v| {
                 config::duration_field(
@@ -590,6 +623,8 @@ impl BotFile {
             supervisors,
             cc,
             attachment_name,
+            key_columns,
+            max_mail_bytes: max_mail_mb * 1024 * 1024,
             vars: self.vars,
             script: Source {
                 text: String::new(),

@@ -3,14 +3,22 @@
 //! and a summary sheet) and the summary mail, in Indonesian or English.
 //!
 //! Pure functions from a [`RunReport`] to sheets and mail text; writing and sending
-//! is the caller's.
+//! is the caller's, except [`RunReport::write_exceptions`], which reads the run's
+//! screenshots to embed them in `exceptions.xlsx` (blocking).
+//!
+//! What officers see names rows by the bot's key columns (`[notify] key_columns`,
+//! and the sheet's own `No` column), never shows a server path, and replaces the
+//! technical text of a system exception with a plain sentence (the detail stays in
+//! `output.xlsx`, the store and the dashboard for IT staff).
+
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::Language;
 use crate::mail::template::{self, TemplateError, Templates};
 use crate::mail::Mail;
-use crate::sheet::{Cell, OutRow, OutSheet, Tone};
+use crate::sheet::{Cell, OutImage, OutRow, OutSheet, SheetError, Tone};
 
 /// How one item ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +63,32 @@ pub struct RunReport {
     pub error: Option<String>,
     pub time_zone: chrono_tz::Tz,
     pub language: Language,
+    /// Input columns that say who a row is about (`[notify] key_columns`), shown
+    /// beside the row number wherever officers see a row; names that are not
+    /// headers of the input are left out.
+    pub key_columns: Vec<String>,
+    /// Screenshots left out of `exceptions.xlsx` to keep the mail under its size
+    /// limit (set by [`RunReport::write_exceptions`]).
+    pub screenshots_left_out: usize,
+    /// The mail size limit in bytes (`[notify] max_mail_mb`), for the note.
+    pub max_mail_bytes: u64,
 }
+
+/// `[notify] max_mail_mb` when not set.
+pub const DEFAULT_MAX_MAIL_MB: u64 = 10;
+
+/// What officers read instead of a system exception's technical text.
+pub const SYSTEM_REASON_ID: &str = "Kesalahan sistem pada bot; tim TI sudah diberi tahu";
+/// [`SYSTEM_REASON_ID`] in English.
+pub const SYSTEM_REASON_EN: &str = "A system error in the bot; the IT staff have been told";
+
+/// Thumbnails in `exceptions.xlsx`: the box they are scaled into, in pixels.
+const THUMB_WIDTH: u32 = 160;
+const THUMB_HEIGHT: u32 = 90;
+/// Rows of the screenshots sheet taken by one full-size screenshot.
+const SHOT_ROWS: u32 = 45;
+/// Room kept for the mail's text, the rest of the workbook and base64's growth.
+const MAIL_OVERHEAD: u64 = 256 * 1024;
 
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -132,6 +165,9 @@ struct MailContext<'a> {
     error: &'a str,
     cancelled: bool,
     attachment: Option<&'a str>,
+    /// Screenshots not in the attached workbook (size limit), and the limit.
+    left_out: usize,
+    limit_mb: u64,
 }
 
 #[derive(serde::Serialize)]
@@ -145,6 +181,10 @@ struct SummaryLine {
 #[derive(serde::Serialize)]
 struct FailedRow {
     row: u32,
+    /// The sheet's own `No` of the row, if it has that column.
+    no: String,
+    /// The key columns, `NIK 3201…, Nama Ani`.
+    who: String,
     kind: &'static str,
     reason: String,
 }
@@ -252,15 +292,93 @@ impl RunReport {
     }
 
     fn duration(&self) -> String {
-        let secs = (self.finished_at - self.started_at)
-            .num_milliseconds()
-            .max(0) as f64
-            / 1000.0;
-        if secs < 60.0 {
-            format!("{secs:.1} s")
-        } else {
-            format!("{}m {:02}s", (secs / 60.0) as u64, (secs % 60.0) as u64)
+        let secs = (self.finished_at - self.started_at).num_seconds().max(0) as u64;
+        human_duration(secs, self.language)
+    }
+
+    /// The input workbook's file name, without the folders it sits in on the server.
+    fn input_name(&self) -> String {
+        file_name(&self.input)
+    }
+
+    /// The reason an officer reads: a system exception's technical text is
+    /// replaced with a plain sentence.
+    pub fn officer_reason(&self, item: &ItemReport) -> String {
+        match item.outcome {
+            Outcome::System => match self.language {
+                Language::Id => SYSTEM_REASON_ID.into(),
+                Language::En => SYSTEM_REASON_EN.into(),
+            },
+            _ => item.reason.clone().unwrap_or_default(),
         }
+    }
+
+    /// Index of the input column named `name` (case and spaces ignored).
+    fn column(&self, name: &str) -> Option<usize> {
+        let key = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        self.headers.iter().position(|h| key(h) == key(name))
+    }
+
+    /// The sheet's own row number column (`No`, `No.`, `Nomor`), if any.
+    fn no_column(&self) -> Option<usize> {
+        ["No", "No.", "Nomor", "Nomor Urut"]
+            .iter()
+            .find_map(|n| self.column(n))
+            .filter(|c| !self.key_indexes().contains(c))
+    }
+
+    /// Indexes of the key columns found in the headers, in the configured order.
+    fn key_indexes(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for name in &self.key_columns {
+            if let Some(c) = self.column(name) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    /// `NIK 3201…, Nama Ani`: the key columns of a row that have a value.
+    fn who(&self, item: &ItemReport) -> String {
+        self.key_indexes()
+            .into_iter()
+            .filter_map(|c| {
+                let value = item.cells.get(c).map(Cell::to_text).unwrap_or_default();
+                (!value.trim().is_empty())
+                    .then(|| format!("{} {}", self.headers[c].trim(), value.trim()))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The sheet's `No` of a row, or empty.
+    fn no(&self, item: &ItemReport) -> String {
+        self.no_column()
+            .and_then(|c| item.cells.get(c))
+            .map(Cell::to_text)
+            .unwrap_or_default()
+    }
+
+    /// How a row is named for officers: `Baris 7 (No 5) · NIK 3201…, Nama Ani`.
+    pub fn row_label(&self, item: &ItemReport) -> String {
+        let mut label = format!("{} {}", self.words().row, item.row);
+        let no = self.no(item);
+        if !no.is_empty() {
+            label.push_str(&format!(" (No {no})"));
+        }
+        let who = self.who(item);
+        if !who.is_empty() {
+            label.push_str(" · ");
+            label.push_str(&who);
+        }
+        label
     }
 
     /// Output column names in the order the script first set them.
@@ -316,31 +434,39 @@ impl RunReport {
         }
     }
 
-    /// `exceptions.xlsx`: one row per failed item, then the run summary sheet.
+    /// `exceptions.xlsx`: one row per failed item (row number, the sheet's `No`,
+    /// the key columns, kind, reason, time, screenshot, then every input column),
+    /// the exceptions by reason and the run summary. Screenshots are links here;
+    /// [`RunReport::write_exceptions`] embeds them.
     pub fn exception_sheets(&self) -> Vec<OutSheet> {
         let w = self.words();
-        let mut headers: Vec<String> = vec![
-            w.row.into(),
+        let keys = self.key_indexes();
+        let no = self.no_column();
+        let mut headers: Vec<String> = vec![w.row.into()];
+        if let Some(c) = no {
+            headers.push(self.headers[c].clone());
+        }
+        headers.extend(keys.iter().map(|c| self.headers[*c].clone()));
+        headers.extend([
             w.kind.into(),
             w.reason.into(),
             w.time.into(),
             w.screenshot.into(),
-        ];
+        ]);
         headers.extend(self.headers.iter().cloned());
+        let kind_col = 1 + usize::from(no.is_some()) + keys.len();
         let rows = self
-            .items
-            .iter()
-            .filter(|i| {
-                matches!(
-                    i.outcome,
-                    Outcome::Business | Outcome::System | Outcome::NeedsVerification
-                )
-            })
+            .failed_items()
             .map(|item| {
-                let mut cells = vec![
-                    Cell::Int(item.row as i64),
+                let cell = |c: usize| item.cells.get(c).cloned().unwrap_or(Cell::Empty);
+                let mut cells = vec![Cell::Int(item.row as i64)];
+                if let Some(c) = no {
+                    cells.push(cell(c));
+                }
+                cells.extend(keys.iter().map(|c| cell(*c)));
+                cells.extend([
                     Cell::Text(self.status(item.outcome).into()),
-                    Cell::Text(item.reason.clone().unwrap_or_default()),
+                    Cell::Text(self.officer_reason(item)),
                     Cell::Text(self.local(item.finished_at)),
                     match &item.screenshot {
                         Some(path) => Cell::Link {
@@ -349,7 +475,7 @@ impl RunReport {
                         },
                         None => Cell::Empty,
                     },
-                ];
+                ]);
                 let mut data = item.cells.clone();
                 data.resize(self.headers.len(), Cell::Empty);
                 cells.extend(data);
@@ -363,7 +489,7 @@ impl RunReport {
             name: w.exceptions_sheet.into(),
             headers,
             rows,
-            tone_column: Some(1),
+            tone_column: Some(kind_col),
         };
         let summary = OutSheet {
             name: w.summary_sheet.into(),
@@ -381,17 +507,132 @@ impl RunReport {
         vec![exceptions, self.by_reason_sheet(), summary]
     }
 
-    /// The exceptions grouped by reason, most frequent first: where an officer starts.
-    fn by_reason_sheet(&self) -> OutSheet {
-        let w = self.words();
-        let mut groups: Vec<(String, Outcome, usize, Vec<u32>)> = Vec::new();
-        for item in self.items.iter().filter(|i| {
+    /// The items a person must look at, in input order.
+    fn failed_items(&self) -> impl Iterator<Item = &ItemReport> {
+        self.items.iter().filter(|i| {
             matches!(
                 i.outcome,
                 Outcome::Business | Outcome::System | Outcome::NeedsVerification
             )
-        }) {
-            let reason = item.reason.clone().unwrap_or_default();
+        })
+    }
+
+    /// Writes `exceptions.xlsx` to `path` with each failed row's screenshot (read
+    /// from `run_dir`) embedded: a thumbnail in the row's screenshot cell that
+    /// leads, when clicked, to the full-size picture on the screenshots sheet.
+    /// Screenshots that would make a mail bigger than `max_mail_bytes` are left
+    /// out (the row says so, and [`RunReport::screenshots_left_out`] counts them
+    /// for the mail); a missing screenshot file is left out the same way.
+    pub fn write_exceptions(
+        &mut self,
+        path: &Path,
+        run_dir: &Path,
+        max_mail_bytes: u64,
+    ) -> Result<(), SheetError> {
+        let id = self.language == Language::Id;
+        let mut sheets = self.exception_sheets();
+        let shots_name = self.words().screenshot.to_string();
+        let shot_col = sheets[0]
+            .headers
+            .iter()
+            .position(|h| h == &shots_name)
+            .unwrap_or(0);
+        let budget = max_mail_bytes.saturating_sub(MAIL_OVERHEAD) / 4 * 3;
+        let mut used = 0u64;
+        let mut left_out = 0usize;
+        let mut images = Vec::new();
+        let mut shots = OutSheet {
+            name: shots_name.clone(),
+            headers: vec![self.words().row.into()],
+            rows: Vec::new(),
+            tone_column: None,
+        };
+        let labels: Vec<(String, Option<String>)> = self
+            .failed_items()
+            .map(|i| (self.row_label(i), i.screenshot.clone()))
+            .collect();
+        for (n, (label, shot)) in labels.into_iter().enumerate() {
+            let Some(shot) = shot else { continue };
+            let bytes = std::fs::read(run_dir.join(&shot)).ok();
+            let fits = bytes
+                .as_ref()
+                .is_some_and(|b| used + b.len() as u64 <= budget);
+            let row = &mut sheets[0].rows[n];
+            if !fits {
+                left_out += 1;
+                row.cells[shot_col] = Cell::Text(
+                    if bytes.is_none() {
+                        if id {
+                            "tidak tersedia"
+                        } else {
+                            "not available"
+                        }
+                    } else if id {
+                        "tidak dilampirkan (batas ukuran surel)"
+                    } else {
+                        "left out (mail size limit)"
+                    }
+                    .into(),
+                );
+                continue;
+            }
+            let bytes = bytes.unwrap_or_default();
+            used += bytes.len() as u64;
+            // The full-size picture on the screenshots sheet, below its label
+            // (sheet row `at`; data row `at - 1`, the header being row 0).
+            let at = 1 + images.len() as u32 / 2 * SHOT_ROWS;
+            shots.rows.resize(at as usize - 1, OutRow::default());
+            shots.rows.push(OutRow {
+                cells: vec![Cell::Text(label.clone())],
+                tone: None,
+            });
+            images.push(OutImage {
+                sheet: 3,
+                row: at + 1,
+                col: 0,
+                bytes: bytes.clone(),
+                width: 0,
+                height: 0,
+                link: None,
+                alt_text: label.clone(),
+            });
+            row.cells[shot_col] = Cell::Empty;
+            images.push(OutImage {
+                sheet: 0,
+                row: n as u32 + 1,
+                col: shot_col as u16,
+                bytes,
+                width: THUMB_WIDTH,
+                height: THUMB_HEIGHT,
+                link: Some(format!("'{shots_name}'!A{}", at + 1)),
+                alt_text: label,
+            });
+        }
+        self.screenshots_left_out = left_out;
+        self.max_mail_bytes = max_mail_bytes;
+        if left_out > 0 {
+            let note = if id {
+                format!("{left_out} tangkapan layar tidak dilampirkan karena batas ukuran surel ({} MB); tim TI dapat mengambilnya dari server", mb(max_mail_bytes))
+            } else {
+                format!("{left_out} screenshots left out to keep the mail under {} MB; the IT staff can fetch them from the server", mb(max_mail_bytes))
+            };
+            sheets[2].rows.push(OutRow {
+                cells: vec![Cell::Text(self.words().screenshot.into()), Cell::Text(note)],
+                tone: None,
+            });
+        }
+        if !images.is_empty() {
+            sheets.push(shots);
+        }
+        crate::sheet::write_with_images(path, &sheets, &images)
+    }
+
+    /// The exceptions grouped by reason, most frequent first: where an officer starts.
+    fn by_reason_sheet(&self) -> OutSheet {
+        let w = self.words();
+        let mut groups: Vec<(String, Outcome, usize, Vec<u32>)> = Vec::new();
+        for item in self.failed_items() {
+            let reason = self.officer_reason(item);
             match groups
                 .iter_mut()
                 .find(|g| g.0 == reason && g.1 == item.outcome)
@@ -440,10 +681,10 @@ impl RunReport {
         };
         let mut lines = vec![
             ("Bot".to_string(), Cell::Text(self.bot.clone())),
-            (l("Nomor run", "Run"), Cell::Text(self.run_id.clone())),
+            (l("Nomor proses", "Run"), Cell::Text(self.run_id.clone())),
             (
                 l("Berkas masukan", "Input file"),
-                Cell::Text(self.input.clone()),
+                Cell::Text(self.input_name()),
             ),
             (
                 l("Mulai", "Started"),
@@ -478,7 +719,10 @@ impl RunReport {
             ));
         }
         if let Some(e) = &self.error {
-            lines.push((l("Run berhenti", "Run stopped"), Cell::Text(e.clone())));
+            lines.push((
+                l("Proses berhenti", "Run stopped"),
+                Cell::Text(strip_paths(e)),
+            ));
         }
         lines
     }
@@ -499,27 +743,24 @@ impl RunReport {
         };
         let counts = self.counts();
         let failed: Vec<FailedRow> = self
-            .items
-            .iter()
-            .filter(|i| {
-                matches!(
-                    i.outcome,
-                    Outcome::Business | Outcome::System | Outcome::NeedsVerification
-                )
-            })
+            .failed_items()
             .map(|item| FailedRow {
                 row: item.row,
+                no: self.no(item),
+                who: self.who(item),
                 kind: self.status(item.outcome),
-                reason: item.reason.clone().unwrap_or_default(),
+                reason: self.officer_reason(item),
             })
             .collect();
+        let input = self.input_name();
+        let error = strip_paths(self.error.as_deref().unwrap_or_default());
         let more = failed.len().saturating_sub(MAIL_ROWS);
         let context = MailContext {
             kind: kind.name(),
             bot: &self.bot,
             description: &self.description,
             run_id: &self.run_id,
-            input: &self.input,
+            input: &input,
             counts,
             exceptions: counts.exceptions(),
             summary: self
@@ -533,9 +774,15 @@ impl RunReport {
                 .collect(),
             failed: failed.into_iter().take(MAIL_ROWS).collect(),
             more,
-            error: self.error.as_deref().unwrap_or_default(),
+            error: &error,
             cancelled: self.error.as_deref() == Some(CANCELLED),
             attachment,
+            left_out: if attachment.is_some() {
+                self.screenshots_left_out
+            } else {
+                0
+            },
+            limit_mb: mb(self.max_mail_bytes),
         };
         let rendered = template::render(&templates, &context)?;
         Ok(Mail {
@@ -547,6 +794,54 @@ impl RunReport {
             attachments: Vec::new(),
         })
     }
+}
+
+/// `1 mnt 27 dtk`, `2 jam 5 mnt`, `45 dtk` (Indonesian) or `1 min 27 s` (English):
+/// one way of writing a duration in reports, mails and the dashboard.
+pub fn human_duration(secs: u64, language: Language) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let (hw, mw, sw) = match language {
+        Language::Id => ("jam", "mnt", "dtk"),
+        Language::En => ("h", "min", "s"),
+    };
+    if h > 0 {
+        format!("{h} {hw} {m} {mw}")
+    } else if m > 0 {
+        format!("{m} {mw} {s} {sw}")
+    } else {
+        format!("{s} {sw}")
+    }
+}
+
+/// The last part of a path (`/srv/juru/bots/izin/masuk.xlsx` → `masuk.xlsx`).
+fn file_name(path: &str) -> String {
+    path.rsplit(['/', '\\'])
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(path)
+        .to_string()
+}
+
+/// A text with every absolute path in it cut to its file name, so that server
+/// folders do not reach officers' mail.
+pub fn strip_paths(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let bare =
+                word.trim_matches(|c: char| matches!(c, '"' | '\'' | '(' | ')' | ',' | ':' | ';'));
+            if bare.len() > 1 && (bare.starts_with('/') || bare.get(1..3) == Some(":\\")) {
+                word.replace(bare, &file_name(bare))
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Bytes as whole megabytes, for notes.
+fn mb(bytes: u64) -> u64 {
+    bytes.div_ceil(1024 * 1024)
 }
 
 fn tone(outcome: Outcome) -> Tone {
@@ -614,6 +909,9 @@ mod tests {
             error: None,
             time_zone: chrono_tz::Asia::Jakarta,
             language,
+            key_columns: vec!["NIK".into()],
+            screenshots_left_out: 0,
+            max_mail_bytes: DEFAULT_MAX_MAIL_MB * 1024 * 1024,
         }
     }
 
@@ -635,12 +933,25 @@ mod tests {
     fn exceptions_sheet_lists_only_failures_with_local_time() {
         let sheets = report(Language::Id).exception_sheets();
         assert_eq!(sheets[0].rows.len(), 1);
+        assert_eq!(
+            sheets[0].headers[..6],
+            [
+                "Baris",
+                "NIK",
+                "Jenis",
+                "Alasan",
+                "Waktu",
+                "Tangkapan Layar"
+            ]
+        );
+        assert_eq!(sheets[0].tone_column, Some(2));
         let row = &sheets[0].rows[0].cells;
         assert_eq!(row[0], Cell::Int(3));
-        assert_eq!(row[2], Cell::Text("NIK salah".into()));
-        assert_eq!(row[3], Cell::Text("27/11/2026 10:00:00 WIB".into()));
+        assert_eq!(row[1], Cell::Text("99".into()));
+        assert_eq!(row[3], Cell::Text("NIK salah".into()));
+        assert_eq!(row[4], Cell::Text("27/11/2026 10:00:00 WIB".into()));
         assert!(
-            matches!(&row[4], Cell::Link { target, .. } if target == "screenshots/item-3-001.png")
+            matches!(&row[5], Cell::Link { target, .. } if target == "screenshots/item-3-001.png")
         );
         assert_eq!(sheets[1].name, "Per Alasan");
         assert_eq!(sheets[1].rows[0].cells[0], Cell::Text("NIK salah".into()));
@@ -666,7 +977,7 @@ mod tests {
         );
         assert!(
             m.text
-                .contains("- Baris 3: NIK salah (Pengecualian bisnis)\n"),
+                .contains("- Baris 3 · NIK 99: NIK salah (Pengecualian bisnis)\n"),
             "{}",
             m.text
         );
@@ -703,7 +1014,7 @@ mod tests {
         );
         assert!(
             m.text
-                .contains("- Row 3: Nama <b>Budi</b> & NIK (Business exception)"),
+                .contains("- Row 3 · NIK 99: Nama <b>Budi</b> & NIK (Business exception)"),
             "{}",
             m.text
         );
@@ -762,8 +1073,182 @@ mod tests {
         let m = r
             .mail(MailKind::Exceptions, &["a@x.id".into()], &[], None)
             .unwrap();
-        assert_eq!(m.text.matches("- Baris ").count(), MAIL_ROWS);
+        assert_eq!(m.text.matches("\n- Baris ").count(), MAIL_ROWS);
         assert!(m.text.contains("- ... dan 5 baris lainnya\n"), "{}", m.text);
         assert_eq!(r.exception_sheets()[0].rows.len(), MAIL_ROWS + 5);
+    }
+
+    #[test]
+    fn durations_read_the_same_everywhere() {
+        assert_eq!(human_duration(2, Language::Id), "2 dtk");
+        assert_eq!(human_duration(87, Language::Id), "1 mnt 27 dtk");
+        assert_eq!(human_duration(7500, Language::Id), "2 jam 5 mnt");
+        assert_eq!(human_duration(87, Language::En), "1 min 27 s");
+        let m = report(Language::Id)
+            .mail(MailKind::Summary, &["a@x.id".into()], &[], None)
+            .unwrap();
+        assert!(
+            m.text.contains("\nDurasi                 12 dtk\n"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("\nNomor proses "), "{}", m.text);
+    }
+
+    #[test]
+    fn officers_see_key_columns_no_paths_and_a_plain_system_reason() {
+        let mut r = report(Language::Id);
+        r.input = "/srv/juru/bots/izin/masuk.xlsx".into();
+        r.headers = vec!["No".into(), "NIK".into(), "Nama".into()];
+        r.key_columns = vec!["nik".into(), "Nama".into(), "Tidak Ada".into()];
+        for (i, item) in r.items.iter_mut().enumerate() {
+            item.cells.insert(0, Cell::Int(i as i64 + 1));
+        }
+        r.items[1].outcome = Outcome::System;
+        r.items[1].reason = Some("element #nik not found at /srv/juru/var/runs/x/page.html".into());
+        r.error = Some("cannot read /srv/juru/bots/izin/masuk.xlsx: busy".into());
+        let m = r
+            .mail(MailKind::Alert, &["a@x.id".into()], &[], None)
+            .unwrap();
+        assert!(!m.text.contains("/srv/"), "{}", m.text);
+        assert!(!m.html.contains("/srv/"), "{}", m.html);
+        assert!(m.text.contains("masuk.xlsx"), "{}", m.text);
+        assert!(
+            m.text.contains(
+                "- Baris 3 (No 2) · NIK 99, Nama Budi <b>: Kesalahan sistem pada bot; tim TI sudah diberi tahu (Pengecualian sistem)\n"
+            ),
+            "{}",
+            m.text
+        );
+        let sheets = r.exception_sheets();
+        assert_eq!(
+            sheets[0].headers[..5],
+            ["Baris", "No", "NIK", "Nama", "Jenis"]
+        );
+        let row = &sheets[0].rows[0].cells;
+        assert_eq!(row[1], Cell::Int(2));
+        assert_eq!(row[5], Cell::Text(SYSTEM_REASON_ID.into()));
+        let all = format!("{sheets:?}");
+        assert!(!all.contains("/srv/"), "{all}");
+        // The detail stays in output.xlsx.
+        assert!(format!("{:?}", r.output_sheet()).contains("element #nik not found"));
+        assert_eq!(strip_paths("x \"/a/b/c.txt\": y"), "x \"c.txt\": y");
+    }
+
+    /// A PNG of `width` × `height` of noise (`seed` makes pictures differ).
+    fn png(width: u32, height: u32, mut seed: u32) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for _ in 0..height {
+            raw.push(0u8);
+            for _ in 0..width * 3 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                raw.push((seed >> 16) as u8);
+            }
+        }
+        encode_png(width, height, &raw)
+    }
+
+    /// A PNG with stored (uncompressed) deflate blocks: enough for a test picture.
+    fn encode_png(width: u32, height: u32, raw: &[u8]) -> Vec<u8> {
+        fn crc(bytes: &[u8]) -> u32 {
+            let mut c = 0xFFFF_FFFFu32;
+            for b in bytes {
+                c ^= u32::from(*b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        0xEDB8_8320 ^ (c >> 1)
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        }
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend(data);
+            out.extend(&body);
+            out.extend(crc(&body).to_be_bytes());
+        }
+        let mut z = vec![0x78, 0x01];
+        let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
+        for (i, block) in blocks.iter().enumerate() {
+            z.push(u8::from(i + 1 == blocks.len()));
+            let n = block.len() as u16;
+            z.extend(n.to_le_bytes());
+            z.extend((!n).to_le_bytes());
+            z.extend(*block);
+        }
+        let (mut a, mut b) = (1u32, 0u32);
+        for x in raw {
+            a = (a + u32::from(*x)) % 65521;
+            b = (b + a) % 65521;
+        }
+        z.extend(((b << 16) | a).to_be_bytes());
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = width.to_be_bytes().to_vec();
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &z);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn screenshots_are_embedded_within_the_mail_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("screenshots")).unwrap();
+        let mut r = report(Language::Id);
+        let failed = r.items[1].clone();
+        r.items = (0..3u32)
+            .map(|i| ItemReport {
+                row: i + 3,
+                screenshot: Some(format!("screenshots/row-{:04}.png", i + 3)),
+                ..failed.clone()
+            })
+            .collect();
+        for i in 0..3 {
+            std::fs::write(
+                dir.path().join(format!("screenshots/row-{:04}.png", i + 3)),
+                png(400, 400, i),
+            )
+            .unwrap();
+        }
+        // Room for all three.
+        let path = dir.path().join("exceptions.xlsx");
+        r.write_exceptions(&path, dir.path(), 10 * 1024 * 1024)
+            .unwrap();
+        assert_eq!(r.screenshots_left_out, 0);
+        assert_eq!(media(&path), 3);
+        // Room for one (each is ~480 KB).
+        r.write_exceptions(&path, dir.path(), 1024 * 1024).unwrap();
+        assert_eq!(r.screenshots_left_out, 2);
+        assert_eq!(media(&path), 1);
+        let m = r
+            .mail(
+                MailKind::Exceptions,
+                &["a@x.id".into()],
+                &[],
+                Some("exceptions.xlsx"),
+            )
+            .unwrap();
+        assert!(
+            m.text.contains(
+                "Catatan: 2 tangkapan layar tidak dilampirkan karena batas ukuran surel (1 MB)"
+            ),
+            "{}",
+            m.text
+        );
+    }
+
+    /// How many pictures an .xlsx holds.
+    fn media(path: &Path) -> usize {
+        let file = std::fs::File::open(path).unwrap();
+        let zip = zip::ZipArchive::new(file).unwrap();
+        zip.file_names()
+            .filter(|n| n.as_deref().is_ok_and(|n| n.starts_with("xl/media/")))
+            .count()
     }
 }

@@ -405,7 +405,7 @@ async fn execute_in_span(
         (records, store)
     };
     let (records, store) = records;
-    let report = report_from_store(
+    let mut report = report_from_store(
         &bot,
         &opts,
         &id,
@@ -418,11 +418,17 @@ async fn execute_in_span(
     );
     let output = dir.join("output.xlsx");
     let exceptions = dir.join("exceptions.xlsx");
-    let (out_sheet, exc_sheets) = (report.output_sheet(), report.exception_sheets());
-    let (o, e) = (output.clone(), exceptions.clone());
-    blocking(move || -> Result<(), sheet::SheetError> {
+    let out_sheet = report.output_sheet();
+    let (o, e, d, limit) = (
+        output.clone(),
+        exceptions.clone(),
+        dir.clone(),
+        bot.max_mail_bytes,
+    );
+    let report = blocking(move || -> Result<RunReport, sheet::SheetError> {
         sheet::write(&o, &[out_sheet])?;
-        sheet::write(&e, &exc_sheets)
+        report.write_exceptions(&e, &d, limit)?;
+        Ok(report)
     })
     .await?
     .map_err(|e| RunError::Failed(e.to_string()))?;
@@ -507,6 +513,9 @@ fn report_from_store(
         },
         time_zone: opts.config.time_zone,
         language: opts.config.language,
+        key_columns: bot.key_columns.clone(),
+        screenshots_left_out: 0,
+        max_mail_bytes: bot.max_mail_bytes,
     }
 }
 

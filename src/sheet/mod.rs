@@ -89,7 +89,7 @@ pub use cell::{date_from_serial, parse_date, parse_display_date, Cell};
 pub use options::{parse_delimiter, CsvOptions, Encoding, ReadOptions, SheetRef};
 pub use read::{read, read_with};
 pub use table::{Row, Table};
-pub use write::{write, OutRow, OutSheet, Tone};
+pub use write::{write, write_with_images, OutImage, OutRow, OutSheet, Tone};
 
 /// What went wrong while reading or writing a workbook. The messages are whole
 /// sentences that name the file.

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use rust_xlsxwriter::{
-    Color, ExcelDateTime, Format, FormatBorder, FormatPattern, Url, Workbook, Worksheet, XlsxError,
+    Color, ExcelDateTime, Format, FormatBorder, FormatPattern, Image, Url, Workbook, Worksheet,
+    XlsxError,
 };
 
 use super::{Cell, SheetError};
@@ -105,6 +106,58 @@ pub fn write(path: &Path, sheets: &[OutSheet]) -> Result<(), SheetError> {
     .map_err(fail)
 }
 
+/// A picture placed over a cell of a sheet written by [`write_with_images`]: the
+/// image is embedded in the workbook (shown scaled to fit `width` × `height`
+/// pixels, its full resolution kept), and the row is made tall enough for it.
+#[derive(Debug, Clone, Default)]
+pub struct OutImage {
+    /// Index of the sheet in the `sheets` handed to [`write_with_images`].
+    pub sheet: usize,
+    /// Row and column of the top left cell (0-based; row 0 is the header).
+    pub row: u32,
+    pub col: u16,
+    /// The picture file's bytes (PNG, JPEG, GIF, BMP).
+    pub bytes: Vec<u8>,
+    /// The box the picture is scaled into, keeping its aspect ratio; 0 = natural
+    /// size (the row height is then left alone).
+    pub width: u32,
+    pub height: u32,
+    /// Where a click on the picture leads: a place in the workbook
+    /// (`'Sheet name'!A1`) or a URL.
+    pub link: Option<String>,
+    /// Text for screen readers.
+    pub alt_text: String,
+}
+
+/// [`write`], plus pictures placed over cells. Sheets that carry pictures are
+/// kept in memory while written (not in constant-memory mode), so they should be
+/// of a modest size, such as an exception report.
+pub fn write_with_images(
+    path: &Path,
+    sheets: &[OutSheet],
+    images: &[OutImage],
+) -> Result<(), SheetError> {
+    let fail = |reason: String| SheetError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let folder = target_folder(path).map_err(fail)?;
+    let mut workbook = Workbook::new();
+    workbook.set_tempdir(&folder).map_err(|e| {
+        fail(format!(
+            "cannot write temporary files in {} ({e})",
+            folder.display()
+        ))
+    })?;
+    build_with_images(&mut workbook, sheets, images).map_err(fail)?;
+    save_atomically(path, &folder, |file| {
+        workbook
+            .save_to_writer(std::io::BufWriter::new(file))
+            .map_err(|e| format!("cannot assemble the workbook ({e})"))
+    })
+    .map_err(fail)
+}
+
 /// Formats used while writing, built once per workbook.
 struct Styles {
     header: Format,
@@ -185,22 +238,63 @@ impl Styles {
 }
 
 fn build(workbook: &mut Workbook, sheets: &[OutSheet]) -> Result<(), String> {
+    build_with_images(workbook, sheets, &[])
+}
+
+fn build_with_images(
+    workbook: &mut Workbook,
+    sheets: &[OutSheet],
+    images: &[OutImage],
+) -> Result<(), String> {
     if sheets.is_empty() {
         workbook.add_worksheet();
         return Ok(());
     }
     let styles = Styles::new();
     let names = sheet_names(sheets);
-    for (sheet, name) in sheets.iter().zip(names) {
-        let worksheet = workbook
-            .add_worksheet_with_constant_memory()
-            .map_err(|e| format!("cannot start sheet \"{name}\" ({e})"))?;
+    for (i, (sheet, name)) in sheets.iter().zip(names).enumerate() {
+        let pictures: Vec<&OutImage> = images.iter().filter(|p| p.sheet == i).collect();
+        let worksheet = if pictures.is_empty() {
+            workbook
+                .add_worksheet_with_constant_memory()
+                .map_err(|e| format!("cannot start sheet \"{name}\" ({e})"))?
+        } else {
+            workbook.add_worksheet()
+        };
         worksheet
             .set_name(&name)
             .map_err(|e| format!("invalid sheet name \"{name}\" ({e})"))?;
         fill_sheet(worksheet, sheet, &styles)
             .map_err(|reason| format!("sheet \"{name}\": {reason}"))?;
+        for p in pictures {
+            place_image(worksheet, p).map_err(|e| {
+                let cell = rust_xlsxwriter::utility::row_col_to_cell(p.row, p.col);
+                format!("sheet \"{name}\": picture at {cell}: {e}")
+            })?;
+        }
     }
+    Ok(())
+}
+
+/// One picture, scaled into its box, the row made as tall as the box.
+fn place_image(ws: &mut Worksheet, p: &OutImage) -> Result<(), XlsxError> {
+    let mut image = Image::new_from_buffer(&p.bytes)?;
+    if p.width > 0 && p.height > 0 {
+        image = image.set_scale_to_size(p.width, p.height, true);
+        ws.set_row_height_pixels(p.row, p.height + 6)?;
+    }
+    if !p.alt_text.is_empty() {
+        image = image.set_alt_text(p.alt_text.clone());
+    }
+    if let Some(link) = &p.link {
+        let target = if link.contains("://") || link.starts_with("mailto:") {
+            link.clone()
+        } else {
+            format!("internal:{link}")
+        };
+        image = image.set_url(target.as_str())?;
+    }
+    ws.insert_image_with_offset(p.row, p.col, &image, 3, 3)?;
     Ok(())
 }
 
