@@ -141,6 +141,8 @@ pub enum Flush<'a> {
 pub struct Outbox {
     dir: PathBuf,
     policy: RetryPolicy,
+    /// The zone of the messages' `Date:` header (UTC when not set).
+    time_zone: Option<chrono_tz::Tz>,
 }
 
 impl Outbox {
@@ -148,7 +150,15 @@ impl Outbox {
         Outbox {
             dir: dir.into(),
             policy: RetryPolicy::default(),
+            time_zone: None,
         }
+    }
+
+    /// Dates the messages it queues in `zone` (the agent's), as a person there
+    /// would write them: `Date: Mon, 30 Nov 2026 09:00:00 +0700`.
+    pub fn with_time_zone(mut self, zone: chrono_tz::Tz) -> Outbox {
+        self.time_zone = Some(zone);
+        self
     }
 
     pub fn with_policy(mut self, policy: RetryPolicy) -> Outbox {
@@ -171,6 +181,10 @@ impl Outbox {
 
     /// Builds `mail` and writes it to `pending/` under a new id made from `name`
     /// (`<name>.eml`, or `<name>-2.eml` when taken). Nothing is sent yet.
+    ///
+    /// The message gets `Message-ID: <id@sender's domain>`, derived from its outbox
+    /// id, so every retry of it carries the same id (and mail clients thread or
+    /// drop duplicates), and a `Date:` in the outbox's time zone.
     pub fn enqueue(
         &self,
         from: &str,
@@ -222,7 +236,12 @@ impl Outbox {
                 }
             }
             let eml = self.eml(Folder::Pending, &id);
-            write_file(&eml, &message.formatted(), true).map_err(|e| MailError::Write {
+            let date = match self.time_zone {
+                Some(zone) => entry.queued_at.with_timezone(&zone).to_rfc2822(),
+                None => entry.queued_at.to_rfc2822(),
+            };
+            let bytes = stamp(&message.formatted(), &message_id(&id, &entry.from), &date);
+            write_file(&eml, &bytes, true).map_err(|e| MailError::Write {
                 path: eml.clone(),
                 reason: e.to_string(),
             })?;
@@ -537,6 +556,37 @@ fn lock_exclusive(file: &File) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// `<id@domain>`: the `Message-ID` of the outbox message `id` sent by `from`
+/// (a bare address; `localhost` when it has no domain).
+pub fn message_id(id: &str, from: &str) -> String {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim())
+        .filter(|d| !d.is_empty())
+        .unwrap_or("localhost");
+    format!("<{id}@{domain}>")
+}
+
+/// The formatted message with its `Message-ID` and `Date` headers replaced (the
+/// header block ends at the first empty line; neither header is folded).
+fn stamp(formatted: &[u8], message_id: &str, date: &str) -> Vec<u8> {
+    let end = formatted
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(formatted.len(), |p| p + 2);
+    let (head, body) = formatted.split_at(end);
+    let mut out = format!("Message-ID: {message_id}\r\nDate: {date}\r\n").into_bytes();
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with(b"message-id:") || lower.starts_with(b"date:") {
+            continue;
+        }
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(body);
+    out
 }
 
 /// Letters, digits, `-`, `_` and `.` of `name`; anything else becomes `-`.

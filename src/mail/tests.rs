@@ -276,3 +276,35 @@ fn an_old_failing_message_is_given_up_by_the_agent_and_can_be_requeued() {
     assert!(outbox.eml(Folder::Pending, &e.id).is_file());
     assert!(!outbox.eml(Folder::Failed, &e.id).exists());
 }
+
+#[test]
+fn queued_messages_carry_a_message_id_from_the_outbox_id_and_a_local_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::new(dir.path()).with_time_zone(chrono_tz::Asia::Jakarta);
+    let e = outbox
+        .enqueue(
+            "juru <juru@dinas.example.go.id>",
+            &mail("exceptions.xlsx"),
+            "20261127-100000-izin.exceptions",
+            "exceptions",
+            None,
+        )
+        .unwrap();
+    let raw = std::fs::read_to_string(outbox.eml(Folder::Pending, &e.id)).unwrap();
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert_eq!(
+        head.matches("Message-ID: <20261127-100000-izin.exceptions@dinas.example.go.id>\r\n")
+            .count(),
+        1,
+        "{head}"
+    );
+    assert_eq!(head.to_ascii_lowercase().matches("message-id:").count(), 1);
+    let dates: Vec<&str> = head.lines().filter(|l| l.starts_with("Date: ")).collect();
+    assert_eq!(dates.len(), 1, "{head}");
+    assert!(dates[0].ends_with(" +0700"), "{head}");
+    assert_eq!(
+        outbox::message_id("x", "juru"),
+        "<x@localhost>",
+        "an address without domain"
+    );
+}

@@ -935,7 +935,8 @@ async fn send_summary(
     counts: Counts,
 ) -> MailStatus {
     let mut status = MailStatus::default();
-    let outbox = mail::Outbox::new(opts.data_dir.join(&opts.config.mail.outbox));
+    let outbox = mail::Outbox::new(opts.data_dir.join(&opts.config.mail.outbox))
+        .with_time_zone(opts.config.time_zone);
     let failed = report
         .error
         .as_deref()
