@@ -435,7 +435,8 @@ impl RunReport {
     }
 
     /// `exceptions.xlsx`: one row per failed item (row number, the sheet's `No`,
-    /// the key columns, kind, reason, time, screenshot, then every input column),
+    /// the key columns, kind, reason, time, screenshot, then the other input
+    /// columns),
     /// the exceptions by reason and the run summary. Screenshots are links here;
     /// [`RunReport::write_exceptions`] embeds them.
     pub fn exception_sheets(&self) -> Vec<OutSheet> {
@@ -453,8 +454,13 @@ impl RunReport {
             w.time.into(),
             w.screenshot.into(),
         ]);
-        headers.extend(self.headers.iter().cloned());
-        let kind_col = 1 + usize::from(no.is_some()) + keys.len();
+        // The other input columns (those shown up front are not repeated).
+        let front: Vec<usize> = no.into_iter().chain(keys.iter().copied()).collect();
+        let rest: Vec<usize> = (0..self.headers.len())
+            .filter(|c| !front.contains(c))
+            .collect();
+        headers.extend(rest.iter().map(|c| self.headers[*c].clone()));
+        let kind_col = 1 + front.len();
         let rows = self
             .failed_items()
             .map(|item| {
@@ -476,9 +482,7 @@ impl RunReport {
                         None => Cell::Empty,
                     },
                 ]);
-                let mut data = item.cells.clone();
-                data.resize(self.headers.len(), Cell::Empty);
-                cells.extend(data);
+                cells.extend(rest.iter().map(|c| cell(*c)));
                 OutRow {
                     cells,
                     tone: Some(tone(item.outcome)),
@@ -596,7 +600,8 @@ impl RunReport {
                 link: None,
                 alt_text: label.clone(),
             });
-            row.cells[shot_col] = Cell::Empty;
+            // The cell keeps its link to the file (under the thumbnail), which
+            // works where the workbook sits in its run folder.
             images.push(OutImage {
                 sheet: 0,
                 row: n as u32 + 1,

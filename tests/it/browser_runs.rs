@@ -186,8 +186,12 @@ fn demo_bot_registers_valid_rows_and_reports_the_refused_ones() {
         .unwrap();
     assert_eq!(to, "loket.izin@dpmptsp.example.go.id");
     let text = mail.body_text(0).unwrap();
+    // Rows are named by the sheet's No and the key columns (the first two required).
     assert!(
-        text.contains("Baris 5: NIK harus terdiri dari 16 digit angka."),
+        text.lines().any(|l| l.starts_with("- Baris 5 (No ")
+            && l.contains(" · NIK ")
+            && l.contains(", Nama Pemohon ")
+            && l.ends_with(": NIK harus terdiri dari 16 digit angka. (Pengecualian bisnis)")),
         "{text}"
     );
     let html = mail.body_html(0).unwrap();

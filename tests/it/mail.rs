@@ -18,13 +18,13 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 /// How to start the test server.
 #[derive(Default, Clone)]
-struct ServerOptions {
-    port: Option<u16>,
-    refuse: Vec<String>,
-    later: Vec<String>,
+pub(crate) struct ServerOptions {
+    pub(crate) port: Option<u16>,
+    pub(crate) refuse: Vec<String>,
+    pub(crate) later: Vec<String>,
     /// `starttls` or `implicit`, with the server's certificate and key files.
-    tls: Option<(&'static str, PathBuf, PathBuf)>,
-    auth: Option<(String, String)>,
+    pub(crate) tls: Option<(&'static str, PathBuf, PathBuf)>,
+    pub(crate) auth: Option<(String, String)>,
 }
 
 pub(crate) struct SmtpServer {
@@ -39,7 +39,7 @@ impl SmtpServer {
         SmtpServer::with(dir, ServerOptions::default())
     }
 
-    fn with(dir: &Path, o: ServerOptions) -> SmtpServer {
+    pub(crate) fn with(dir: &Path, o: ServerOptions) -> SmtpServer {
         let port = o.port.unwrap_or_else(free_port);
         std::fs::create_dir_all(dir).expect("server folder");
         let errors = dir.join("smtp.err");
@@ -98,7 +98,7 @@ impl SmtpServer {
     }
 
     /// The files of every message the server stored.
-    fn files(&self) -> Vec<PathBuf> {
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
@@ -117,7 +117,7 @@ impl SmtpServer {
     }
 
     /// The RCPT answers the server gave, one line each: `250 addr`, `550 addr`.
-    fn rcpt_log(&self) -> Vec<String> {
+    pub(crate) fn rcpt_log(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -133,7 +133,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -288,7 +288,9 @@ fn run_reports_reach_supervisors_and_officers_through_a_real_server() {
     assert_eq!(cc.address(), Some("arsip@dinas.example.go.id"));
     let text = report.body_text(0).unwrap();
     assert!(
-        text.contains("- Baris 3: NIK 32010101 tidak 16 digit (Pengecualian bisnis)"),
+        text.contains(
+            "- Baris 3 · NIK 32010101: NIK 32010101 tidak 16 digit (Pengecualian bisnis)"
+        ),
         "{text}"
     );
     assert!(text.contains(NON_ASCII_NAME), "{text}");

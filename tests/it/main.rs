@@ -14,6 +14,7 @@ mod lifecycle;
 mod mail;
 mod package;
 mod quirks;
+mod reports;
 mod runs;
 mod sandbox;
 mod schedules;

@@ -322,29 +322,40 @@ fn a_run_reads_the_clerks_workbook_and_writes_workbooks_officers_can_use() {
     let cols = xml.matches("<col ").count();
     assert!(cols >= out.headers.len() - 1, "fitted widths: {xml}");
 
-    // exceptions.xlsx: one row per failed item with kind, reason, time and a
-    // link to its screenshot, then the item's data; a summary sheet.
+    // exceptions.xlsx: one row per failed item with the sheet's No and the key
+    // columns (by default the first two required ones), kind, reason, time and
+    // its screenshot, then the item's other data; a summary sheet.
     let exceptions = dir.join("exceptions.xlsx");
     let exc = sheet::read(&exceptions, Some("Pengecualian")).unwrap();
     assert_eq!(
-        &exc.headers[..5],
-        ["Baris", "Jenis", "Alasan", "Waktu", "Tangkapan Layar"]
+        &exc.headers[..8],
+        [
+            "Baris",
+            "No",
+            "NIK",
+            "Nama Pemohon",
+            "Jenis",
+            "Alasan",
+            "Waktu",
+            "Tangkapan Layar"
+        ]
     );
-    assert_eq!(&exc.headers[5..], &input.headers[..]);
+    assert_eq!(&exc.headers[8..], &input.headers[3..]);
     assert_eq!(exc.rows.len(), 2);
     assert_eq!(exc.rows[0].cells[0], Cell::Int(5));
-    assert_eq!(exc.rows[0].cells[1], text("Pengecualian bisnis"));
-    assert_eq!(exc.rows[0].cells[2], text("NIK 32010101 tidak 16 digit"));
+    assert_eq!(&exc.rows[0].cells[1..4], &input.rows[1].cells[..3]);
+    assert_eq!(exc.rows[0].cells[4], text("Pengecualian bisnis"));
+    assert_eq!(exc.rows[0].cells[5], text("NIK 32010101 tidak 16 digit"));
     assert!(
-        exc.rows[0].cells[3].to_text().ends_with("WIB"),
+        exc.rows[0].cells[6].to_text().ends_with("WIB"),
         "{:?}",
-        exc.rows[0].cells[3]
+        exc.rows[0].cells[6]
     );
-    assert_eq!(&exc.rows[0].cells[5..], &input.rows[1].cells[..]);
+    assert_eq!(&exc.rows[0].cells[8..], &input.rows[1].cells[3..]);
     assert_eq!(exc.rows[1].cells[0], Cell::Int(8));
     let rels = xlsx_part(&exceptions, "xl/worksheets/_rels/sheet1.xml.rels");
     for row in &exc.rows {
-        let shot = row.cells[4].to_text();
+        let shot = row.cells[7].to_text();
         assert!(shot.starts_with("screenshots/"), "{shot}");
         assert!(
             rels.contains(&format!("Target=\"{shot}\" TargetMode=\"External\"")),
