@@ -331,16 +331,23 @@ pub enum SchedulesCommand {
 pub enum MailCommand {
     /// Deliver every pending message now, whatever its next attempt time.
     ///
-    /// Exits 0 when nothing is left pending or refused by this flush, 1 otherwise.
-    Flush,
+    /// Exits 0 when nothing is left pending or refused by this flush, 1 otherwise;
+    /// with --strict also 1 while refused messages wait for `juru mail retry`.
+    Flush {
+        /// Also fail (exit 1) while messages refused earlier sit in failed/, or
+        /// sent messages have recipients that refused them.
+        #[arg(long)]
+        strict: bool,
+    },
     /// List the pending and failed messages (with --all, the sent ones too).
     List {
         /// Also list the sent messages.
         #[arg(long)]
         all: bool,
     },
-    /// Put failed messages back into the outbox for their refused recipients
-    /// (after the address was fixed on the mail server), then flush them.
+    /// Put refused messages back into the outbox for their refused recipients
+    /// only (after the address was fixed on the mail server), then flush them:
+    /// messages of failed/, and sent messages that some recipients refused.
     Retry {
         /// The message ids, as `juru mail list` shows them.
         #[arg(required = true, value_name = "ID")]
@@ -1247,6 +1254,29 @@ async fn mail_command(dirs: &Dirs, command: MailCommand) -> ExitCode {
                 }
             }
             if !all {
+                // Delivered, but not to everybody: as much a person's job as failed/.
+                let partly = match outbox.partly_refused() {
+                    Ok(e) => e,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                outln!("sent but refused by some recipients ({})", partly.len());
+                for e in &partly {
+                    outln!("  {}  {}", e.id, e.subject);
+                    let delivered: Vec<&str> =
+                        e.delivered.iter().map(|r| r.address.as_str()).collect();
+                    outln!("      delivered to {}", delivered.join(", "));
+                    for r in &e.refused {
+                        outln!("      REFUSED for {}: {}", r.address, r.answer);
+                    }
+                }
+                if !partly.is_empty() {
+                    outln!(
+                        "  `juru mail retry ID` sends them again to the refused recipients only"
+                    );
+                }
                 let sent = outbox
                     .entries(mail::Folder::Sent)
                     .map(|e| e.len())
@@ -1261,7 +1291,7 @@ async fn mail_command(dirs: &Dirs, command: MailCommand) -> ExitCode {
                     Ok(e) => outln!("{}: back in the outbox for {}", e.id, e.to.join(", ")),
                     Err(mail::MailError::Unknown(id)) => {
                         eprintln!(
-                            "error: {}: there is no failed message \"{id}\" (`juru mail list` shows them)",
+                            "error: {}: there is no failed message \"{id}\" and no sent one that a recipient refused (`juru mail list` shows them)",
                             outbox.dir().display()
                         );
                         return ExitCode::from(2);
@@ -1274,7 +1304,22 @@ async fn mail_command(dirs: &Dirs, command: MailCommand) -> ExitCode {
             }
             flush(&config, &outbox, &local).await
         }
-        MailCommand::Flush => flush(&config, &outbox, &local).await,
+        MailCommand::Flush { strict } => {
+            let code = flush(&config, &outbox, &local).await;
+            if !strict || code != ExitCode::SUCCESS {
+                return code;
+            }
+            let failed = outbox.entries(mail::Folder::Failed).map_or(0, |e| e.len());
+            let partly = outbox.partly_refused().map_or(0, |e| e.len());
+            if failed + partly > 0 {
+                outln!(
+                    "--strict: {failed} message(s) in failed/ and {partly} sent message(s) refused by some recipients wait for `juru mail retry`"
+                );
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use lettre::message::header::{ContentDisposition, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
-pub use outbox::{Attempt, Entry, Folder, Outbox, Outcome};
+pub use outbox::{Attempt, Entry, Folder, Outbox, Outcome, Tried};
 pub use retry::{Retry, RetryPolicy};
 
 /// Mail settings (from `[mail]` in agent.toml).

@@ -55,6 +55,23 @@ pub struct Recipient {
     pub answer: String,
 }
 
+/// One delivery attempt of a message, as `<id>.json` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tried {
+    pub at: DateTime<Utc>,
+    /// `host:port`, or `file`.
+    pub server: String,
+    /// Recipients that took it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
+    /// Recipients that refused it for good, with the answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Recipient>,
+    /// Recipients to try again, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub later: Vec<Recipient>,
+}
+
 /// One message of the outbox: its envelope and delivery history (`<id>.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -89,6 +106,9 @@ pub struct Entry {
     /// The server of the last attempt (`host:port`), or `file`.
     #[serde(default)]
     pub server: Option<String>,
+    /// Every delivery attempt, oldest first; kept when the message is retried.
+    #[serde(default)]
+    pub history: Vec<Tried>,
     /// Which folder the entry was read from.
     #[serde(skip)]
     pub folder: Folder,
@@ -210,6 +230,7 @@ impl Outbox {
             last_error: None,
             next_attempt: None,
             server: None,
+            history: Vec::new(),
             folder: Folder::Pending,
         };
         let base = safe_id(name);
@@ -385,6 +406,17 @@ impl Outbox {
             }
         };
         entry.server = Some(server.clone());
+        let pair = |(address, answer): &(String, String)| Recipient {
+            address: address.clone(),
+            answer: answer.clone(),
+        };
+        entry.history.push(Tried {
+            at: now,
+            server: server.clone(),
+            accepted: answers.accepted.iter().map(|(a, _)| a.clone()).collect(),
+            refused: answers.refused.iter().map(pair).collect(),
+            later: answers.later.iter().map(pair).collect(),
+        });
         let last_answer = answers.accepted.last().map(|(_, a)| a.clone());
         for (address, answer) in answers.accepted {
             entry.delivered.push(Recipient { address, answer });
@@ -494,13 +526,31 @@ impl Outbox {
         Ok(to)
     }
 
-    /// Puts a message from `failed/` back into `pending/`, to be tried again for
-    /// the recipients that refused it (after the address was fixed on the server).
+    /// The delivered messages that some recipients refused for good (in `sent/`,
+    /// with `refused` addresses): `juru mail list` shows them beside `failed/`.
+    pub fn partly_refused(&self) -> Result<Vec<Entry>, MailError> {
+        Ok(self
+            .entries(Folder::Sent)?
+            .into_iter()
+            .filter(|e| !e.refused.is_empty())
+            .collect())
+    }
+
+    /// Puts a refused message back into `pending/`, to be tried again for the
+    /// recipients that refused it and only them (after the address was fixed on
+    /// the server): a message of `failed/`, or one of `sent/` that some
+    /// recipients refused. Its history is kept.
     pub fn requeue(&self, id: &str) -> Result<Entry, MailError> {
-        if !self.eml(Folder::Failed, id).is_file() {
+        let folder = if self.eml(Folder::Failed, id).is_file() {
+            Folder::Failed
+        } else if self.eml(Folder::Sent, id).is_file()
+            && !self.read_entry(Folder::Sent, id)?.refused.is_empty()
+        {
+            Folder::Sent
+        } else {
             return Err(MailError::Unknown(id.into()));
-        }
-        let mut entry = self.read_entry(Folder::Failed, id)?;
+        };
+        let mut entry = self.read_entry(folder, id)?;
         entry.to.extend(entry.refused.drain(..).map(|r| r.address));
         entry.attempts = 0;
         entry.next_attempt = None;
@@ -508,11 +558,11 @@ impl Outbox {
         entry.queued_at = Utc::now();
         self.write_entry(Folder::Pending, &entry)?;
         let to = self.eml(Folder::Pending, id);
-        std::fs::rename(self.eml(Folder::Failed, id), &to).map_err(|e| MailError::Write {
+        std::fs::rename(self.eml(folder, id), &to).map_err(|e| MailError::Write {
             path: to,
             reason: e.to_string(),
         })?;
-        let _ = std::fs::remove_file(self.json(Folder::Failed, id));
+        let _ = std::fs::remove_file(self.json(folder, id));
         entry.folder = Folder::Pending;
         Ok(entry)
     }

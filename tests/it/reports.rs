@@ -237,3 +237,116 @@ fn the_message_id_stays_the_same_when_delivery_is_retried() {
     let ids: Vec<String> = got.iter().map(|m| header(m)).collect();
     assert_ne!(ids[0], ids[1], "each message has its own id");
 }
+
+/// The envelope recipients of a stored message (aiosmtpd's X-RcptTo header).
+fn rcpt_to(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .lines()
+        .find_map(|l| l.strip_prefix("X-RcptTo: "))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_recipient_that_refused_is_listed_and_retried_alone() {
+    let p = Project::new();
+    let gone = "tidak.ada@dinas.example.go.id";
+    crate::mail::mail_bot(
+        &p,
+        &format!("officers = [\"loket@dinas.example.go.id\", \"{gone}\"]\n"),
+    );
+    let port = free_port();
+    let refusing = SmtpServer::with(
+        &p.path("smtp-1"),
+        ServerOptions {
+            port: Some(port),
+            refuse: vec![gone.to_string()],
+            ..ServerOptions::default()
+        },
+    );
+    p.write("config/agent.toml", &config(port));
+    let run = p.juru(&["run", "surat"]);
+    assert_eq!(run.code(), 0, "{run}");
+    let id = format!("{}.exceptions", run_id(&p));
+    let got = refusing.messages();
+    assert_eq!(got.len(), 1, "{run}");
+    assert_eq!(rcpt_to(&got[0]), "loket@dinas.example.go.id");
+
+    // Delivered to one officer, refused by the other: listed, not hidden in sent/.
+    let list = p.juru(&["mail", "list"]);
+    assert_eq!(list.code(), 0, "{list}");
+    let out = list.stdout();
+    assert!(
+        out.contains("sent but refused by some recipients (1)"),
+        "{list}"
+    );
+    assert!(out.contains(&format!("  {id}  ")), "{list}");
+    assert!(
+        out.contains(&format!("REFUSED for {gone}: 550 5.1.1")),
+        "{list}"
+    );
+    // A plain flush has nothing to do; --strict says something waits for a person.
+    assert_eq!(p.juru(&["mail", "flush"]).code(), 0);
+    let strict = p.juru(&["mail", "flush", "--strict"]);
+    assert_eq!(strict.code(), 1, "{strict}");
+    assert!(
+        strict
+            .stdout()
+            .contains("1 sent message(s) refused by some recipients"),
+        "{strict}"
+    );
+    drop(refusing);
+
+    // The address is fixed on the server: the retry goes to that recipient only.
+    let fixed = SmtpServer::with(
+        &p.path("smtp-2"),
+        ServerOptions {
+            port: Some(port),
+            ..ServerOptions::default()
+        },
+    );
+    let retry = p.juru(&["mail", "retry", &id]);
+    assert_eq!(retry.code(), 0, "{retry}");
+    assert!(
+        retry
+            .stdout()
+            .contains(&format!("{id}: back in the outbox for {gone}")),
+        "{retry}"
+    );
+    let got = fixed.messages();
+    assert_eq!(got.len(), 1, "{retry}");
+    assert_eq!(rcpt_to(&got[0]), gone);
+    assert_eq!(fixed.rcpt_log(), [format!("250 {gone}")]);
+
+    // Nothing left to retry; the record keeps both attempts.
+    let list = p.juru(&["mail", "list"]);
+    assert!(
+        list.stdout()
+            .contains("sent but refused by some recipients (0)"),
+        "{list}"
+    );
+    assert_eq!(p.juru(&["mail", "flush", "--strict"]).code(), 0);
+    let again = p.juru(&["mail", "retry", &id]);
+    assert_eq!(again.code(), 2, "{again}");
+    assert!(
+        again.stderr().contains("there is no failed message"),
+        "{again}"
+    );
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.path(&format!("var/outbox/sent/{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let history = record["history"].as_array().expect("a history");
+    assert_eq!(history.len(), 2, "{record}");
+    assert_eq!(history[0]["accepted"][0], "loket@dinas.example.go.id");
+    assert_eq!(history[0]["refused"][0]["address"], gone);
+    assert_eq!(history[1]["accepted"][0], gone);
+    let delivered: Vec<&str> = record["delivered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(delivered, ["loket@dinas.example.go.id", gone]);
+}
