@@ -333,6 +333,16 @@ struct RulesFile {
     business_messages: Vec<String>,
 }
 
+/// `(line, column)` of a location `file:line:col` (zeros without them).
+fn line_and_column(location: &str) -> (u64, u64) {
+    let mut parts = location
+        .rsplit(':')
+        .filter_map(|p| p.trim().parse::<u64>().ok());
+    let col = parts.next().unwrap_or(0);
+    let line = parts.next().unwrap_or(0);
+    (line, col)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NotifyFile {
@@ -524,6 +534,7 @@ impl BotFile {
                 Duration::from_secs(180)
             }),
         };
+        let first = problems.0.len();
         let mut addresses = |list: Vec<Spanned<String>>, key: &str| -> Vec<String> {
             list.into_iter()
                 .filter_map(|a| match crate::mail::parse_mailbox(a.get_ref()) {
@@ -538,6 +549,8 @@ impl BotFile {
         let officers = addresses(self.notify.officers, "notify.officers");
         let supervisors = addresses(self.notify.supervisors, "notify.supervisors");
         let cc = addresses(self.notify.cc, "notify.cc");
+        // In the order of the file, whatever the order of the keys.
+        problems.0[first..].sort_by_key(|p| line_and_column(&p.location));
         let attachment_name = self.notify.attachment_name.map(|n| {
             let name = n.get_ref().trim();
             if name.is_empty() || name.contains(['/', '\\']) || !name.to_lowercase().ends_with(".xlsx") {
@@ -843,6 +856,37 @@ mod tests {
             ),
             "{all}"
         );
+    }
+
+    #[test]
+    fn address_problems_in_plain_words_and_file_order() {
+        let manifest = "name = \"izin\"\n[input]\nworkbook = \"in.xlsx\"\n[notify]\ncc = [\"arsip@\"]\nsupervisors = [\"Kabid <kabid@x.id\"]\nofficers = [\"loket at example\", \"a b@x.id\"]\nkey_columns = [\"NIK\"]\nmax_mail_mb = 0\n";
+        let dir = bot_dir(manifest, "fn process(item) {}\n");
+        let err = load(dir.path(), "izin").unwrap_err();
+        let all = err.to_string();
+        assert!(!all.contains("Invalid input"), "{all}");
+        let lines: Vec<&str> = all.lines().filter(|l| l.contains("notify.")).collect();
+        assert_eq!(lines.len(), 5, "{all}");
+        assert!(
+            lines[0].contains(
+                ":5:7: notify.cc: \"arsip@\" is not a mail address (no domain comes after the @)"
+            ),
+            "{all}"
+        );
+        assert!(lines[1].contains(":6:16: notify.supervisors: \"Kabid <kabid@x.id\" is not a mail address (its < and > do not match)"), "{all}");
+        assert!(
+            lines[2].contains(
+                ":7:13: notify.officers: \"loket at example\" is not a mail address (it has no @)"
+            ),
+            "{all}"
+        );
+        assert!(
+            lines[3].contains(
+                ":7:33: notify.officers: \"a b@x.id\" is not a mail address (it holds a space)"
+            ),
+            "{all}"
+        );
+        assert!(lines[4].contains(":9:15: notify.max_mail_mb: expected a whole number of megabytes from 1 to 1024, got 0"), "{all}");
     }
 
     #[test]

@@ -195,7 +195,7 @@ struct MailFile {
 #[serde(deny_unknown_fields)]
 struct SmtpFile {
     host: Option<Spanned<String>>,
-    port: Option<u16>,
+    port: Option<Spanned<i64>>,
     tls: Option<Spanned<String>>,
     username: Option<Spanned<String>>,
     password_secret: Option<Spanned<String>>,
@@ -533,6 +533,25 @@ impl SmtpFile {
                 ));
                 String::new()
             }
+            Some(h)
+                if h.get_ref().contains(':')
+                    && h.get_ref()
+                        .trim()
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::Ipv6Addr>()
+                        .is_err() =>
+            {
+                let (name, port) = h.get_ref().trim().rsplit_once(':').unwrap_or_default();
+                problems.0.push(at.problem(
+                    h,
+                    "mail.smtp.host",
+                    format!(
+                        "\"{}\" holds a port; expected the host name alone (host = \"{name}\") and the port in mail.smtp.port (port = {port})",
+                        h.get_ref()
+                    ),
+                ));
+                String::new()
+            }
             Some(h) if !h.get_ref().trim().is_empty() => h.get_ref().trim().to_string(),
             Some(h) => {
                 problems
@@ -573,11 +592,28 @@ impl SmtpFile {
                 ));
             }
         }
-        let port = self.port.unwrap_or(match tls {
+        let default_port = match tls {
             mail::Tls::Implicit => 465,
             mail::Tls::StartTls => 587,
             mail::Tls::None => 25,
-        });
+        };
+        let port = match &self.port {
+            None => default_port,
+            Some(p) => match u16::try_from(*p.get_ref()) {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    problems.0.push(at.problem(
+                        p,
+                        "mail.smtp.port",
+                        format!(
+                            "expected a port number from 1 to 65535 (usually 587 for STARTTLS, 465 for TLS), got {}",
+                            p.get_ref()
+                        ),
+                    ));
+                    default_port
+                }
+            },
+        };
         match (&self.username, &self.password_secret) {
             (Some(u), None) => problems.0.push(at.problem(
                 u,
@@ -869,6 +905,32 @@ mod tests {
                 .contains("only for a server on this machine"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn smtp_host_with_a_port_and_bad_ports_are_named() {
+        for (text, want) in [
+            (
+                "host = \"smtp.x:587\"",
+                "config/agent.toml:4:8: mail.smtp.host: \"smtp.x:587\" holds a port; expected the host name alone (host = \"smtp.x\") and the port in mail.smtp.port (port = 587)",
+            ),
+            (
+                "host = \"smtp.x\"\nport = 0",
+                "config/agent.toml:5:8: mail.smtp.port: expected a port number from 1 to 65535 (usually 587 for STARTTLS, 465 for TLS), got 0",
+            ),
+            (
+                "host = \"smtp.x\"\nport = 99999",
+                "config/agent.toml:5:8: mail.smtp.port: expected a port number from 1 to 65535 (usually 587 for STARTTLS, 465 for TLS), got 99999",
+            ),
+        ] {
+            let toml = format!("[mail]\ntransport = \"smtp\"\n[mail.smtp]\n{text}\n");
+            let all = AgentConfig::parse("config/agent.toml", &toml)
+                .unwrap_err()
+                .to_string();
+            assert!(all.contains(want), "{all}");
+        }
+        let ok = "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"::1\"\ntls = \"none\"\n";
+        assert!(AgentConfig::parse("config/agent.toml", ok).is_ok());
     }
 
     #[test]

@@ -178,8 +178,42 @@ pub enum MailError {
 /// Checks one address (`name <user@host>` or `user@host`).
 pub fn parse_mailbox(text: &str) -> Result<Mailbox, String> {
     text.trim().parse::<Mailbox>().map_err(|e| {
-        format!("\"{text}\" is not a mail address ({e}); expected \"user@host\" or \"Name <user@host>\"")
+        format!(
+            "\"{text}\" is not a mail address ({}); expected \"user@host\" or \"Name <user@host>\"",
+            address_trouble(text, &e)
+        )
     })
+}
+
+/// What is wrong with an address, in words a person can act on (lettre says
+/// only "Invalid input").
+fn address_trouble(text: &str, e: &lettre::address::AddressError) -> &'static str {
+    use lettre::address::AddressError as A;
+    let text = text.trim();
+    if text.matches('<').count() != text.matches('>').count() {
+        return "its < and > do not match";
+    }
+    let address = match (text.rfind('<'), text.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &text[a + 1..b],
+        _ => text,
+    };
+    let Some((user, domain)) = address.rsplit_once('@') else {
+        return "it has no @";
+    };
+    if user.trim().is_empty() {
+        return "nothing comes before the @";
+    }
+    if domain.trim().is_empty() {
+        return "no domain comes after the @";
+    }
+    if address.trim().contains(char::is_whitespace) {
+        return "it holds a space";
+    }
+    match e {
+        A::InvalidUser => "the part before the @ is not valid",
+        A::InvalidDomain => "the domain after the @ is not valid",
+        _ => "it holds a character an address cannot have",
+    }
 }
 
 fn mailbox(text: &str) -> Result<Mailbox, MailError> {

@@ -31,6 +31,8 @@ const LOGIN_CODES: [&str; 4] = ["530", "534", "535", "538"];
 enum Verdict {
     Accepted(String),
     Refused(String),
+    /// The settings do not fit the server: refused for every recipient at once.
+    Misconfigured(String),
     Later(String),
 }
 
@@ -49,22 +51,34 @@ pub(crate) async fn send(
             return answers;
         }
     };
-    let whole = attempt(&transport, from, to, message).await;
+    let whole = attempt(settings, &transport, from, to, message).await;
     let split = matches!(whole, Verdict::Refused(_)) && to.len() > 1;
     if !split {
         for rcpt in to {
             match &whole {
                 Verdict::Accepted(a) => answers.accepted.push((rcpt.clone(), a.clone())),
-                Verdict::Refused(a) => answers.refused.push((rcpt.clone(), a.clone())),
+                Verdict::Refused(a) | Verdict::Misconfigured(a) => {
+                    answers.refused.push((rcpt.clone(), a.clone()))
+                }
                 Verdict::Later(a) => answers.later.push((rcpt.clone(), a.clone())),
             }
         }
         return answers;
     }
     for rcpt in to {
-        match attempt(&transport, from, std::slice::from_ref(rcpt), message).await {
+        match attempt(
+            settings,
+            &transport,
+            from,
+            std::slice::from_ref(rcpt),
+            message,
+        )
+        .await
+        {
             Verdict::Accepted(a) => answers.accepted.push((rcpt.clone(), a)),
-            Verdict::Refused(a) => answers.refused.push((rcpt.clone(), a)),
+            Verdict::Refused(a) | Verdict::Misconfigured(a) => {
+                answers.refused.push((rcpt.clone(), a))
+            }
             Verdict::Later(a) => answers.later.push((rcpt.clone(), a)),
         }
     }
@@ -72,6 +86,7 @@ pub(crate) async fn send(
 }
 
 async fn attempt(
+    settings: &SmtpSettings,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &str,
     to: &[String],
@@ -91,7 +106,23 @@ async fn attempt(
             ),
             Some(code) if e.is_permanent() => Verdict::Refused(server_words(code, &e)),
             Some(code) => Verdict::Later(server_words(code, &e)),
-            None => Verdict::Later(chain(&e)),
+            // A server without STARTTLS will not grow it by waiting: the settings
+            // are wrong, so the message is refused now (and kept in failed/ for
+            // `juru mail retry` once they are fixed), not retried for days.
+            None if chain(&e).contains("STARTTLS is not supported") => Verdict::Misconfigured(format!(
+                "configuration error: {} does not offer STARTTLS, and mail.smtp.tls = \"starttls\" needs it; use tls = \"tls\" for a server that speaks TLS from the start (port 465), or ask for STARTTLS on the server",
+                settings.server()
+            )),
+            None if e.is_timeout() => Verdict::Later(format!(
+                "no answer from {} within {}s",
+                settings.server(),
+                settings.timeout.as_secs()
+            )),
+            None => Verdict::Later(format!(
+                "cannot connect to {}: {}",
+                settings.server(),
+                plain(&chain(&e))
+            )),
         },
     }
 }
@@ -160,6 +191,27 @@ fn server_words(
     match std::error::Error::source(e) {
         Some(text) => format!("{code} {text}"),
         None => code.to_string(),
+    }
+}
+
+/// lettre's and the system's words made plain: `Connection error: Connection
+/// refused (os error 111)` → `connection refused`.
+fn plain(text: &str) -> String {
+    let text = text
+        .trim_start_matches("Connection error: ")
+        .trim_start_matches("connection error: ");
+    let text = match text.find(" (os error ") {
+        Some(i) => {
+            let rest = &text[i..];
+            let end = rest.find(')').map_or(text.len(), |j| i + j + 1);
+            format!("{}{}", &text[..i], &text[end..])
+        }
+        None => text.to_string(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => text,
     }
 }
 

@@ -214,7 +214,10 @@ fn unreachable_server_keeps_the_message_pending_with_a_next_attempt() {
             reason,
             next_attempt: Some(at),
         } => {
-            assert!(reason.to_lowercase().contains("connect"), "{reason}");
+            assert_eq!(
+                reason,
+                &format!("cannot connect to 127.0.0.1:{port}: connection refused")
+            );
             assert!(*at > Utc::now(), "{at}");
         }
         other => panic!("{other:?}"),
@@ -307,4 +310,61 @@ fn queued_messages_carry_a_message_id_from_the_outbox_id_and_a_local_date() {
         "<x@localhost>",
         "an address without domain"
     );
+}
+
+#[test]
+fn starttls_required_from_a_server_without_it_is_refused_at_once() {
+    // A plain SMTP server on loopback that offers no STARTTLS.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let (stream, _) = listener.accept().unwrap();
+        let mut out = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream);
+        out.write_all(b"220 test ESMTP\r\n").unwrap();
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap_or(0) > 0 {
+            let reply: &[u8] = match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                Some("EHLO") => b"250-test\r\n250 SIZE 1000000\r\n",
+                Some("QUIT") => b"221 bye\r\n",
+                _ => b"502 no\r\n",
+            };
+            if out.write_all(reply).is_err() || line.starts_with("QUIT") {
+                break;
+            }
+            line.clear();
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::new(dir.path());
+    let e = outbox
+        .enqueue("juru@localhost", &mail("a.csv"), "x", "script", None)
+        .unwrap();
+    let settings = Settings {
+        transport: Transport::Smtp(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: Tls::StartTls,
+            username: None,
+            password_secret: None,
+            ca_file: None,
+            timeout: Duration::from_secs(5),
+        }),
+        ..Settings::default()
+    };
+    let a = runtime()
+        .block_on(outbox.deliver(&settings, &e.id))
+        .unwrap();
+    match &a.outcome {
+        Outcome::Refused { answer } => assert!(
+            answer.starts_with(&format!(
+                "configuration error: 127.0.0.1:{port} does not offer STARTTLS"
+            )),
+            "{answer}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.entry.folder, Folder::Failed);
+    drop(server);
 }
