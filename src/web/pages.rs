@@ -23,7 +23,7 @@ use super::files::{self, Refused};
 use super::upload::{self, Event};
 use super::users::{self, Role};
 use super::{lock, same_token, token, App, Client, Session, Shared, LOGIN_COOKIE, SESSION_COOKIE};
-use crate::config::Schedules;
+use crate::config::{Language, Schedules};
 use crate::run::{self, RunOptions, Selection};
 use crate::schedule::{self, Occurrence};
 use crate::store::actions::{kind, NewAction};
@@ -166,18 +166,9 @@ async fn style_sheet() -> Response {
 }
 
 /// The dashboard's only script, served as a file (the Content-Security-Policy
-/// allows no inline script): each screenshot's size under its thumbnail.
-const SCRIPT: &str = "// juru dashboard
-document.querySelectorAll('img.thumb').forEach(function (img) {
-  function show() {
-    var out = img.parentNode.nextElementSibling;
-    if (out && img.naturalWidth) {
-      out.textContent = img.naturalWidth + '×' + img.naturalHeight;
-    }
-  }
-  if (img.complete) { show(); } else { img.addEventListener('load', show); }
-});
-";
+/// allows no inline script). Nothing needs it at present; the file stays so that
+/// pages keep one place for behaviour.
+const SCRIPT: &str = "// juru dashboard\n";
 
 async fn script() -> Response {
     (
@@ -324,7 +315,7 @@ fn local(app: &App, at: &str) -> String {
         .unwrap_or_else(|_| at.to_string())
 }
 
-fn duration(start: &str, end: Option<&str>) -> String {
+fn duration(en: bool, start: &str, end: Option<&str>) -> String {
     let parse = |s: &str| {
         DateTime::parse_from_rfc3339(s)
             .ok()
@@ -333,8 +324,55 @@ fn duration(start: &str, end: Option<&str>) -> String {
     let (Some(a), b) = (parse(start), end.and_then(parse)) else {
         return String::new();
     };
-    let secs = (b.unwrap_or_else(Utc::now) - a).num_seconds().max(0);
-    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    let secs = (b.unwrap_or_else(Utc::now) - a).num_seconds().max(0) as u64;
+    crate::report::human_duration(secs, if en { Language::En } else { Language::Id })
+}
+
+/// `Sen 30/11/2026 07:30 WIB` on Indonesian pages, `Mon 30/11/2026 07:30 WIB` on
+/// English ones.
+fn wall<T: chrono::TimeZone>(en: bool, t: &DateTime<T>) -> String
+where
+    T::Offset: std::fmt::Display,
+{
+    use chrono::Datelike;
+    const HARI: [&str; 7] = ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"];
+    let day = if en {
+        t.format("%a").to_string()
+    } else {
+        HARI[t.weekday().num_days_from_monday() as usize].to_string()
+    };
+    let seconds = if chrono::Timelike::second(t) == 0 {
+        ""
+    } else {
+        ":%S"
+    };
+    format!("{day} {}", t.format(&format!("%d/%m/%Y %H:%M{seconds} %Z")))
+}
+
+/// A naive local wall time with its weekday, as [`wall`] (no zone).
+fn wall_naive(en: bool, t: &chrono::NaiveDateTime) -> String {
+    use chrono::Datelike;
+    const HARI: [&str; 7] = ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"];
+    let day = if en {
+        t.format("%a").to_string()
+    } else {
+        HARI[t.weekday().num_days_from_monday() as usize].to_string()
+    };
+    format!("{day} {}", t.format("%d/%m/%Y %H:%M"))
+}
+
+/// What an officer or supervisor reads for an item: a system exception's
+/// technical text only for admins (the IT staff), a plain sentence for others.
+fn shown_reason(s: &Session, state_name: &str, reason: Option<&str>) -> String {
+    if state_name == state::SYSTEM_EXCEPTION && s.role != Role::Admin {
+        return t(
+            s.english,
+            crate::report::SYSTEM_REASON_ID,
+            crate::report::SYSTEM_REASON_EN,
+        )
+        .to_string();
+    }
+    reason.unwrap_or("").to_string()
 }
 
 fn state_word(en: bool, s: &str) -> &'static str {
@@ -618,7 +656,7 @@ fn run_row(app: &App, en: bool, r: &RunRecord) -> String {
         trigger = esc(&r.trigger),
         state = state_word(en, r.shown_state()),
         started = local(app, &r.started_at),
-        dur = duration(&r.started_at, r.finished_at.as_deref()),
+        dur = duration(en, &r.started_at, r.finished_at.as_deref()),
         done = r.done,
         total = r.total,
         exc = r.business + r.system + r.needs_verification,
@@ -835,20 +873,25 @@ async fn schedules_page(State(app): State<Shared>, headers: HeaderMap) -> Respon
             t(en, "aktif", "active")
         };
         let mut next = String::new();
-        for o in c.schedule.upcoming(Utc::now(), 5) {
+        // A disabled schedule never fires: no times to list.
+        let upcoming = if c.enabled {
+            c.schedule.upcoming(Utc::now(), 5)
+        } else {
+            let _ = write!(next, "<span class=\"muted\">—</span>");
+            Vec::new()
+        };
+        for o in upcoming {
             match o {
                 Occurrence::Fire(f) => {
-                    let _ = write!(
-                        next,
-                        "{}<br>",
-                        esc(&schedule::format_local(c.schedule.local(f.at)))
-                    );
+                    let _ = write!(next, "{}<br>", esc(&wall(en, &c.schedule.local(f.at))));
                 }
-                Occurrence::Skipped { wall, reason, .. } => {
+                Occurrence::Skipped {
+                    wall: at, reason, ..
+                } => {
                     let _ = write!(
                         next,
                         "<span class=\"muted\">{} — {}</span><br>",
-                        esc(&wall.format("%a %d/%m/%Y %H:%M").to_string()),
+                        esc(&wall_naive(en, &at)),
                         esc(&reason.to_string())
                     );
                 }
@@ -868,7 +911,7 @@ async fn schedules_page(State(app): State<Shared>, headers: HeaderMap) -> Respon
                 esc(&f.state)
             );
         }
-        let actions = if may {
+        let actions = if may && c.enabled {
             let (action, label) = if paused {
                 ("resume", t(en, "Lanjutkan", "Resume"))
             } else {
@@ -1288,14 +1331,60 @@ async fn runs_page(
     layout(&s, "/runs", t(en, "Proses", "Runs"), &body)
 }
 
+/// A cell as the store keeps it (JSON) as a person reads it: dates `15/01/2026`,
+/// date-times `15/01/2026 08:30:00`, links by their text.
+fn cell_text(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Object(o) => {
+            if let Some(d) = o.get("date").and_then(Value::as_str) {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map(|d| d.format("%d/%m/%Y").to_string())
+                    .unwrap_or_else(|_| d.to_string())
+            } else if let Some(d) = o.get("datetime").and_then(Value::as_str) {
+                chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M:%S%.f")
+                    .map(|d| d.format("%d/%m/%Y %H:%M:%S").to_string())
+                    .unwrap_or_else(|_| d.to_string())
+            } else if let Some(f) = o.get("float").and_then(Value::as_f64) {
+                f.to_string()
+            } else if let Some(link) = o.get("link").and_then(Value::as_str) {
+                o.get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or(link)
+                    .to_string()
+            } else {
+                v.to_string()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// An item's outputs (`[["Nomor", "503/1"], ...]` or an object) as `name: value` lines.
+fn item_outputs(outputs: &str) -> String {
+    let pairs: Vec<(String, String)> = match serde_json::from_str::<serde_json::Value>(outputs) {
+        Ok(serde_json::Value::Array(list)) => list
+            .iter()
+            .filter_map(|pair| Some((pair.get(0)?.as_str()?.to_string(), cell_text(pair.get(1)?))))
+            .collect(),
+        Ok(serde_json::Value::Object(map)) => {
+            map.iter().map(|(k, v)| (k.clone(), cell_text(v))).collect()
+        }
+        _ => Vec::new(),
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(v)))
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
 /// An item's row as `header: value` lines (`headers` and `data` are JSON arrays).
 fn item_data(headers: &str, data: &str) -> String {
     let headers: Vec<String> = serde_json::from_str(headers).unwrap_or_default();
-    let cell = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
+    let cell = cell_text;
     let pairs: Vec<(String, String)> = match serde_json::from_str::<serde_json::Value>(data) {
         Ok(serde_json::Value::Array(cells)) => cells
             .iter()
@@ -1341,8 +1430,7 @@ fn screenshot_link(run: &str, shot: Option<&str>) -> String {
                 enc(run),
                 p.split('/').map(enc).collect::<Vec<_>>().join("/")
             );
-            // The size under the picture comes from /static/juru.js.
-            format!("<a href=\"{href}\" target=\"_blank\" rel=\"noopener\"><img class=\"thumb\" src=\"{href}\" alt=\"screenshot\"></a><span class=\"shot-size muted\"></span>")
+            format!("<a href=\"{href}\" target=\"_blank\" rel=\"noopener\"><img class=\"thumb\" src=\"{href}\" alt=\"screenshot\"></a>")
         }
         None => String::new(),
     }
@@ -1392,7 +1480,7 @@ async fn run_page(
         t(en, "Mulai", "Started"),
         local(&app, &run.started_at),
         t(en, "Durasi", "Duration"),
-        duration(&run.started_at, run.finished_at.as_deref()),
+        duration(en, &run.started_at, run.finished_at.as_deref()),
     );
     let _ = write!(
         body,
@@ -1405,7 +1493,12 @@ async fn run_page(
         state_word(en, state::PENDING), run.pending,
     );
     if let Some(e) = &run.error {
-        let _ = write!(body, "<p class=\"bad\">{}</p>", esc(e));
+        let e = if s.role == Role::Admin {
+            e.clone()
+        } else {
+            crate::report::strip_paths(e)
+        };
+        let _ = write!(body, "<p class=\"bad\">{}</p>", esc(&e));
     }
     if let Some(p) = &run.parent {
         let _ = write!(
@@ -1444,19 +1537,21 @@ async fn run_page(
     }
     let _ = write!(
         body,
-        "<h2>Item</h2><table id=\"items\"><tr><th>{}</th><th>Status</th><th>Data</th><th>{}</th><th>{}</th></tr>",
+        "<h2>Item</h2><table id=\"items\"><tr><th>{}</th><th>Status</th><th>Data</th><th>{}</th><th>{}</th><th>{}</th></tr>",
         t(en, "Baris", "Row"),
+        t(en, "Hasil", "Outputs"),
         t(en, "Pesan", "Message"),
         t(en, "Tangkapan layar", "Screenshot"),
     );
     for i in &items {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"outputs\">{}</td><td>{}</td><td>{}</td></tr>",
             i.row_number,
             state_word(en, &i.state),
             item_data(&run.headers, &i.data),
-            esc(i.reason.as_deref().unwrap_or("")),
+            item_outputs(&i.outputs),
+            esc(&shown_reason(&s, &i.state, i.reason.as_deref())),
             screenshot_link(&run.id, i.screenshot.as_deref()),
         );
     }
@@ -1592,10 +1687,16 @@ async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Respo
     };
     let mut groups: BTreeMap<String, Vec<(RunRecord, ItemRecord)>> = BTreeMap::new();
     for (r, i) in open {
-        let reason = i
-            .reason
-            .clone()
-            .unwrap_or_else(|| state_word(en, &i.state).to_string());
+        let reason = shown_reason(&s, &i.state, i.reason.as_deref());
+        let reason = if reason.trim().is_empty() {
+            format!(
+                "{} ({})",
+                state_word(en, &i.state),
+                t(en, "tanpa alasan", "no reason given")
+            )
+        } else {
+            reason
+        };
         groups.entry(reason).or_default().push((r, i));
     }
     let mut body = String::new();
@@ -1633,7 +1734,7 @@ async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Respo
                 bot = esc(&r.bot),
                 row = i.row_number,
                 data = item_data(&r.headers, &i.data),
-                msg = esc(&format!("{} — {}", state_word(en, &i.state), i.reason.as_deref().unwrap_or(""))),
+                msg = esc(&format!("{} — {}", state_word(en, &i.state), shown_reason(&s, &i.state, i.reason.as_deref()))),
                 shot = screenshot_link(&r.id, i.screenshot.as_deref()),
                 csrf = hidden_csrf(&s),
                 resolve = t(en, "Sudah diselesaikan manual", "Resolved manually"),

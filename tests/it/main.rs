@@ -9,6 +9,7 @@ mod browser_runs;
 mod check;
 mod cli_output;
 mod crash;
+mod dashboard;
 mod input;
 mod lifecycle;
 mod mail;

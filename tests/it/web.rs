@@ -753,19 +753,9 @@ async fn walk(
         table.contains("NIK tidak terdaftar di portal"),
         "message: {table}"
     );
-    // The page writes the picture's size under it once the browser decoded it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let size = loop {
-        let size = b.text_if_present(".shot-size").await?;
-        if !size.is_empty() || Instant::now() > deadline {
-            break size;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    anyhow::ensure!(
-        size.contains('×') && !size.starts_with('0'),
-        "the screenshot shows: {size:?}"
-    );
+    // The thumbnail shows the screenshot, with no size label under it.
+    anyhow::ensure!(b.exists("img.thumb").await?, "a thumbnail: {table}");
+    anyhow::ensure!(!b.exists(".shot-size").await?, "no size label");
     b.screenshot(&shots.join("dashboard-exceptions.png"))
         .await?;
     // Fixed, re-queue: a new run of just that item, linked to its run.
