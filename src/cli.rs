@@ -1111,11 +1111,13 @@ fn print_summary(s: &RunSummary) {
         RunState::Failed(reason) => format!("FAILED: {reason}"),
         RunState::Cancelled => "cancelled".to_string(),
     };
-    let per_item = if c.total > c.pending && c.total > 0 {
-        format!(
-            " ({:.1} per item)",
-            s.commands as f64 / (c.total - c.pending) as f64
-        )
+    // A resumed run's commands are this part's: per item of this part.
+    let worked = match s.resumed {
+        Some((rows, _)) => rows,
+        None => c.total - c.pending,
+    };
+    let per_item = if worked > 0 {
+        format!(" ({:.1} per item)", s.commands as f64 / worked as f64)
     } else {
         String::new()
     };
@@ -1136,7 +1138,15 @@ fn print_summary(s: &RunSummary) {
             s.id
         );
     }
-    outln!("  {:<22} {:>6.1} s", "duration", s.duration.as_secs_f64());
+    match s.resumed {
+        None => outln!("  {:<22} {:>6.1} s", "duration", s.duration.as_secs_f64()),
+        Some((rows, since_first)) => outln!(
+            "  {:<22} {:>6.1} s   (2 parts: this one for {rows} rows; {:.1} s since the first start, pause included)",
+            "duration",
+            s.duration.as_secs_f64(),
+            since_first.as_secs_f64()
+        ),
+    }
     outln!("  {:<22} {:>6}{per_item}", "webdriver commands", s.commands);
     outln!("  {:<22} {}", "run folder", s.dir.display());
     outln!("  {:<22} {}", "output", s.output.display());

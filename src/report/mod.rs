@@ -67,6 +67,9 @@ pub struct RunReport {
     /// beside the row number wherever officers see a row; names that are not
     /// headers of the input are left out.
     pub key_columns: Vec<String>,
+    /// A resumed run: when this part started and how many rows it worked on (the
+    /// summary then gives both parts instead of one duration with the pause in it).
+    pub resumed: Option<(DateTime<Utc>, usize)>,
     /// Screenshots left out of `exceptions.xlsx` to keep the mail under its size
     /// limit (set by [`RunReport::write_exceptions`]).
     pub screenshots_left_out: usize,
@@ -294,6 +297,29 @@ impl RunReport {
     fn duration(&self) -> String {
         let secs = (self.finished_at - self.started_at).num_seconds().max(0) as u64;
         human_duration(secs, self.language)
+    }
+
+    /// The duration line: one duration, or for a resumed run both parts,
+    /// `2 bagian: 45 dtk untuk 3 baris sejak dilanjutkan 29/11/2026 10:00:00 WIB;
+    /// 5 mnt 12 dtk sejak mulai pertama, termasuk jeda`.
+    fn duration_text(&self) -> String {
+        let Some((at, rows)) = self.resumed else {
+            return self.duration();
+        };
+        let part = (self.finished_at - at).num_seconds().max(0) as u64;
+        let part = human_duration(part, self.language);
+        match self.language {
+            Language::Id => format!(
+                "2 bagian: {part} untuk {rows} baris sejak dilanjutkan {}; {} sejak mulai pertama, termasuk jeda",
+                self.local(at),
+                self.duration()
+            ),
+            Language::En => format!(
+                "2 parts: {part} for {rows} rows since resumed {}; {} since the first start, pause included",
+                self.local(at),
+                self.duration()
+            ),
+        }
     }
 
     /// The input workbook's file name, without the folders it sits in on the server.
@@ -699,7 +725,7 @@ impl RunReport {
                 l("Selesai pada", "Finished"),
                 Cell::Text(self.local(self.finished_at)),
             ),
-            (l("Durasi", "Duration"), Cell::Text(self.duration())),
+            (l("Durasi", "Duration"), Cell::Text(self.duration_text())),
             (l("Jumlah baris", "Rows"), Cell::Int(c.total as i64)),
             (l("Selesai", "Done"), Cell::Int(c.done as i64)),
             (
@@ -915,6 +941,7 @@ mod tests {
             time_zone: chrono_tz::Asia::Jakarta,
             language,
             key_columns: vec!["NIK".into()],
+            resumed: None,
             screenshots_left_out: 0,
             max_mail_bytes: DEFAULT_MAX_MAIL_MB * 1024 * 1024,
         }
@@ -1098,6 +1125,18 @@ mod tests {
             m.text
         );
         assert!(m.text.contains("\nNomor proses "), "{}", m.text);
+
+        let mut r = report(Language::Id);
+        r.resumed = Some((r.finished_at - chrono::Duration::seconds(5), 1));
+        r.finished_at += chrono::Duration::seconds(300);
+        let m = r
+            .mail(MailKind::Summary, &["a@x.id".into()], &[], None)
+            .unwrap();
+        assert!(
+            m.text.contains("Durasi                 2 bagian: 5 mnt 5 dtk untuk 1 baris sejak dilanjutkan 27/11/2026 10:00:07 WIB; 5 mnt 12 dtk sejak mulai pertama, termasuk jeda\n"),
+            "{}",
+            m.text
+        );
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct RunSummary {
     pub mail: MailStatus,
     /// WebDriver commands sent, and per processed item.
     pub commands: u64,
+    /// A resumed run: the rows worked on in this part (`duration` and `commands`
+    /// are this part's), and the time since the run's first start, pauses included.
+    pub resumed: Option<(usize, Duration)>,
 }
 
 /// What became of the run's mail: every message is written to the outbox, then
@@ -285,6 +288,7 @@ async fn execute_in_span(
         started,
     } = plan;
     let commands;
+    let todo_count = todo.len();
     let pid_file = dir.join("chromedriver.pid");
     Driver::kill_recorded(&pid_file);
     crate::browser::sweep_profiles();
@@ -405,6 +409,11 @@ async fn execute_in_span(
         (records, store)
     };
     let (records, store) = records;
+    // A resumed run started well before this part did: say both.
+    let part_started_at =
+        finished_at - chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    let resumed = (part_started_at - started_at > chrono::Duration::seconds(2))
+        .then_some((part_started_at, todo_count));
     let mut report = report_from_store(
         &bot,
         &opts,
@@ -416,6 +425,7 @@ async fn execute_in_span(
         started_at,
         finished_at,
     );
+    report.resumed = resumed;
     let output = dir.join("output.xlsx");
     let exceptions = dir.join("exceptions.xlsx");
     let out_sheet = report.output_sheet();
@@ -458,6 +468,12 @@ async fn execute_in_span(
         exceptions,
         mail,
         commands,
+        resumed: resumed.map(|(_, rows)| {
+            (
+                rows,
+                (finished_at - started_at).to_std().unwrap_or_default(),
+            )
+        }),
     })
 }
 
@@ -514,6 +530,7 @@ fn report_from_store(
         time_zone: opts.config.time_zone,
         language: opts.config.language,
         key_columns: bot.key_columns.clone(),
+        resumed: None,
         screenshots_left_out: 0,
         max_mail_bytes: bot.max_mail_bytes,
     }

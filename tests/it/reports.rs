@@ -350,3 +350,99 @@ fn a_recipient_that_refused_is_listed_and_retried_alone() {
         .collect();
     assert_eq!(delivered, ["loket@dinas.example.go.id", gone]);
 }
+
+#[test]
+fn a_resumed_run_reports_both_parts() {
+    let portal = PortalHandle::start();
+    let p = Project::new();
+    crate::support::lab_bot(
+        &p,
+        r##"fn process(item) {
+    browser.open(`${vars.portal_url}/lab/lambat?detik=1`);
+    item.output("Hasil", browser.text("#selesai"));
+}"##,
+        &format!(
+            "[notify]\nsupervisors = [\"kabid@dinas.example.go.id\"]\n[vars]\nportal_url = \"{}\"",
+            portal.url()
+        ),
+        6,
+    );
+    let started = std::time::Instant::now();
+    let mut child = p.spawn(&["run", "lab"], false);
+    let deadline = started + std::time::Duration::from_secs(90);
+    let done = |p: &Project| {
+        juru::store::Store::open(&p.path("var/juru.db"))
+            .ok()
+            .and_then(|s| s.runs(None, 1).ok())
+            .and_then(|r| r.first().map(|r| (r.id.clone(), r.done)))
+    };
+    // Killed after two rows (and a few seconds, so the first part is clearly one).
+    let id = loop {
+        if let Some((id, n)) = done(&p).filter(|(_, n)| *n >= 2) {
+            if n < 6 && started.elapsed() > std::time::Duration::from_secs(3) {
+                break id;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run did not get going"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let left = juru::store::Store::open(&p.path("var/juru.db"))
+        .unwrap()
+        .run(&id)
+        .unwrap()
+        .unwrap()
+        .pending;
+    assert!(left > 0, "the run ended before it was killed");
+
+    let resumed = p.juru(&["runs", "resume", &id]);
+    assert_eq!(resumed.code(), 0, "{resumed}");
+    let out = resumed.stdout();
+    // The commands are divided by this part's rows, not all six.
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("duration"))
+        .expect("a duration line");
+    assert!(line.contains("(2 parts: this one for "), "{out}");
+    assert!(
+        line.contains(" s since the first start, pause included)"),
+        "{out}"
+    );
+    let commands = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("webdriver commands"))
+        .expect("a commands line");
+    let total: f64 = commands.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let per: f64 = commands
+        .split('(')
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rows = line
+        .split("this one for ")
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next())
+        .unwrap()
+        .parse::<f64>()
+        .unwrap();
+    assert!(
+        (per - total / rows).abs() < 0.1,
+        "{total} commands over {rows} rows: {commands}"
+    );
+
+    // The summary mail says the same in Indonesian.
+    let mail = std::fs::read_to_string(p.path(&format!("var/outbox/sent/{id}.summary.eml")))
+        .expect("the summary mail");
+    let text = parse(mail.as_bytes()).body_text(0).unwrap().into_owned();
+    assert!(text.contains("Durasi                 2 bagian: "), "{text}");
+    assert!(
+        text.contains(" sejak mulai pertama, termasuk jeda"),
+        "{text}"
+    );
+}
