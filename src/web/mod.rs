@@ -33,6 +33,7 @@
 
 mod files;
 mod pages;
+mod trends;
 mod upload;
 pub mod users;
 

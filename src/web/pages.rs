@@ -42,6 +42,8 @@ pub(super) fn router(app: Shared) -> Router {
         .route("/runs/{id}", get(run_page))
         .route("/files/{id}/{*path}", get(run_file))
         .route("/exceptions", get(exceptions_page))
+        .route("/exceptions.xlsx", get(exceptions_export))
+        .route("/trends", get(super::trends::trends_page))
         .route("/exceptions/{action}", post(exception_action))
         .route("/users", get(users_page))
         .route("/static/juru.css", get(style_sheet))
@@ -181,7 +183,7 @@ async fn script() -> Response {
 // ---- small helpers ----
 
 /// Indonesian or English text.
-fn t<'a>(en: bool, id: &'a str, english: &'a str) -> &'a str {
+pub(super) fn t<'a>(en: bool, id: &'a str, english: &'a str) -> &'a str {
     if en {
         english
     } else {
@@ -190,12 +192,12 @@ fn t<'a>(en: bool, id: &'a str, english: &'a str) -> &'a str {
 }
 
 /// HTML-escapes text.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     crate::report::escape_html(s)
 }
 
 /// Percent-encodes one URL path segment or query value.
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -270,12 +272,12 @@ fn bad_csrf(s: Option<&Session>) -> Response {
     error_page(s, StatusCode::FORBIDDEN, text)
 }
 
-fn to_login() -> Response {
+pub(super) fn to_login() -> Response {
     Redirect::to("/login").into_response()
 }
 
 /// Runs `f` on the store on a blocking thread.
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     app: &Shared,
     f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Response> {
@@ -406,7 +408,7 @@ button{cursor:pointer}img.thumb{width:160px;border:1px solid #ccc}.shot-size{dis
 .flash{background:#fff7d6;border:1px solid #e6c95c;padding:.4em .8em}";
 
 /// The page frame with the menu.
-fn layout(s: &Session, here: &str, title: &str, body: &str) -> Response {
+pub(super) fn layout(s: &Session, here: &str, title: &str, body: &str) -> Response {
     layout_with(s, here, title, "", body)
 }
 
@@ -419,6 +421,7 @@ fn layout_with(s: &Session, here: &str, title: &str, head: &str, body: &str) -> 
         ("/schedules", t(en, "Jadwal", "Schedules")),
         ("/runs", t(en, "Proses", "Runs")),
         ("/exceptions", t(en, "Pengecualian", "Exceptions")),
+        ("/trends", t(en, "Tren", "Trends")),
     ];
     if s.role == Role::Admin {
         items.push(("/users", t(en, "Pengguna", "Users")));
@@ -1676,15 +1679,202 @@ fn open_exceptions(st: &mut Store) -> Result<Vec<(RunRecord, ItemRecord)>, Store
     Ok(out)
 }
 
-async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Response {
+/// Which open exceptions the page (and its export) shows.
+#[derive(Deserialize, Default)]
+struct ExceptionFilter {
+    #[serde(default)]
+    bot: String,
+    /// Part of the reason, any case.
+    #[serde(default)]
+    reason: String,
+    /// First and last day (`YYYY-MM-DD`, local) of the run's start.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// 1-based page.
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// Open exceptions per page.
+const EXCEPTIONS_PAGE: usize = 50;
+
+impl ExceptionFilter {
+    fn keeps(&self, app: &App, s: &Session, r: &RunRecord, i: &ItemRecord) -> bool {
+        let day = local(app, &r.started_at);
+        let day = day.get(..10).unwrap_or("");
+        (self.bot.trim().is_empty() || r.bot == self.bot.trim())
+            && (self.reason.trim().is_empty()
+                || shown_reason(s, &i.state, i.reason.as_deref())
+                    .to_lowercase()
+                    .contains(&self.reason.trim().to_lowercase()))
+            && (self.from.is_empty() || day >= self.from.as_str())
+            && (self.to.is_empty() || day <= self.to.as_str())
+    }
+
+    /// The filter as a query string (without the page).
+    fn query(&self) -> String {
+        format!(
+            "bot={}&reason={}&from={}&to={}",
+            enc(&self.bot),
+            enc(&self.reason),
+            enc(&self.from),
+            enc(&self.to)
+        )
+    }
+}
+
+/// The open exceptions the filter keeps, newest run first.
+async fn filtered_exceptions(
+    app: &Shared,
+    s: &Session,
+    f: &ExceptionFilter,
+) -> Result<Vec<(RunRecord, ItemRecord)>, Response> {
+    let open = with_store(app, open_exceptions).await?;
+    Ok(open
+        .into_iter()
+        .filter(|(r, i)| f.keeps(app, s, r, i))
+        .collect())
+}
+
+/// The (filtered) open exceptions as a workbook: run, bot, row, status, reason
+/// (as the user may read it), time, then the row's data.
+async fn exceptions_export(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(f): Query<ExceptionFilter>,
+) -> Response {
     let Some(s) = app.session(&headers) else {
         return to_login();
     };
     let en = s.english;
-    let open = match with_store(&app, open_exceptions).await {
+    let list = match filtered_exceptions(&app, &s, &f).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let mut data_headers: Vec<String> = Vec::new();
+    for (r, _) in &list {
+        for h in serde_json::from_str::<Vec<String>>(&r.headers).unwrap_or_default() {
+            if !data_headers.contains(&h) {
+                data_headers.push(h);
+            }
+        }
+    }
+    let mut sheet_headers: Vec<String> = [
+        t(en, "Proses", "Run"),
+        "Bot",
+        t(en, "Baris", "Row"),
+        "Status",
+        t(en, "Alasan", "Reason"),
+        t(en, "Waktu", "Time"),
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    sheet_headers.extend(data_headers.iter().cloned());
+    let rows = list
+        .iter()
+        .map(|(r, i)| {
+            let own: Vec<String> = serde_json::from_str(&r.headers).unwrap_or_default();
+            let values: Vec<serde_json::Value> = serde_json::from_str(&i.data).unwrap_or_default();
+            let mut cells = vec![
+                crate::sheet::Cell::Text(r.id.clone()),
+                crate::sheet::Cell::Text(r.bot.clone()),
+                crate::sheet::Cell::Int(i.row_number),
+                crate::sheet::Cell::Text(state_word(en, &i.state).to_string()),
+                crate::sheet::Cell::Text(shown_reason(&s, &i.state, i.reason.as_deref())),
+                crate::sheet::Cell::Text(
+                    i.finished_at
+                        .as_deref()
+                        .map(|t| local(&app, t))
+                        .unwrap_or_default(),
+                ),
+            ];
+            for h in &data_headers {
+                let v = own
+                    .iter()
+                    .position(|o| o == h)
+                    .and_then(|c| values.get(c))
+                    .map(cell_text)
+                    .unwrap_or_default();
+                cells.push(crate::sheet::Cell::Text(v));
+            }
+            crate::sheet::OutRow { cells, tone: None }
+        })
+        .collect();
+    let sheet = crate::sheet::OutSheet {
+        name: t(en, "Pengecualian", "Exceptions").into(),
+        headers: sheet_headers,
+        rows,
+        tone_column: None,
+    };
+    let dir = app.paths.data.clone();
+    let written = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".export-")
+            .tempdir_in(&dir)
+            .map_err(|e| e.to_string())?;
+        let path = tmp.path().join("pengecualian.xlsx");
+        crate::sheet::write(&path, &[sheet]).map_err(|e| e.to_string())?;
+        std::fs::read(&path).map_err(|e| e.to_string())
+    })
+    .await;
+    match written {
+        Ok(Ok(bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(crate::mail::content_type_for("x.xlsx")),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"pengecualian.xlsx\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::error!("dashboard: cannot write the exceptions export: {e}");
+            error_page(
+                Some(&s),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                t(en, "Ekspor gagal.", "The export failed."),
+            )
+        }
+        Err(e) => {
+            tracing::error!("dashboard: the exceptions export failed: {e}");
+            error_page(
+                Some(&s),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                t(en, "Ekspor gagal.", "The export failed."),
+            )
+        }
+    }
+}
+
+async fn exceptions_page(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(f): Query<ExceptionFilter>,
+) -> Response {
+    let Some(s) = app.session(&headers) else {
+        return to_login();
+    };
+    let en = s.english;
+    let open = match filtered_exceptions(&app, &s, &f).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let total = open.len();
+    let pages = total.div_ceil(EXCEPTIONS_PAGE).max(1);
+    let page = f.page.unwrap_or(1).clamp(1, pages);
+    let open: Vec<(RunRecord, ItemRecord)> = open
+        .into_iter()
+        .skip((page - 1) * EXCEPTIONS_PAGE)
+        .take(EXCEPTIONS_PAGE)
+        .collect();
     let mut groups: BTreeMap<String, Vec<(RunRecord, ItemRecord)>> = BTreeMap::new();
     for (r, i) in open {
         let reason = shown_reason(&s, &i.state, i.reason.as_deref());
@@ -1700,6 +1890,22 @@ async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Respo
         groups.entry(reason).or_default().push((r, i));
     }
     let mut body = String::new();
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"/exceptions\" id=\"filter\">Bot <input name=\"bot\" value=\"{}\"> {} <input name=\"reason\" value=\"{}\"> {} <input name=\"from\" type=\"date\" value=\"{}\"> {} <input name=\"to\" type=\"date\" value=\"{}\"> <button>{}</button></form>\
+<p><a id=\"export\" href=\"/exceptions.xlsx?{}\">{}</a> <span class=\"muted\" id=\"total\">{total} {}</span></p>",
+        esc(&f.bot),
+        t(en, "Alasan", "Reason"),
+        esc(&f.reason),
+        t(en, "Dari", "From"),
+        esc(&f.from),
+        t(en, "Sampai", "To"),
+        esc(&f.to),
+        t(en, "Saring", "Filter"),
+        f.query(),
+        t(en, "Unduh sebagai xlsx", "Download as xlsx"),
+        t(en, "pengecualian terbuka", "open exceptions"),
+    );
     if groups.is_empty() {
         let _ = write!(
             body,
@@ -1742,6 +1948,25 @@ async fn exceptions_page(State(app): State<Shared>, headers: HeaderMap) -> Respo
             );
         }
         body.push_str("</table>");
+    }
+    if pages > 1 {
+        let mut nav = Vec::new();
+        for n in 1..=pages {
+            if n == page {
+                nav.push(format!("<b>{n}</b>"));
+            } else {
+                nav.push(format!(
+                    "<a href=\"/exceptions?{}&page={n}\">{n}</a>",
+                    f.query()
+                ));
+            }
+        }
+        let _ = write!(
+            body,
+            "<p id=\"pages\">{} {}</p>",
+            t(en, "Halaman", "Page"),
+            nav.join(" ")
+        );
     }
     layout(
         &s,
