@@ -1679,6 +1679,43 @@ fn open_exceptions(st: &mut Store) -> Result<Vec<(RunRecord, ItemRecord)>, Store
     Ok(out)
 }
 
+/// The `[notify] key_columns` of each bot (a bot that does not load has none).
+async fn key_columns(app: &Shared, mut bots: Vec<String>) -> BTreeMap<String, Vec<String>> {
+    bots.sort();
+    bots.dedup();
+    let dir = app.paths.bots.clone();
+    tokio::task::spawn_blocking(move || {
+        bots.into_iter()
+            .filter_map(|b| {
+                let keys = crate::bot::load(&dir, &b).ok()?.key_columns;
+                Some((b, keys))
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// `NIK 3201…, Nama Ani`: the key columns of an item that have a value.
+fn who(headers: &str, data: &str, keys: &[String]) -> String {
+    let headers: Vec<String> = serde_json::from_str(headers).unwrap_or_default();
+    let cells: Vec<serde_json::Value> = serde_json::from_str(data).unwrap_or_default();
+    let norm = |h: &str| {
+        h.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    keys.iter()
+        .filter_map(|k| {
+            let c = headers.iter().position(|h| norm(h) == norm(k))?;
+            let v = cell_text(cells.get(c)?);
+            (!v.trim().is_empty()).then(|| format!("{} {}", headers[c], v.trim()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which open exceptions the page (and its export) shows.
 #[derive(Deserialize, Default)]
 struct ExceptionFilter {
@@ -1875,6 +1912,7 @@ async fn exceptions_page(
         .skip((page - 1) * EXCEPTIONS_PAGE)
         .take(EXCEPTIONS_PAGE)
         .collect();
+    let keys = key_columns(&app, open.iter().map(|(r, _)| r.bot.clone()).collect()).await;
     let mut groups: BTreeMap<String, Vec<(RunRecord, ItemRecord)>> = BTreeMap::new();
     for (r, i) in open {
         let reason = shown_reason(&s, &i.state, i.reason.as_deref());
@@ -1938,7 +1976,10 @@ async fn exceptions_page(
                 rurl = enc(&r.id),
                 idx = i.idx,
                 bot = esc(&r.bot),
-                row = i.row_number,
+                row = match who(&r.headers, &i.data, keys.get(&r.bot).map(Vec::as_slice).unwrap_or_default()) {
+                    w if w.is_empty() => i.row_number.to_string(),
+                    w => format!("{}<br><span class=\"who\">{}</span>", i.row_number, esc(&w)),
+                },
                 data = item_data(&r.headers, &i.data),
                 msg = esc(&format!("{} — {}", state_word(en, &i.state), shown_reason(&s, &i.state, i.reason.as_deref()))),
                 shot = screenshot_link(&r.id, i.screenshot.as_deref()),

@@ -256,7 +256,19 @@ fn system_exception_takes_a_screenshot_restarts_the_browser_and_goes_on() {
         .find(|r| r[h["No"]].as_f64() == Some(3.0))
         .expect("row No 3 listed");
     assert_eq!(row[h["Jenis"]].to_string(), "Pengecualian sistem");
-    let reason = row[h["Alasan"]].to_string();
+    // Officers read a plain sentence; the detail is in output.xlsx for IT staff.
+    assert_eq!(
+        row[h["Alasan"]].to_string(),
+        "Kesalahan sistem pada bot; tim TI sudah diberi tahu"
+    );
+    let shot = row[h["Tangkapan Layar"]].to_string();
+    let out = sheet_rows(&dir.join("output.xlsx"), "Hasil");
+    let oh = header_index(&out);
+    let row = out
+        .iter()
+        .find(|r| r[oh["No"]].as_f64() == Some(3.0))
+        .expect("row No 3 in output.xlsx");
+    let reason = row[oh["Keterangan"]].to_string();
     assert!(
         reason.contains("no element matches `#tidak-ada` after waiting 2 s"),
         "{reason}"
@@ -265,7 +277,7 @@ fn system_exception_takes_a_screenshot_restarts_the_browser_and_goes_on() {
         reason.contains("/menu"),
         "the page URL is in the reason: {reason}"
     );
-    assert!(dir.join(row[h["Tangkapan Layar"]].to_string()).is_file());
+    assert!(dir.join(shot).is_file());
     assert!(
         run.stdout().contains("system exceptions           1"),
         "{run}"

@@ -70,6 +70,10 @@ fn pages_read_plainly_and_hide_technical_detail_from_officers() {
         "config/schedules.toml",
         "[lab-pagi]\nbot = \"lab\"\ncron = \"30 7 * * *\"\n\n[lab-lama]\nbot = \"lab\"\ncron = \"0 9 * * *\"\nenabled = false\n",
     );
+    p.write(
+        "bots/lab/bot.toml",
+        "name = \"lab\"\n[input]\nworkbook = \"masuk.xlsx\"\n[notify]\nkey_columns = [\"Nama\"]\n",
+    );
     let web = WebServer::start(&p);
     let a = web.addr;
     let siti = login(a, "siti", "sandi-siti-123").unwrap();
@@ -103,6 +107,16 @@ fn pages_read_plainly_and_hide_technical_detail_from_officers() {
         .get(a, "/exceptions")
         .text()
         .contains("element #simpan not found"));
+
+    // Rows are named by the bot's key columns.
+    assert!(
+        exc.contains("<td>3<br><span class=\"who\">Nama Budi</span></td>"),
+        "{exc}"
+    );
+    assert!(
+        exc.contains("<td>4<br><span class=\"who\">Nama Citra</span></td>"),
+        "{exc}"
+    );
 
     // An exception without reason gets a label, not an empty heading.
     assert!(
