@@ -105,6 +105,8 @@ struct Inner {
     clicks: u32,
     /// Successful logins.
     logins: u32,
+    /// The next this many logins answer with a server error (`/lab/tutup`).
+    failing_logins: u32,
 }
 
 struct PortalState {
@@ -333,6 +335,18 @@ async fn login_submit(
     State(state): State<Shared>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    {
+        let mut inner = lock(&state);
+        if inner.failing_logins > 0 {
+            inner.failing_logins -= 1;
+            tracing::debug!("portal demo: login gagal (server sibuk)");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><p>Server sibuk, silakan coba lagi.</p></body></html>".to_string()),
+            )
+                .into_response();
+        }
+    }
     let user = field(&form, "user");
     let pass = form.get("pass").map(String::as_str).unwrap_or_default();
     if user != DEMO_USER || pass != DEMO_PASSWORD {

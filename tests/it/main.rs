@@ -5,6 +5,7 @@
 mod support;
 
 mod agent;
+mod authoring;
 mod browser_runs;
 mod check;
 mod cli_output;
