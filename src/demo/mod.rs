@@ -15,6 +15,9 @@
 mod lab;
 mod pages;
 mod rules;
+mod simpeg;
+
+pub use simpeg::Usulan;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -72,6 +75,10 @@ pub struct PortalOptions {
     /// legacy systems would (off by default: the portal refuses it). Tests that
     /// must see a double save turn it on.
     pub allow_duplicates: bool,
+    /// SIMPEG (`/simpeg`) injects a fault in about this percentage of its form
+    /// openings (the session expires) and saves (a server error before, or after,
+    /// the proposal was stored). 0 (default): none.
+    pub simpeg_faults: u32,
 }
 
 impl Default for PortalOptions {
@@ -80,6 +87,7 @@ impl Default for PortalOptions {
             session_idle: Duration::from_secs(15 * 60),
             nik_check_ms: (200, 1500),
             allow_duplicates: false,
+            simpeg_faults: 0,
         }
     }
 }
@@ -107,6 +115,8 @@ struct Inner {
     logins: u32,
     /// The next this many logins answer with a server error (`/lab/tutup`).
     failing_logins: u32,
+    /// The staffing system's proposals and faults.
+    simpeg: simpeg::Simpeg,
 }
 
 struct PortalState {
@@ -204,6 +214,16 @@ impl Portal {
         lock(&self.state).sessions.clear();
     }
 
+    /// SIMPEG's proposals, the seeded refused one first.
+    pub fn simpeg_proposals(&self) -> Vec<Usulan> {
+        lock(&self.state).simpeg.usulan.clone()
+    }
+
+    /// The faults SIMPEG injected, in order: `sesi`, `500-sebelum`, `500-sesudah`.
+    pub fn simpeg_faults(&self) -> Vec<String> {
+        lock(&self.state).simpeg.faults.clone()
+    }
+
     /// Names saved through the windows-1252 archive page (`/lab/arsip`).
     pub fn archive(&self) -> Vec<String> {
         lock(&self.state).archive.clone()
@@ -261,6 +281,7 @@ fn router(state: Shared) -> Router {
         .route("/menu-kiri", get(menu_kiri))
         .route("/api/cek-nik", get(cek_nik))
         .merge(lab::routes())
+        .merge(simpeg::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -19,5 +19,6 @@ mod runs;
 mod sandbox;
 mod schedules;
 mod sheets;
+mod simpeg;
 mod web;
 mod web_attacks;
