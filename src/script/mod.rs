@@ -107,9 +107,22 @@ pub fn compile_text(text: &str, shown: &str) -> Result<Script, Problem> {
             (Some(l), None) => format!("{shown}:{l}"),
             _ => shown.to_string(),
         };
+        // Rhai's words for the slips people make most, in plain words.
         let message = match &*e.0 {
             rhai::ParseErrorType::Reserved(word) if word == "import" => {
                 "imports are not allowed; put the code in main.rhai".to_string()
+            }
+            rhai::ParseErrorType::Reserved(word) if word == "$" => {
+                "`${…}` works only inside back-ticks: write `NIK ${item[\"NIK\"]}` (with back-ticks), or join with +: \"NIK \" + item[\"NIK\"]".to_string()
+            }
+            rhai::ParseErrorType::BadInput(rhai::LexError::MalformedChar(text)) => format!(
+                "'{text}': single quotes hold one character; text goes in double quotes \"…\", or in back-ticks `…` when it has ${{…}} inside"
+            ),
+            rhai::ParseErrorType::MissingToken(token, _) if token == "}" => {
+                "a `{` opened before here is never closed: a `}` is missing".to_string()
+            }
+            rhai::ParseErrorType::MissingToken(token, _) if token == ")" => {
+                "a `(` opened before here is never closed: a `)` is missing".to_string()
             }
             other => other.to_string(),
         };
