@@ -44,6 +44,8 @@ pub struct Bot {
     /// `[login] detect`: a selector only the login page has; seeing it after a
     /// failure means the session expired.
     pub login_detect: String,
+    /// `[login.http]`, if the system asks for an HTTP login.
+    pub login_http: Option<LoginHttp>,
     /// `[run]`: how items are worked through.
     pub run: RunSettings,
     /// `[rules]`: failures that are the data's fault, not the system's.
@@ -183,6 +185,26 @@ struct BotBrowserFile {
 struct LoginFile {
     detect: Option<String>,
     attempts: Option<Spanned<i64>>,
+    http: Option<Spanned<LoginHttpFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginHttpFile {
+    user: String,
+    password: String,
+    hosts: Vec<String>,
+}
+
+/// `[login.http]`: an HTTP Basic or Digest login the browser answers itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginHttp {
+    /// The secret holding the user name.
+    pub user_secret: String,
+    /// The secret holding the password.
+    pub password_secret: String,
+    /// The hosts the credentials are for (lower case).
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -613,12 +635,50 @@ impl BotFile {
             .filter(|d| !d.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_LOGIN_DETECT.to_string());
         let result_files = self.output.validate(at, problems);
+        let login_http = self.login.http.as_ref().and_then(|h| {
+            let v = h.get_ref();
+            let mut ok = true;
+            for (key, name) in [("user", &v.user), ("password", &v.password)] {
+                if name.trim().is_empty() {
+                    ok = false;
+                    problems.0.push(at.problem(
+                        h,
+                        &format!("login.http.{key}"),
+                        "must name a secret (set as JURU_SECRET_<NAME> or in config/secrets.toml), e.g. \"portal_user\"",
+                    ));
+                }
+            }
+            let mut hosts = Vec::new();
+            for host in &v.hosts {
+                match crate::browser::host_pattern(host) {
+                    Ok(p) => hosts.push(p),
+                    Err(e) => {
+                        ok = false;
+                        problems.0.push(at.problem(h, "login.http.hosts", e));
+                    }
+                }
+            }
+            if v.hosts.is_empty() {
+                ok = false;
+                problems.0.push(at.problem(
+                    h,
+                    "login.http.hosts",
+                    "must name the hosts the user name and password are for, e.g. [\"simpeg.example.go.id\"]; they are given to no other",
+                ));
+            }
+            ok.then(|| LoginHttp {
+                user_secret: v.user.trim().to_string(),
+                password_secret: v.password.trim().to_string(),
+                hosts,
+            })
+        });
         Bot {
             run,
             rules,
             result_files,
             browser,
             login_detect,
+            login_http,
             name: folder.to_string(),
             description: self.description,
             dir: dir.to_path_buf(),

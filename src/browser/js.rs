@@ -89,7 +89,8 @@ return pending.length ? {state: "pending", pending: pending, states: states} : {
 /// The page's title and its first heading, to recognise server error pages.
 pub const PAGE: &str = r#"
 const h = document.querySelector("h1, h2");
-return {title: document.title || "", heading: h ? (h.innerText || "").trim() : "", url: location.href};
+const nav = performance.getEntriesByType("navigation")[0];
+return {title: document.title || "", heading: h ? (h.innerText || "").trim() : "", url: location.href, status: nav ? (nav.responseStatus || 0) : 0};
 "#;
 
 /// Reads a table (`arguments[0]`) into rows keyed by header text. Headers: the `th`

@@ -18,6 +18,7 @@ mod actions;
 mod address;
 mod driver;
 mod frames;
+mod http_auth;
 mod js;
 mod read;
 mod session;
@@ -28,6 +29,7 @@ use std::time::Duration;
 pub use address::{host_matches, host_pattern};
 pub use driver::{Driver, LazyDriver};
 pub use frames::WindowScope;
+pub use http_auth::HttpAuth;
 pub use read::TableData;
 pub use session::{sweep_profiles, Browser, FieldValue};
 
@@ -77,6 +79,9 @@ pub struct Settings {
     /// `*.example.go.id` for every name under a domain). Empty: any host. Either
     /// way only `http:` and `https:` pages (and `about:blank`) are used.
     pub allowed_hosts: Vec<String>,
+    /// HTTP Basic/Digest credentials the browser answers challenges of these hosts
+    /// with (`[login.http]` of a bot).
+    pub http_auth: Option<HttpAuth>,
 }
 
 impl Default for Settings {
@@ -95,6 +100,7 @@ impl Default for Settings {
             unexpected_dialog: DialogPolicy::Dismiss,
             driver_log: false,
             allowed_hosts: Vec::new(),
+            http_auth: None,
         }
     }
 }
@@ -170,6 +176,9 @@ pub enum BrowserError {
         url: String,
         allowed: String,
     },
+    /// The server answered the `[login.http]` credentials with 401 again.
+    #[error("the server refused the user name and password of [login.http] (HTTP 401 at {url}); check the secrets it names")]
+    HttpLoginRefused { url: String },
 }
 
 impl BrowserError {
@@ -222,6 +231,7 @@ impl BrowserError {
             BrowserError::NotWeb { .. }
             | BrowserError::NotWebPage { .. }
             | BrowserError::HostNotAllowed { .. } => "address",
+            BrowserError::HttpLoginRefused { .. } => "login_refused",
         }
     }
 }

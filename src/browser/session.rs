@@ -58,6 +58,8 @@ pub struct Browser {
     pub(super) downloads: Option<PathBuf>,
     /// `Settings::allowed_hosts`: empty for any host.
     pub(super) allowed_hosts: Vec<String>,
+    /// The browser answers HTTP logins (`Settings::http_auth`).
+    http_login: bool,
     /// What goes before every page script ([`address::guard`]), synchronous and not.
     guard_sync: String,
     guard_async: String,
@@ -189,6 +191,20 @@ impl Browser {
         if let Some(profile) = &profile {
             args.push(format!("--user-data-dir={}", profile.path().display()));
         }
+        if let Some(auth) = &settings.http_auth {
+            let Some(profile) = &profile else {
+                return Err(BrowserError::Session {
+                    reason: "HTTP logins ([login.http] in bot.toml) need the local browser: a remote WebDriver cannot be handed the credentials".into(),
+                });
+            };
+            let ext = super::http_auth::write_extension(profile.path(), auth).map_err(|e| {
+                BrowserError::Session {
+                    reason: format!("cannot prepare the HTTP login in the browser profile: {e}"),
+                }
+            })?;
+            args.push(format!("--load-extension={}", ext.display()));
+            args.push(format!("--disable-extensions-except={}", ext.display()));
+        }
         args.extend(settings.args.iter().cloned());
 
         let mut chrome = json!({ "args": args });
@@ -249,6 +265,7 @@ impl Browser {
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
             allowed_hosts: settings.allowed_hosts.clone(),
+            http_login: settings.http_auth.is_some(),
             guard_sync: address::guard(&settings.allowed_hosts, false),
             guard_async: address::guard(&settings.allowed_hosts, true),
             _profile: profile,
@@ -602,6 +619,13 @@ impl Browser {
             .await?;
         let title = page["title"].as_str().unwrap_or_default();
         let heading = page["heading"].as_str().unwrap_or_default();
+        // The browser answered the server's HTTP login and was refused: trying
+        // again cannot help, and might lock the account.
+        if self.http_login && page["status"].as_u64() == Some(401) {
+            return Err(BrowserError::HttpLoginRefused {
+                url: page["url"].as_str().unwrap_or_default().to_string(),
+            });
+        }
         if let Some(what) = error_page(title).or_else(|| error_page(heading)) {
             return Err(BrowserError::ErrorPage {
                 url: page["url"].as_str().unwrap_or_default().to_string(),

@@ -439,6 +439,7 @@ impl BrowserFile {
             unexpected_dialog,
             driver_log: self.driver_log.unwrap_or(false),
             allowed_hosts: Vec::new(),
+            http_auth: None,
             headless: self.headless.unwrap_or(defaults.headless),
             args: self.args,
             timeout: duration_field(

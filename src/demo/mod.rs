@@ -12,11 +12,13 @@
 //! All state is in memory and belongs to one [`Portal`]; several portals can run
 //! side by side. Log in with [`DEMO_USER`] / [`DEMO_PASSWORD`].
 
+mod http_login;
 mod lab;
 mod pages;
 mod rules;
 mod simpeg;
 
+pub use http_login::{HTTP_PASSWORD, HTTP_USER};
 pub use simpeg::Usulan;
 
 use std::collections::HashMap;
@@ -282,6 +284,7 @@ fn router(state: Shared) -> Router {
         .route("/api/cek-nik", get(cek_nik))
         .merge(lab::routes())
         .merge(simpeg::routes())
+        .merge(http_login::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -159,6 +159,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let started_at = Utc::now();
+    login_secrets_set(&bot, &opts)?;
     let input_path = bot.input_path(opts.input.as_deref());
     let table = read_input(&bot, input_path.clone()).await?;
 
@@ -312,6 +313,19 @@ async fn execute_in_span(
             secrets_seen.extend(opts.config.secrets.values().cloned());
             let mut secrets = opts.config.secrets.clone();
             secrets.extend(opts.secrets.clone());
+            let mut settings = bot.browser.apply(opts.config.browser.clone());
+            if let Some(http) = &bot.login_http {
+                let auth = crate::browser::HttpAuth {
+                    user: secret_value(&secrets, &http.user_secret)
+                        .map_err(|e| RunError::Failed(format!("[login.http] user: {e}")))?,
+                    password: secret_value(&secrets, &http.password_secret)
+                        .map_err(|e| RunError::Failed(format!("[login.http] password: {e}")))?,
+                    hosts: http.hosts.clone(),
+                };
+                secrets_seen.push(auth.user.clone());
+                secrets_seen.push(auth.password.clone());
+                settings.http_auth = Some(auth);
+            }
             let job = Arc::new(worker::Job {
                 script: bot.script.clone(),
                 headers: headers.clone(),
@@ -323,7 +337,7 @@ async fn execute_in_span(
                 bot_dir: bot.dir.clone(),
                 handle: Handle::current(),
                 stop: stop.clone(),
-                settings: bot.browser.apply(opts.config.browser.clone()),
+                settings,
                 driver: driver.clone(),
                 vars: script_vars(&bot.vars, &opts.vars),
                 redactor: Redactor::new(secrets_seen.iter()),
@@ -473,6 +487,45 @@ async fn execute_in_span(
     })
 }
 
+/// The secrets `[login.http]` names are set (else the run does not begin: exit 2).
+fn login_secrets_set(bot: &Bot, opts: &RunOptions) -> Result<(), RunError> {
+    let Some(http) = &bot.login_http else {
+        return Ok(());
+    };
+    let mut secrets = opts.config.secrets.clone();
+    secrets.extend(opts.secrets.clone());
+    for (key, name) in [
+        ("user", &http.user_secret),
+        ("password", &http.password_secret),
+    ] {
+        secret_value(&secrets, name).map_err(|e| {
+            RunError::Invalid(
+                Problem::new(
+                    bot.dir.join("bot.toml").display().to_string(),
+                    format!("login.http.{key}: {e}"),
+                )
+                .into(),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A secret's value as the script's `secret(name)` finds it: the environment
+/// variable `JURU_SECRET_<NAME>` first, then `secrets`.
+fn secret_value(secrets: &BTreeMap<String, String>, name: &str) -> Result<String, String> {
+    let var = format!(
+        "JURU_SECRET_{}",
+        name.to_uppercase().replace(['-', '.', ' '], "_")
+    );
+    std::env::var(&var)
+        .ok()
+        .or_else(|| secrets.get(name).cloned())
+        .ok_or_else(|| {
+            format!("the secret \"{name}\" is not set: set the environment variable {var} or put it in config/secrets.toml")
+        })
+}
+
 /// The report of a run from its store rows.
 #[allow(clippy::too_many_arguments)]
 fn report_from_store(
@@ -573,6 +626,7 @@ pub async fn resume(
         ));
     }
     let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    login_secrets_set(&bot, &opts)?;
     let headers = cells::strings_from_json(&record.headers);
     let records = store
         .items(run_id)
@@ -715,6 +769,7 @@ pub async fn retry(
             )
         })?;
     let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    login_secrets_set(&bot, &opts)?;
     let headers = cells::strings_from_json(&record.headers);
     let chosen: Vec<store::ItemRecord> = store
         .items(parent)

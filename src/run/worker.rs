@@ -632,6 +632,14 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
             } => (error, submitted, outputs),
         };
         let error = business_by_rule(host, job, error);
+        // The HTTP login was refused: every item would be, and each try counts
+        // against the account. The run stops; the item was not tried.
+        if error.kind() == "login_refused" && !submitted {
+            let r = job.store().item_pending(&job.run_id, idx);
+            job.record("recording a pending item", r);
+            job.fail_run(job.redactor.redact(&error.message()));
+            return;
+        }
         if error == ScriptError::Cancelled {
             // Aborted mid-item: a later resume picks it up (as "maybe submitted" when
             // it had been submitted).

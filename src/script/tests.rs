@@ -565,9 +565,15 @@ fn common_slips_get_plain_messages() {
             .unwrap_or_default()
     };
     let m = message("fn process(item) { log(\"NIK \" + ${item[\"NIK\"]}); }");
-    assert!(m.starts_with("main.rhai:1:33:") && m.contains("back-ticks"), "{m}");
+    assert!(
+        m.starts_with("main.rhai:1:33:") && m.contains("back-ticks"),
+        "{m}"
+    );
     let m = message("fn process(item) { log('NIK ${x}'); }");
-    assert!(m.contains("single quotes") && m.contains("double quotes"), "{m}");
+    assert!(
+        m.contains("single quotes") && m.contains("double quotes"),
+        "{m}"
+    );
     let m = message("fn process(item) { if true { log(\"a\"); }");
     assert!(m.contains("never closed"), "{m}");
 }

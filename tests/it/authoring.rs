@@ -365,3 +365,67 @@ fn process(item) {
         assert_eq!(i.attempts, 1, "not retried: {i:?}");
     }
 }
+
+#[test]
+fn http_basic_and_digest_logins_are_answered_by_the_browser_with_secrets() {
+    let portal = PortalHandle::start();
+    let mut p = Project::new();
+    let script = r##"
+fn process(item) {
+    let page = if item["No"] == 1 { "http-basic" } else { "http-digest" };
+    browser.open(`${vars.portal_url}/lab/${page}`);
+    item.output("Sambutan", browser.text("#sambutan"));
+    item.output("Alamat", browser.url());
+}
+"##;
+    lab_bot(
+        &p,
+        script,
+        "[browser]\ntimeout = \"3s\"\n[login.http]\nuser = \"intranet_user\"\npassword = \"intranet_password\"\nhosts = [\"127.0.0.1\"]\n[vars]\nportal_url = \"unused\"",
+        2,
+    );
+    // Without the secrets the run does not begin.
+    let missing = run_lab(&p, &portal, &[]);
+    assert_eq!(missing.code(), 2, "{missing}");
+    assert!(
+        missing.stderr().contains("login.http.user")
+            && missing.stderr().contains("JURU_SECRET_INTRANET_USER"),
+        "{missing}"
+    );
+    assert!(runs(&p).is_empty());
+
+    p.env("JURU_SECRET_INTRANET_USER", juru::demo::HTTP_USER)
+        .env("JURU_SECRET_INTRANET_PASSWORD", juru::demo::HTTP_PASSWORD);
+    let run = run_lab(&p, &portal, &[]);
+    assert_eq!(run.code(), 0, "{run}");
+    let (_, done) = items(&p);
+    assert!(done[0].outputs.contains("(Basic)"), "{:?}", done[0]);
+    assert!(done[1].outputs.contains("(Digest)"), "{:?}", done[1]);
+    // Never in an address, the log or a file juru wrote; the profile holding the
+    // browser's copy is gone.
+    for i in &done {
+        assert!(
+            !i.outputs.contains("budi@") && !i.outputs.contains("rahasia"),
+            "{i:?}"
+        );
+    }
+    assert!(!run.stderr().contains(juru::demo::HTTP_PASSWORD), "{run}");
+    let left = p.files("tmp");
+    assert!(left.is_empty(), "{left:?}");
+
+    // Wrong credentials: the server's refusal stops the run at once (every item
+    // would be refused, and each try counts against the account).
+    p.env("JURU_SECRET_INTRANET_PASSWORD", "salah");
+    let wrong = run_lab(&p, &portal, &[]);
+    assert_eq!(wrong.code(), 1, "{wrong}");
+    assert!(
+        wrong
+            .stderr()
+            .contains("the server refused the user name and password of [login.http]"),
+        "{wrong}"
+    );
+    let (_, refused) = items(&p);
+    for i in &refused {
+        assert_eq!(i.state, "pending", "{i:?}");
+    }
+}
