@@ -18,6 +18,7 @@ mod actions;
 mod address;
 mod driver;
 mod frames;
+mod inspect_js;
 mod js;
 mod read;
 mod session;

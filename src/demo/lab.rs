@@ -17,9 +17,13 @@ use axum::Router;
 use super::pages::{esc, layout};
 use super::{field, lock, Shared};
 
+mod form;
+
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/lab", get(index))
+        .route("/lab/formulir", get(form::page))
+        .route("/lab/jendela", get(form::window))
         .route("/lab/lambat", get(slow))
         .route("/lab/rusak", get(broken))
         .route("/lab/arsip", get(archive).post(archive_save))
