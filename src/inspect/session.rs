@@ -82,6 +82,8 @@ impl Sessions for Opener {
 /// defines it). Lives on the thread that made it.
 pub struct BotHost {
     pub host: Host,
+    /// Hides the secrets in what is shown of the host's values and errors.
+    pub redactor: Redactor,
     /// Keeps the host's cancel signal open.
     _cancel: watch::Sender<bool>,
 }
@@ -129,6 +131,7 @@ pub fn bot_host(
     match (opened, reason) {
         (Ok(()), None) => Ok(BotHost {
             host,
+            redactor: Redactor::new(config.secrets.values()),
             _cancel: cancel_tx,
         }),
         (_, Some(reason)) => Err(InspectError::Failed(format!("bot {}: {reason}", bot.name))),

@@ -184,8 +184,8 @@ fn session_loop(
             let code = format!("{}{buffer}", "\n".repeat(start_line - 1));
             match bot_host.host.eval(&code, "stdin", limit) {
                 Ok(value) if value.is_unit() => {}
-                Ok(value) => outln!("{}", shown_value(&value)),
-                Err(e) => eprintln!("error: {}", e.message()),
+                Ok(value) => outln!("{}", bot_host.redactor.redact(&shown_value(&value))),
+                Err(e) => eprintln!("error: {}", bot_host.redactor.redact(&e.message())),
             }
             buffer.clear();
         }

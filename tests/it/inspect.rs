@@ -381,6 +381,7 @@ fn shell(p: &Project, input: &str) -> Run {
         .env("TMPDIR", p.path("tmp"))
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .env("JURU_SECRET_KUNCI", "kata-sandi-rahasia")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -419,6 +420,7 @@ browser.in_frame("main", || {
     browser.value("#nama")
 })
 browser.in_frame("menu", || judul())
+`kunci: ${secret("kunci")}`
 judul(
 "##;
     let run = shell(&p, input);
@@ -430,7 +432,8 @@ judul(
             "Entri Permohonan Izin Baru",
             "42",
             "Budi Santoso",
-            "SIMPEL 2.3"
+            "SIMPEL 2.3",
+            "kunci: ••••••"
         ],
         "{run}"
     );
@@ -441,7 +444,7 @@ judul(
     );
     // The last statement has no closing bracket before the end of the input.
     assert!(
-        err.contains("error: stdin:12: Expecting ')' to close the arguments list of this function call 'judul'"),
+        err.contains("error: stdin:13: Expecting ')' to close the arguments list of this function call 'judul'"),
         "{run}"
     );
     assert_eq!(portal.logins(), 1, "login() ran once: {run}");
