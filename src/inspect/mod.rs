@@ -190,6 +190,9 @@ pub struct Report {
     /// The address that was opened.
     pub url: String,
     pub scopes: Vec<Scope>,
+    /// Dialogs (alert, confirm, prompt) that opened while the page loaded, by their
+    /// text; they were answered by the dialog policy (dismissed by default).
+    pub dialogs: Vec<String>,
     /// A `main.rhai` draft that fills the main form.
     pub skeleton: String,
 }
@@ -235,9 +238,12 @@ pub async fn inspect(
         Some(bot) => session::open_logged_in(config, bot, &settings, &driver).await,
         None => session::open(&driver, &settings).await,
     };
+    let mut dialogs = Vec::new();
     let studied = match browser {
         Ok(browser) => {
+            browser.take_dialogs();
             let studied = study(&browser, url.trim(), base).await;
+            dialogs = browser.take_dialogs();
             browser.close().await;
             studied
         }
@@ -249,6 +255,7 @@ pub async fn inspect(
     Ok(Report {
         url: url.trim().to_string(),
         scopes,
+        dialogs,
         skeleton,
     })
 }
@@ -375,6 +382,11 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     };
     line(format!("juru inspect {}", report.url));
+    for d in &report.dialogs {
+        line(format!(
+            "dialog while the page loaded (answered by [browser] unexpected_dialog): \"{d}\""
+        ));
+    }
     for scope in &report.scopes {
         line(String::new());
         let Some(page) = &scope.page else {

@@ -326,7 +326,7 @@ fn inspect_inside_a_frame_path_and_as_text() {
 }
 
 #[test]
-fn inspect_refuses_what_it_cannot_open_in_one_sentence() {
+fn inspect_refuses_what_it_cannot_open_in_one_sentence_and_reports_dialogs() {
     let portal = PortalHandle::start();
     let p = Project::new();
     let run = p.juru(&["inspect", "file:///etc/passwd"]);
@@ -354,6 +354,19 @@ fn inspect_refuses_what_it_cannot_open_in_one_sentence() {
     assert!(
         run.stderr()
             .contains("error: cannot open http://127.0.0.1:"),
+        "{run}"
+    );
+    // A page that greets with an alert: the alert is reported, the page studied.
+    let dialog = format!("{}/lab/dialog?kejutan=1", portal.url());
+    let run = p.juru(&["inspect", &dialog]);
+    assert_eq!(run.code(), 0, "{run}");
+    assert!(
+        run.stdout().contains("dialog while the page loaded (answered by [browser] unexpected_dialog): \"Pengumuman: sistem akan dihentikan pukul 16.00 untuk pemeliharaan.\""),
+        "{run}"
+    );
+    assert!(
+        run.stdout()
+            .contains("button \"Hapus\" `#tombol-konfirmasi`  [button; asks confirm()"),
         "{run}"
     );
     let run = p.juru(&["inspect", &url, "--login", "tidak-ada"]);
