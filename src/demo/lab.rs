@@ -39,6 +39,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/lab/kadang", get(sometimes))
         .route("/lab/pintu", get(doors))
         .route("/lab/alihkan", get(redirect))
+        .route("/lab/tutup", get(close_logins))
 }
 
 async fn index() -> Html<String> {
@@ -57,6 +58,7 @@ async fn index() -> Html<String> {
 <tr><td><a href="/lab/basi">/lab/basi</a></td><td>tombol yang digambar ulang saat halaman digulung</td></tr>
 <tr><td><a href="/lab/kedaluwarsa">/lab/kedaluwarsa</a></td><td>mengakhiri semua sesi (seperti batas waktu diam)</td></tr>
 <tr><td><a href="/lab/pintu">/lab/pintu</a></td><td>tautan, jendela, bingkai dan pengalihan ke berkas lokal (file:), data: dan host lain</td></tr>
+<tr><td><a href="/lab/tutup?kali=2">/lab/tutup?kali=N&amp;kunci=K</a></td><td>N login berikutnya gagal dengan galat 500 (sekali per kunci)</td></tr>
 <tr><td><a href="/lab/alihkan?ke=/lab">/lab/alihkan?ke=URL</a></td><td>pengalihan 302 ke alamat apa saja</td></tr>
 </table>"#;
     Html(layout("Lab", None, body, ""))
@@ -467,6 +469,29 @@ async fn sometimes(
         "",
     ))
     .into_response()
+}
+
+/// The next `kali` logins answer with a server error, the first time each `kunci` is
+/// asked for (later asks change nothing): a login page that falters for a while.
+async fn close_logins(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Html<String> {
+    let key = format!("tutup:{}", field(&q, "kunci"));
+    let times: u32 = field(&q, "kali").parse().unwrap_or(1);
+    let mut inner = lock(&state);
+    if !inner.answers.contains(&key) {
+        inner.answers.push(key);
+        inner.failing_logins += times;
+    }
+    let left = inner.failing_logins;
+    drop(inner);
+    Html(layout(
+        "Tutup",
+        None,
+        &format!("<h2>Login ditutup</h2><p id=\"tutup\">{left} login berikutnya gagal.</p>"),
+        "",
+    ))
 }
 
 // ---- doors out of the web -----------------------------------------------------------

@@ -13,6 +13,7 @@
 
 mod cells;
 mod progress;
+mod results;
 mod worker;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -335,6 +336,9 @@ async fn execute_in_span(
                     run_id: id.clone(),
                 },
                 login_detect: bot.login_detect.clone(),
+                login_attempts: bot.run.login_attempts,
+                input_dirs: bot.input_dirs(Path::new(&input_text)),
+                verify_first: bot.run.verify_first,
                 rules: bot.rules.clone(),
                 max_retries: bot.run.max_retries,
                 breaker_limit: bot.run.circuit_breaker,
@@ -426,6 +430,20 @@ async fn execute_in_span(
     })
     .await?
     .map_err(|e| RunError::Failed(e.to_string()))?;
+
+    // The bot's own result files, in the office's shape.
+    if !bot.result_files.is_empty() {
+        let items = results::finished_items(&headers, &records);
+        let (d, files) = (dir.clone(), bot.result_files.clone());
+        match blocking(move || results::write(&d, &files, &items)).await? {
+            Ok(written) => {
+                for path in written {
+                    tracing::info!(file = %path.display(), "result file written");
+                }
+            }
+            Err(e) => tracing::error!("a result file could not be written: {e}"),
+        }
+    }
 
     let counts = report.counts();
     let mail = send_summary(&bot, &opts, &report, &id, &exceptions, counts).await;

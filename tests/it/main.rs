@@ -5,6 +5,7 @@
 mod support;
 
 mod agent;
+mod authoring;
 mod browser_runs;
 mod check;
 mod cli_output;
@@ -19,5 +20,6 @@ mod runs;
 mod sandbox;
 mod schedules;
 mod sheets;
+mod simpeg;
 mod web;
 mod web_attacks;
