@@ -33,7 +33,11 @@ const PEGAWAI: [(&str, &str, &str); 12] = [
     ("199105062019022002", "Maya Sari", "Bidang Anggaran"),
     ("198409152008011003", "Joko Prasetyo", "Bidang Mutasi"),
     ("199312012020121001", "Fajar Nugroho", "Sekretariat"),
-    ("198701272011012004", "Wulan Ayuningtyas", "Bidang Pengembangan"),
+    (
+        "198701272011012004",
+        "Wulan Ayuningtyas",
+        "Bidang Pengembangan",
+    ),
     ("195703101980031001", "Sutrisno", "Bagian Umum"),
     ("199408222022032006", "Indah Permatasari", "Bidang Anggaran"),
 ];
@@ -295,7 +299,13 @@ fn multipart(content_type: &str, body: &[u8]) -> HashMap<String, (Option<String>
             head.split(';')
                 .map(str::trim)
                 .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                .map(|v| v.lines().next().unwrap_or_default().trim_matches('"').to_string())
+                .map(|v| {
+                    v.lines()
+                        .next()
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                        .to_string()
+                })
         };
         if let Some(name) = attr("name") {
             parts.insert(name, (attr("filename"), value));

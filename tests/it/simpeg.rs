@@ -116,7 +116,10 @@ fn the_simpeg_bot_saves_every_row_once_through_faults_a_kill_and_a_rerun() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "no,nip,status,no_usulan,pesan");
     assert_eq!(lines.len(), 14, "{csv}");
-    assert!(lines[6].starts_with("6,199912312024011001,GAGAL,,NIP tidak ditemukan"), "{csv}");
+    assert!(
+        lines[6].starts_with("6,199912312024011001,GAGAL,,NIP tidak ditemukan"),
+        "{csv}"
+    );
     for line in lines[1..].iter().filter(|l| l.contains("BERHASIL")) {
         assert!(line.contains(",MUT/"), "{line}");
     }
