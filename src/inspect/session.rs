@@ -84,21 +84,21 @@ pub struct BotHost {
     pub host: Host,
     /// Hides the secrets in what is shown of the host's values and errors.
     pub redactor: Redactor,
-    /// Keeps the host's cancel signal open.
-    _cancel: watch::Sender<bool>,
 }
 
 /// Makes `bot`'s host on the current (blocking) thread, opens its browser through
-/// `driver_url` and runs `login()`. `work_dir` receives screenshots and downloads.
+/// `driver_url` and runs `login()`. `work_dir` receives screenshots and downloads;
+/// `cancel` becoming true ends what the script is doing.
+#[allow(clippy::too_many_arguments)]
 pub fn bot_host(
     handle: Handle,
+    cancel: watch::Receiver<bool>,
     config: &AgentConfig,
     bot: &Bot,
     settings: &browser::Settings,
     driver_url: &str,
     work_dir: &Path,
 ) -> Result<BotHost, InspectError> {
-    let (cancel_tx, cancel) = watch::channel(false);
     let context = HostContext {
         handle: handle.clone(),
         cancel,
@@ -119,7 +119,7 @@ pub fn bot_host(
     })?;
     let failure = Arc::new(Mutex::new(None));
     host.set_sessions(Box::new(Opener {
-        handle,
+        handle: handle.clone(),
         url: driver_url.to_string(),
         settings: settings.clone(),
         downloads: work_dir.join("downloads"),
@@ -128,11 +128,16 @@ pub fn bot_host(
     let limit = bot.timeout_per_item.max(Duration::from_secs(10));
     let opened = host.open_browser(limit);
     let reason = failure.lock().ok().and_then(|mut f| f.take());
+    if opened.is_err() || reason.is_some() {
+        // A session left open by a login() that failed or was interrupted.
+        if let Some(browser) = host.set_browser(None) {
+            handle.block_on(browser.close());
+        }
+    }
     match (opened, reason) {
         (Ok(()), None) => Ok(BotHost {
             host,
             redactor: Redactor::new(config.secrets.values()),
-            _cancel: cancel_tx,
         }),
         (_, Some(reason)) => Err(InspectError::Failed(format!("bot {}: {reason}", bot.name))),
         (Err(e), None) => Err(InspectError::Failed(format!(
@@ -159,7 +164,8 @@ pub async fn open_logged_in(
     let (url, dir) = (driver.url().to_string(), work.path().to_path_buf());
     let handle = Handle::current();
     let opened = tokio::task::spawn_blocking(move || {
-        let bot_host = bot_host(handle, &config, &bot, &settings, &url, &dir)?;
+        let (_keep, cancel) = watch::channel(false);
+        let bot_host = bot_host(handle, cancel, &config, &bot, &settings, &url, &dir)?;
         bot_host
             .host
             .set_browser(None)

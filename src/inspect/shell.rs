@@ -65,9 +65,20 @@ pub fn open_depth(text: &str) -> i64 {
     depth + i64::from(quote == Some('`'))
 }
 
+/// What the host thread is told next.
+enum Input {
+    Line(String),
+    /// Standard input ended (or could not be read).
+    End,
+    /// Ctrl-C or SIGTERM: stop now.
+    Stop,
+}
+
 /// Runs the shell for `bot` until standard input ends. Exit 0 at the end of the
 /// input (statements that failed were reported and do not change it), 1 when the
-/// browser could not open or `login()` failed.
+/// browser could not open or `login()` failed, 130 after Ctrl-C or SIGTERM (which
+/// also interrupts the statement that runs). Every way out closes the browser and
+/// stops the driver.
 pub async fn run(config: AgentConfig, bot: Bot, headed: bool, data_dir: PathBuf) -> ExitCode {
     let settings = session::settings(&config, Some(&bot), headed);
     let driver = match session::start_driver(&settings).await {
@@ -85,24 +96,52 @@ pub async fn run(config: AgentConfig, bot: Bot, headed: bool, data_dir: PathBuf)
     }
     let handle = Handle::current();
     let url = driver.url().to_string();
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    // A plain thread, not a blocking task: one blocked reading standard input must
-    // not hold the process open when the shell is interrupted.
-    let spawned = std::thread::Builder::new()
-        .name("juru-shell".into())
+    let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    let (input_tx, input) = std::sync::mpsc::channel();
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
+    // Standard input is read on a thread of its own (a blocked read holds nothing),
+    // the host lives on another.
+    let reader = input_tx.clone();
+    let read = std::thread::Builder::new()
+        .name("juru-shell-stdin".into())
         .spawn(move || {
-            let code = session_loop(handle, &config, &bot, &settings, &url, &work_dir);
-            let _ = done_tx.send(code);
+            for line in std::io::stdin().lock().lines() {
+                match line {
+                    Ok(line) => {
+                        if reader.send(Input::Line(line)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot read standard input: {e}");
+                        break;
+                    }
+                }
+            }
+            let _ = reader.send(Input::End);
         });
-    if let Err(e) = spawned {
-        eprintln!("error: cannot start the shell thread: {e}");
+    let host = read.and_then(|_| {
+        std::thread::Builder::new()
+            .name("juru-shell".into())
+            .spawn(move || {
+                let code = session_loop(
+                    handle, cancel, &config, &bot, &settings, &url, &work_dir, input,
+                );
+                let _ = done_tx.send(code);
+            })
+    });
+    if let Err(e) = host {
+        eprintln!("error: cannot start the shell: {e}");
         driver.stop().await;
         return ExitCode::from(1);
     }
     let code = tokio::select! {
-        code = done_rx => code.unwrap_or(1),
-        _ = tokio::signal::ctrl_c() => {
+        code = &mut done_rx => code.unwrap_or(1),
+        _ = stop_signal() => {
             eprintln!("interrupted: closing the browser");
+            let _ = cancel_tx.send(true);
+            let _ = input_tx.send(Input::Stop);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(20), done_rx).await;
             130
         }
     };
@@ -110,16 +149,40 @@ pub async fn run(config: AgentConfig, bot: Bot, headed: bool, data_dir: PathBuf)
     ExitCode::from(code)
 }
 
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn session_loop(
     handle: Handle,
+    cancel: tokio::sync::watch::Receiver<bool>,
     config: &AgentConfig,
     bot: &Bot,
     settings: &crate::browser::Settings,
     url: &str,
     work_dir: &std::path::Path,
+    input: std::sync::mpsc::Receiver<Input>,
 ) -> u8 {
-    let mut bot_host = match session::bot_host(handle.clone(), config, bot, settings, url, work_dir)
-    {
+    let mut bot_host = match session::bot_host(
+        handle.clone(),
+        cancel.clone(),
+        config,
+        bot,
+        settings,
+        url,
+        work_dir,
+    ) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");
@@ -139,11 +202,10 @@ fn session_loop(
         );
     }
     let limit = bot.timeout_per_item;
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
     let mut buffer = String::new();
     let mut line_no = 0usize;
     let mut start_line = 1usize;
+    let mut code = 0;
     loop {
         if terminal {
             eprint!(
@@ -156,9 +218,8 @@ fn session_loop(
             );
             let _ = std::io::stderr().flush();
         }
-        let next = lines.next();
-        let ended = match next {
-            Some(Ok(line)) => {
+        let ended = match input.recv() {
+            Ok(Input::Line(line)) => {
                 line_no += 1;
                 if buffer.is_empty() {
                     if line.trim().is_empty() {
@@ -173,13 +234,14 @@ fn session_loop(
                 }
                 false
             }
-            Some(Err(e)) => {
-                eprintln!("error: cannot read standard input: {e}");
+            Ok(Input::End) | Err(_) => true,
+            Ok(Input::Stop) => {
+                code = 130;
+                buffer.clear();
                 true
             }
-            None => true,
         };
-        if !buffer.trim().is_empty() {
+        if !buffer.trim().is_empty() && !*cancel.borrow() {
             // Blank lines in front, so that errors name the line of the input.
             let code = format!("{}{buffer}", "\n".repeat(start_line - 1));
             match bot_host.host.eval(&code, "stdin", limit) {
@@ -189,14 +251,14 @@ fn session_loop(
             }
             buffer.clear();
         }
-        if ended {
+        if ended || *cancel.borrow() {
             break;
         }
     }
     if let Some(browser) = bot_host.host.set_browser(None) {
         handle.block_on(browser.close());
     }
-    0
+    code
 }
 
 /// A value as the shell prints it: text as it is, anything else as Rhai writes it.

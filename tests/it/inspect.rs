@@ -463,3 +463,54 @@ judul(
     assert_eq!(portal.logins(), 1, "login() ran once: {run}");
     wait_no_processes(&p);
 }
+
+#[test]
+fn shell_stopped_by_a_signal_interrupts_the_statement_and_leaves_nothing_behind() {
+    let portal = PortalHandle::start();
+    let p = Project::new();
+    login_bot(
+        &p,
+        &portal,
+        "[browser]\ntimeout = \"5m\"\n",
+        "fn process(item) {}\n",
+    );
+    let log = std::fs::File::create(p.path("shell.log")).expect("log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_juru"))
+        .args(["shell", "lab"])
+        .current_dir(p.dir.path())
+        .env("TMPDIR", p.path("tmp"))
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("juru starts");
+    let until = Instant::now() + Duration::from_secs(120);
+    while portal.logins() == 0 {
+        assert!(Instant::now() < until, "login() never logged in");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A statement that would wait five minutes for an element that never comes.
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"browser.text(\"#tidak-ada\")\n")
+        .expect("statement written");
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: signals the juru process this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let started = Instant::now();
+    let status = child.wait().expect("juru ends");
+    let log = std::fs::read_to_string(p.path("shell.log")).unwrap_or_default();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{log}");
+    assert!(log.contains("interrupted: closing the browser"), "{log}");
+    wait_no_processes(&p);
+    let profiles: Vec<String> = p
+        .files("tmp")
+        .into_iter()
+        .filter(|f| f.contains("juru-chromium-"))
+        .collect();
+    assert!(profiles.is_empty(), "profile left: {profiles:?}");
+    drop(stdin);
+}
