@@ -282,7 +282,7 @@ pub enum Command {
     ///
     /// `browser`, `vars`, `secret()`, `log` and the script's own functions are
     /// there. The end of the input (Ctrl-D) closes the browser; exit 0, or 1 when
-    /// the browser could not open or login() failed.
+    /// the browser could not open or login() failed, 130 after Ctrl-C or SIGTERM.
     Shell {
         /// The bot's folder name under --bots.
         bot: String,
