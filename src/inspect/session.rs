@@ -76,6 +76,12 @@ impl Sessions for Opener {
             *f = Some(reason);
         }
     }
+
+    // `login()` is tried once (the default): a person is waiting for the answer.
+
+    fn discard(&mut self, browser: Browser) {
+        self.handle.block_on(browser.close());
+    }
 }
 
 /// A bot's script host with its browser open (and `login()` done when the script
