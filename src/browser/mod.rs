@@ -19,6 +19,7 @@ mod address;
 mod driver;
 mod frames;
 mod http_auth;
+mod inspect_js;
 mod js;
 mod read;
 mod session;

@@ -17,9 +17,13 @@ use axum::Router;
 use super::pages::{esc, layout};
 use super::{field, lock, Shared};
 
+mod form;
+
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/lab", get(index))
+        .route("/lab/formulir", get(form::page))
+        .route("/lab/jendela", get(form::window))
         .route("/lab/lambat", get(slow))
         .route("/lab/rusak", get(broken))
         .route("/lab/arsip", get(archive).post(archive_save))
@@ -43,6 +47,7 @@ async fn index() -> Html<String> {
 <table class="data" cellspacing="0">
 <tr><th>Halaman</th><th>Keanehan</th></tr>
 <tr><td><a href="/utama">/utama</a></td><td>frameset: menu kiri dan bingkai utama</td></tr>
+<tr><td><a href="/lab/formulir">/lab/formulir</a></td><td>formulir berlabel, pilihan, kalender, jendela bantuan (untuk juru inspect)</td></tr>
 <tr><td><a href="/lab/lambat?detik=5">/lab/lambat</a></td><td>halaman yang dimuat 5 detik</td></tr>
 <tr><td><a href="/lab/rusak">/lab/rusak</a></td><td>halaman galat 500 ala Apache</td></tr>
 <tr><td><a href="/lab/arsip">/lab/arsip</a></td><td>halaman windows-1252 (José, Dédé)</td></tr>

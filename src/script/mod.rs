@@ -1188,6 +1188,39 @@ impl Host {
         self.shared.item_log.borrow().clone()
     }
 
+    /// Evaluates statements typed by a person (`juru shell`) at the script's top
+    /// level, within `limit`: the script's functions and constants, `browser`,
+    /// `vars`, `secret()` and `log` are there, and variables it declares stay for
+    /// the next call. Returns the value of the last statement. An error names the
+    /// input as `shown` (with the line).
+    pub fn eval(
+        &mut self,
+        code: &str,
+        shown: &str,
+        limit: Duration,
+    ) -> Result<Dynamic, ScriptError> {
+        if *self.shared.cancel.borrow() {
+            return Err(ScriptError::Cancelled);
+        }
+        let typed = self
+            .engine
+            .compile_with_scope(&self.scope, code)
+            .map_err(|e| ScriptError::System {
+                message: format!("{}: {}", at(shown, e.position()), e.0),
+                kind: "script".into(),
+            })?;
+        let ast = self.script.ast.clone_functions_only().merge(&typed);
+        *self.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
+        *self.shared.calling.borrow_mut() = "shell".to_string();
+        self.shared.memory_base.set(memory::live_bytes());
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &ast);
+        *self.shared.deadline.borrow_mut() = None;
+        self.shared.calling.borrow_mut().clear();
+        result.map_err(|e| classify(shown, &e))
+    }
+
     fn call(
         &mut self,
         name: &str,

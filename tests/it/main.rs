@@ -11,6 +11,7 @@ mod check;
 mod cli_output;
 mod crash;
 mod input;
+mod inspect;
 mod lifecycle;
 mod mail;
 mod package;
