@@ -102,7 +102,7 @@ fn verify(item) {{
     lab_bot(
         p,
         &script,
-        &format!("[browser]\ntimeout = \"3 s\"\n{manifest}\n[vars]\nportal_url = \"unused\""),
+        &format!("[browser]\ntimeout = \"15 s\"\n{manifest}\n[vars]\nportal_url = \"unused\""),
         rows,
     );
 }
@@ -132,7 +132,7 @@ fn process(item) {{
     lab_bot(
         &p,
         &script,
-        "[browser]\ntimeout = \"3 s\"\n[vars]\nportal_url = \"unused\"",
+        "[browser]\ntimeout = \"15 s\"\n[vars]\nportal_url = \"unused\"",
         2,
     );
     let run = run_lab(&p, &portal, &[]);
@@ -381,7 +381,7 @@ fn process(item) {
     lab_bot(
         &p,
         script,
-        "[browser]\ntimeout = \"3s\"\n[login.http]\nuser = \"intranet_user\"\npassword = \"intranet_password\"\nhosts = [\"127.0.0.1\"]\n[vars]\nportal_url = \"unused\"",
+        "[browser]\ntimeout = \"15s\"\n[login.http]\nuser = \"intranet_user\"\npassword = \"intranet_password\"\nhosts = [\"127.0.0.1\"]\n[vars]\nportal_url = \"unused\"",
         2,
     );
     // Without the secrets the run does not begin.
