@@ -9,7 +9,7 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use super::js;
-use super::session::{command, Found, POLL};
+use super::session::{command, Backoff, Found, POLL};
 use super::{Browser, BrowserError, FieldValue};
 
 impl Browser {
@@ -41,7 +41,7 @@ impl Browser {
     /// Clicks the link whose visible text is `text` (in a web page only: the link is
     /// found by a page script, so the guard of [`super::address`] applies).
     pub async fn click_link(&self, text: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("the link \"{text}\""));
         self.leave_now().await?;
         loop {
             self.count(1);
@@ -55,13 +55,13 @@ impl Browser {
                     }
                 }
                 Err(e) if e.is_no_such_element() => {
-                    if start.elapsed() >= self.timeout {
+                    if wait.elapsed() >= self.timeout {
                         return Err(BrowserError::NotFound {
                             selector: format!("link \"{text}\""),
                             waited: self.timeout,
                         });
                     }
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 Err(e) if e.is_unexpected_alert_open() => {
                     self.settle().await;
@@ -88,6 +88,7 @@ impl Browser {
         let pairs = Value::Array(fields.iter().map(|(s, v)| json!([s, v.json()])).collect());
         let mut todo: Vec<usize> = (0..fields.len()).collect();
         let mut progress_at = Instant::now();
+        let mut wait = Backoff::new("the fields of a form");
         while !todo.is_empty() {
             let answer = self
                 .js(
@@ -109,6 +110,7 @@ impl Browser {
                         .unwrap_or_default();
                     if pending.len() < todo.len() {
                         progress_at = Instant::now();
+                        wait.reset();
                     } else if progress_at.elapsed() >= self.timeout {
                         let first = pending.first().copied().unwrap_or(0);
                         let state = answer["states"][0].as_str().unwrap_or("missing");
@@ -120,7 +122,7 @@ impl Browser {
                         return Err(self.not_ready(&fields[first.min(fields.len() - 1)].0, state));
                     }
                     todo = pending;
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 _ => {
                     let index = answer["index"].as_u64().unwrap_or(0) as usize;
@@ -155,14 +157,14 @@ impl Browser {
     /// `dd/mm/yyyy` or `yyyy-mm-dd`; the field gets `dd/mm/yyyy`, or `yyyy-mm-dd` for
     /// `<input type=date>`, with the input and change events.
     pub async fn set_date(&self, selector: &str, date: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("`{selector}`"));
         loop {
             match self.element_op(selector, "date", json!(date)).await? {
                 Found::Ready(_) => return Ok(()),
-                Found::NotYet(state) if start.elapsed() >= self.timeout => {
+                Found::NotYet(state) if wait.elapsed() >= self.timeout => {
                     return Err(self.not_ready(selector, &state))
                 }
-                Found::NotYet(_) => tokio::time::sleep(POLL).await,
+                Found::NotYet(_) => wait.pause().await,
             }
         }
     }

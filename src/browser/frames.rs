@@ -3,13 +3,12 @@
 //! goes back to the top and into the frames of the scope around it.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use fantoccini::elements::Element;
 use fantoccini::wd::WindowHandle;
 use serde_json::json;
 
-use super::session::{command, POLL};
+use super::session::{command, Backoff};
 use super::{Browser, BrowserError};
 
 /// Where a window scope came from, to go back there.
@@ -50,7 +49,7 @@ impl Browser {
             n = name.replace('"', "\\\""),
             id = css_ident(name)
         );
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("the frame \"{name}\""));
         loop {
             // (`js` first goes to the top if the last scope left that pending.)
             let found = self
@@ -75,13 +74,13 @@ impl Browser {
                     .await
                     .map_err(|e| command(format!("entering the frame \"{name}\""), e));
             }
-            if start.elapsed() >= self.timeout {
+            if wait.elapsed() >= self.timeout {
                 return Err(BrowserError::NotFound {
                     selector: format!("frame \"{name}\""),
                     waited: self.timeout,
                 });
             }
-            tokio::time::sleep(POLL).await;
+            wait.pause().await;
         }
     }
 
@@ -137,7 +136,7 @@ impl Browser {
             .await
             .map_err(|e| command("reading the current window", e))?;
         let frames = self.frames.lock().map(|f| f.clone()).unwrap_or_default();
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("a window \"{wanted}\""));
         loop {
             self.count(1);
             let handles = self
@@ -145,8 +144,10 @@ impl Browser {
                 .windows()
                 .await
                 .map_err(|e| command("listing the windows", e))?;
+            let mut moved = false;
             for handle in handles.into_iter().filter(|h| *h != origin) {
                 self.count(1);
+                moved = true;
                 if self.client.switch_to_window(handle.clone()).await.is_err() {
                     continue;
                 }
@@ -167,16 +168,18 @@ impl Browser {
                     return Ok(WindowScope { origin, frames });
                 }
             }
-            self.count(1);
-            let _ = self.client.switch_to_window(origin.clone()).await;
-            self.leave_pending.store(false, Ordering::Relaxed);
-            if start.elapsed() >= self.timeout {
+            if moved {
+                self.count(1);
+                let _ = self.client.switch_to_window(origin.clone()).await;
+                self.leave_pending.store(false, Ordering::Relaxed);
+            }
+            if wait.elapsed() >= self.timeout {
                 return Err(BrowserError::NoWindow {
                     wanted: wanted.to_string(),
                     waited: self.timeout,
                 });
             }
-            tokio::time::sleep(POLL).await;
+            wait.pause().await;
         }
     }
 

@@ -1,6 +1,87 @@
 //! Scripts juru runs inside the page. Each one does a whole step in one WebDriver
 //! round trip: find, check readiness, act, fire the events the page listens to.
 
+/// What a person sees, by WebDriver's rules (the "Is Displayed" and "Get Element
+/// Text" of chromedriver): `juruShown(el, noOpacity)` and `juruText(el)`. Function
+/// declarations, so any page script can start with them.
+///
+/// Shown: not `<input type=hidden>` or `<noscript>`, no `visibility: hidden`, no
+/// `display: none` on it or any ancestor, not fully transparent (unless
+/// `noOpacity`), and of positive size (or holding text or a child of positive size,
+/// unless it clips its overflow); an `<option>` is shown when its `<select>` is.
+///
+/// Text: the text of the shown parts only; runs of spaces and, except in `pre`
+/// styles, line breaks collapse to one space; each block element is a line of its
+/// own (one `\n` between blocks, no empty lines for margins); `<br>` breaks the line;
+/// table cells are separated by one space; lines are trimmed; a no-break space
+/// (`&nbsp;`) reads as a plain space; zero-width characters are dropped.
+pub const VISIBLE: &str = r#"
+function juruShown(el, noOpacity) {
+  const tag = el.tagName.toLowerCase();
+  if (tag === "option" || tag === "optgroup") {
+    const s = el.closest("select");
+    return !!s && juruShown(s, true);
+  }
+  if (tag === "input" && String(el.type).toLowerCase() === "hidden") return false;
+  if (tag === "noscript") return false;
+  const own = getComputedStyle(el);
+  if (own.visibility === "hidden" || own.visibility === "collapse") return false;
+  let opacity = 1;
+  for (let e = el; e; e = e.parentElement) {
+    const s = e === el ? own : getComputedStyle(e);
+    if (s.display === "none") return false;
+    opacity *= Number(s.opacity);
+  }
+  if (!noOpacity && opacity === 0) return false;
+  const sized = e => {
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) return true;
+    if (getComputedStyle(e).overflow === "hidden") return false;
+    return Array.from(e.childNodes).some(n => n.nodeType === 3 || (n.nodeType === 1 && sized(n)));
+  };
+  return sized(el);
+}
+function juruText(root) {
+  const inline = ["inline", "inline-block", "inline-table", "none", "table-cell", "table-column", "table-column-group"];
+  const lines = [];
+  const last = () => lines.length ? lines[lines.length - 1] : "";
+  const blank = s => /^[\s\xa0]*$/.test(s);
+  const add = (text, ws, tt) => {
+    let t = text.replace(/[\u200b\u200e\u200f]/g, "").replace(/\r\n?/g, "\n");
+    if (ws === "normal" || ws === "nowrap") t = t.replace(/\n/g, " ");
+    t = (ws === "pre" || ws === "pre-wrap") ? t.replace(/[ \f\t\v\u2028\u2029]/g, "\xa0") : t.replace(/[ \f\t\v\u2028\u2029]+/g, " ");
+    if (tt === "uppercase") t = t.toUpperCase();
+    else if (tt === "lowercase") t = t.toLowerCase();
+    else if (tt === "capitalize") t = t.replace(/(^|\s)(\S)/g, (m, a, b) => a + b.toUpperCase());
+    const cur = lines.length ? lines.pop() : "";
+    if (cur.endsWith(" ") && t.startsWith(" ")) t = t.slice(1);
+    lines.push(cur + t);
+  };
+  const walk = el => {
+    const tag = el.tagName.toLowerCase();
+    if (tag === "br") { lines.push(""); return; }
+    const cs = getComputedStyle(el);
+    const td = tag === "td";
+    const block = !td && !inline.includes(cs.display);
+    if (block && !blank(last())) lines.push("");
+    const shown = juruShown(el);
+    for (const n of el.childNodes) {
+      if (n.nodeType === 3 && shown) add(n.nodeValue, cs.whiteSpace, cs.textTransform);
+      else if (n.nodeType === 1) walk(n);
+    }
+    const line = last();
+    if ((td || cs.display === "table-cell") && line && !line.endsWith(" ")) lines[lines.length - 1] += " ";
+    if (block && cs.display !== "run-in" && !blank(line)) lines.push("");
+  };
+  walk(root);
+  const trim = s => s.replace(/^[^\S\xa0]+|[^\S\xa0]+$/g, "");
+  return trim(lines.map(trim).join("\n")).replace(/\xa0/g, " ");
+}
+function juruLabels(sel) {
+  return Array.from(sel.selectedOptions).map(o => o.text.replace(/\xa0/g, " ").replace(/\s+/g, " ").trim());
+}
+"#;
+
 /// Finds `arguments[0]` and, if it is ready, does `arguments[1]` with `arguments[2]`.
 ///
 /// Returns `{state}`: `ready` (with the element and what was asked), `missing`,
@@ -8,15 +89,24 @@
 /// (a bad selector, with `message`). Operations:
 /// - `probe`: the element, its tag, type and checked state;
 /// - `set`: set the field to the value as a person would (see `SET` below);
-/// - `text`: its visible text; `value`: its value;
-/// - `date`: set the value of a date field even when it is read-only or hidden.
+/// - `text`: its visible text (a `<select>`: the labels of its chosen options);
+/// - `peek`: the same without waiting for it to be shown (`""` when hidden);
+/// - `value`, `attribute` (name in `arguments[2]`): read whether shown, enabled or not;
+/// - `date`: set the value of a date field even when it is read-only or hidden;
+/// - `visible`: ready once shown; `gone`: ready once missing or hidden (else `shown`).
+///
+/// Needs [`VISIBLE`] before it.
 pub const ELEMENT: &str = r#"
 const [sel, op, val] = arguments;
 let el;
 try { el = document.querySelector(sel); } catch (e) { return {state: "invalid", message: String(e.message)}; }
+if (op === "gone") return el && juruShown(el) ? {state: "shown"} : {state: "ready"};
 if (!el) return {state: "missing"};
 const tag = el.tagName.toLowerCase(), type = (el.getAttribute("type") || "").toLowerCase();
 const fire = (t, name) => t.dispatchEvent(new Event(name, {bubbles: true}));
+if (op === "value") return {state: "ready", value: el.value === undefined || el.value === null ? "" : String(el.value)};
+if (op === "attribute") { const a = el.getAttribute(String(val)); return {state: "ready", value: a, present: a !== null}; }
+if (op === "peek") return {state: "ready", text: tag === "select" ? (juruShown(el) ? juruLabels(el).join("\n") : "") : juruText(el), shown: juruShown(el)};
 if (op === "date") {
   let v = String(val).trim();
   let m = v.match(/^(\d{4})-(\d{1,2})-(\d{1,2})$/);
@@ -34,12 +124,12 @@ if (tag === "input" && type === "radio" && op === "set" && typeof val === "strin
   if (!match) return {state: "nooption", options: group.map(r => r.value)};
   el = match;
 }
-const style = window.getComputedStyle(el);
-const shown = type === "hidden" || (style.visibility !== "hidden" && style.display !== "none" && el.getClientRects().length > 0);
-if (!shown) return {state: "hidden"};
+// Reading needs the element shown; acting also takes a transparent one (a styled
+// checkbox under its label), as a person clicks it where it is.
+if (!juruShown(el, op !== "text" && op !== "visible")) return {state: "hidden"};
+if (op === "text") return {state: "ready", text: tag === "select" ? juruLabels(el).join("\n") : juruText(el)};
+if (op === "visible") return {state: "ready"};
 if (el.disabled) return {state: "disabled"};
-if (op === "text") return {state: "ready", text: (el.innerText || el.textContent || "").trim()};
-if (op === "value") return {state: "ready", value: el.value === undefined ? "" : String(el.value)};
 if (op === "set") {
   if (tag === "select") {
     const want = String(val).trim(), norm = s => s.replace(/\s+/g, " ").trim();
@@ -129,22 +219,27 @@ if (t) t.dataset.juruSeen = arguments[1];
 "#;
 
 /// [`FILL_FORM`] with [`ELEMENT`] as its helper, built once.
-pub static FILL_FORM_FULL: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("const one = function() {{ {ELEMENT} }};\n{FILL_FORM}"));
+pub static FILL_FORM_FULL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("const one = function() {{ {VISIBLE}{ELEMENT} }};\n{FILL_FORM}")
+});
+
+/// [`ELEMENT`] with [`VISIBLE`] before it, built once.
+pub static ELEMENT_FULL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{VISIBLE}{ELEMENT}"));
 
 /// Runs [`ELEMENT`] inside the page until the element is ready or `budget` ms have
 /// passed, then answers (an asynchronous script: the last argument is the callback).
 /// One round trip instead of one per poll.
 pub static ELEMENT_WAIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        r#"const one = function() {{ {ELEMENT} }};
+        r#"const one = function() {{ {VISIBLE}{ELEMENT} }};
 const done = arguments[arguments.length - 1];
 const [sel, op, val, budget] = arguments;
 const t0 = Date.now();
 (function tick() {{
   let r;
   try {{ r = one(sel, op, val); }} catch (e) {{ r = {{state: "missing", message: String(e)}}; }}
-  const waiting = ["missing", "hidden", "disabled", "empty"].includes(r.state);
+  const waiting = ["missing", "hidden", "disabled", "empty", "shown"].includes(r.state);
   if (!waiting || Date.now() - t0 >= budget) {{ done(r); return; }}
   setTimeout(tick, 40);
 }})();"#

@@ -19,6 +19,59 @@ use super::js;
 use super::{BrowserError, DialogPolicy, DriverKind, Settings};
 
 pub(super) const POLL: Duration = Duration::from_millis(50);
+/// The longest pause between two polls of a [`Backoff`].
+const POLL_MAX: Duration = Duration::from_millis(500);
+
+/// The pauses of a wait that polls the browser: 50 ms, then twice as long each time
+/// up to half a second, so that a long wait costs a few commands, not one per 50 ms.
+/// A wait that polled more than a few times says so in the debug log when it ends.
+pub(super) struct Backoff {
+    what: String,
+    start: Instant,
+    delay: Duration,
+    polls: u32,
+}
+
+impl Backoff {
+    pub(super) fn new(what: impl Into<String>) -> Backoff {
+        Backoff {
+            what: what.into(),
+            start: Instant::now(),
+            delay: POLL,
+            polls: 0,
+        }
+    }
+
+    /// Time since the wait began.
+    pub(super) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Waits before the next poll.
+    pub(super) async fn pause(&mut self) {
+        self.polls += 1;
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(POLL_MAX);
+    }
+
+    /// Something changed (the wait made progress): poll soon again.
+    pub(super) fn reset(&mut self) {
+        self.delay = POLL;
+    }
+}
+
+impl Drop for Backoff {
+    fn drop(&mut self) {
+        if self.polls > 3 {
+            tracing::debug!(
+                polls = self.polls,
+                "waited {:.1} s for {}",
+                self.start.elapsed().as_secs_f64(),
+                self.what
+            );
+        }
+    }
+}
 /// The longest a single in-page wait runs before answering.
 pub(super) const WAIT_SLICE: Duration = Duration::from_secs(5);
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -329,12 +382,28 @@ impl Browser {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
+        Ok(self
+            .js_or_dialog(action, script, args, true)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// [`Browser::js`]; with `settle` false, an open dialog is left open and the
+    /// answer is `None`.
+    async fn js_or_dialog(
+        &self,
+        action: impl Fn() -> String,
+        script: &str,
+        args: Vec<Value>,
+        settle: bool,
+    ) -> Result<Option<Value>, BrowserError> {
         self.leave_now().await?;
         let script = format!("{}{script}", self.guard_sync);
         for attempt in 0..2 {
             self.count(1);
             match self.client.execute(&script, args.clone()).await {
-                Ok(v) => return self.unless_refused(v),
+                Ok(v) => return self.unless_refused(v).map(Some),
+                Err(e) if e.is_unexpected_alert_open() && !settle => return Ok(None),
                 Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
                     self.settle().await;
                 }
@@ -379,7 +448,7 @@ impl Browser {
         let found = self
             .js(
                 || format!("looking for `{selector}`"),
-                js::ELEMENT,
+                &js::ELEMENT_FULL,
                 vec![json!(selector), json!(op), value.clone()],
             )
             .await?;
@@ -592,7 +661,22 @@ impl Browser {
                 Err(e) => return Err(command(format!("opening {url}"), e)),
             }
         }
-        self.check_error_page().await
+        self.check_opened_page().await
+    }
+
+    /// After a navigation: a system failure when the page is a server error page. A
+    /// dialog the page opened while loading (an `alert()` on load) is left open for
+    /// the script (`accept_dialog`, `dismiss_dialog`, `dialog_text`); the next other
+    /// browser call handles it by the unexpected-dialog policy.
+    pub(super) async fn check_opened_page(&self) -> Result<(), BrowserError> {
+        let Some(page) = self
+            .js_or_dialog(|| "reading the page".into(), js::PAGE, vec![], false)
+            .await?
+        else {
+            tracing::debug!("the page opened a dialog while loading; left for the script");
+            return Ok(());
+        };
+        error_page_of(&page)
     }
 
     /// A system failure when the current page is a server error page.
@@ -600,17 +684,30 @@ impl Browser {
         let page = self
             .js(|| "reading the page".into(), js::PAGE, vec![])
             .await?;
-        let title = page["title"].as_str().unwrap_or_default();
-        let heading = page["heading"].as_str().unwrap_or_default();
-        if let Some(what) = error_page(title).or_else(|| error_page(heading)) {
-            return Err(BrowserError::ErrorPage {
-                url: page["url"].as_str().unwrap_or_default().to_string(),
-                title: what,
-            });
-        }
-        Ok(())
+        error_page_of(&page)
     }
 
+    /// Reads the text of the dialog that is open (or opens within the timeout),
+    /// leaving it open.
+    pub async fn dialog_text(&self) -> Result<String, BrowserError> {
+        self.dialog(self.timeout).await
+    }
+}
+
+/// A system failure when the page read by [`js::PAGE`] is a server error page.
+fn error_page_of(page: &Value) -> Result<(), BrowserError> {
+    let title = page["title"].as_str().unwrap_or_default();
+    let heading = page["heading"].as_str().unwrap_or_default();
+    if let Some(what) = error_page(title).or_else(|| error_page(heading)) {
+        return Err(BrowserError::ErrorPage {
+            url: page["url"].as_str().unwrap_or_default().to_string(),
+            title: what,
+        });
+    }
+    Ok(())
+}
+
+impl Browser {
     pub async fn url(&self) -> Result<String, BrowserError> {
         self.count(1);
         self.client
@@ -631,16 +728,16 @@ impl Browser {
     // ---- dialogs the script expects ---------------------------------------------
 
     async fn dialog(&self, within: Duration) -> Result<String, BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new("a dialog");
         loop {
             self.count(1);
             match self.client.get_alert_text().await {
                 Ok(text) => return Ok(text),
                 Err(e) if e.is_no_such_alert() => {
-                    if start.elapsed() >= within {
+                    if wait.elapsed() >= within {
                         return Err(BrowserError::NoDialog { waited: within });
                     }
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 Err(e) => return Err(command("reading the dialog", e)),
             }
@@ -661,18 +758,18 @@ impl Browser {
     /// Waits for a dialog and accepts it (OK), without reading its text: one round
     /// trip when the dialog is already open.
     pub async fn accept_dialog_quietly(&self) -> Result<(), BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new("a dialog to accept");
         loop {
             self.count(1);
             match self.client.accept_alert().await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_no_such_alert() => {
-                    if start.elapsed() >= self.timeout {
+                    if wait.elapsed() >= self.timeout {
                         return Err(BrowserError::NoDialog {
                             waited: self.timeout,
                         });
                     }
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 Err(e) => return Err(command("accepting the dialog", e)),
             }
