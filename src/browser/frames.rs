@@ -17,6 +17,18 @@ pub struct WindowScope {
     frames: Vec<String>,
 }
 
+/// Finds the frame `arguments[0]` in the current document: by `name`, then `id`,
+/// then (digits) by index among its `frame`/`iframe` elements, then as a CSS
+/// selector. Answers `{el, src}` or `null`.
+const FIND_FRAME: &str = r#"
+const part = arguments[0];
+const frames = Array.from(document.querySelectorAll("frame, iframe"));
+let f = frames.find(x => x.getAttribute("name") === part) || frames.find(x => x.id === part);
+if (!f && /^\d+$/.test(part)) f = frames[Number(part)];
+if (!f) { try { const e = document.querySelector(part); if (e && /^i?frame$/i.test(e.tagName)) f = e; } catch (e) {} }
+return f ? {el: f, src: f.getAttribute("src") ? String(f.src) : ""} : null;
+"#;
+
 fn parse_path(path: &str) -> Vec<String> {
     path.split('>')
         .map(|s| s.trim().to_string())
@@ -43,20 +55,15 @@ impl Browser {
         Ok(names.len())
     }
 
-    async fn enter_one(&self, name: &str) -> Result<(), BrowserError> {
-        let selector = format!(
-            "frame[name=\"{n}\"], iframe[name=\"{n}\"], frame#{id}, iframe#{id}",
-            n = name.replace('"', "\\\""),
-            id = css_ident(name)
-        );
+    pub(super) async fn enter_one(&self, name: &str) -> Result<(), BrowserError> {
         let mut wait = Backoff::new(format!("the frame \"{name}\""));
         loop {
             // (`js` first goes to the top if the last scope left that pending.)
             let found = self
                 .js(
                     || format!("looking for the frame \"{name}\""),
-                    "const f = document.querySelector(arguments[0]); return f ? {el: f, src: f.getAttribute('src') ? String(f.src) : ''} : null;",
-                    vec![json!(selector)],
+                    FIND_FRAME,
+                    vec![json!(name)],
                 )
                 .await?;
             let id = found["el"]["element-6066-11e4-a52e-4f735466cecf"].as_str();
@@ -207,17 +214,4 @@ impl Browser {
         }
         Ok(())
     }
-}
-
-/// `name` as a CSS identifier (escaping what CSS would not take literally).
-fn css_ident(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
 }

@@ -93,7 +93,10 @@ function juruLabels(sel) {
 /// - `peek`: the same without waiting for it to be shown (`""` when hidden);
 /// - `value`, `attribute` (name in `arguments[2]`): read whether shown, enabled or not;
 /// - `date`: set the value of a date field even when it is read-only or hidden;
-/// - `visible`: ready once shown; `gone`: ready once missing or hidden (else `shown`).
+/// - `visible`: ready once shown; `gone`: ready once missing or hidden (else `shown`);
+/// - `select_index`: choose the option at index `arguments[2]` of a select (added to
+///   the chosen ones of a multiple select); `deselect`: clear the option with label
+///   or value `arguments[2]` (all when `null`) of a multiple select.
 ///
 /// Needs [`VISIBLE`] before it.
 pub const ELEMENT: &str = r#"
@@ -130,6 +133,30 @@ if (!juruShown(el, op !== "text" && op !== "visible")) return {state: "hidden"};
 if (op === "text") return {state: "ready", text: tag === "select" ? juruLabels(el).join("\n") : juruText(el)};
 if (op === "visible") return {state: "ready"};
 if (el.disabled) return {state: "disabled"};
+if (op === "select_index" || op === "deselect") {
+  if (tag !== "select") return {state: "notselect", tag: tag};
+  const norm = s => s.replace(/\s+/g, " ").trim();
+  const opts = Array.from(el.options);
+  let chosen;
+  if (op === "select_index") {
+    chosen = opts[Number(val)];
+    if (!chosen) return {state: "nooption", options: opts.map((o, i) => `${i}: ${norm(o.text)}`)};
+    if (chosen.selected && !el.multiple) return {state: "ready"};
+  } else {
+    if (!el.multiple) return {state: "single"};
+    if (val === null) { chosen = opts.filter(o => o.selected); }
+    else {
+      const want = norm(String(val));
+      const one = opts.find(o => norm(o.text) === want) || opts.find(o => o.value === String(val)) || opts.find(o => norm(o.text).toLowerCase() === want.toLowerCase());
+      if (!one) return {state: "nooption", options: opts.map(o => norm(o.text)).filter(t => t)};
+      chosen = [one];
+    }
+  }
+  el.focus();
+  if (op === "select_index") chosen.selected = true; else chosen.forEach(o => { o.selected = false; });
+  fire(el, "input"); fire(el, "change"); el.blur();
+  return {state: "ready"};
+}
 if (op === "set") {
   if (tag === "select") {
     const want = String(val).trim(), norm = s => s.replace(/\s+/g, " ").trim();
@@ -218,6 +245,20 @@ const t = document.querySelector(arguments[0]);
 if (t) t.dataset.juruSeen = arguments[1];
 "#;
 
+/// `juruErrorPage()`: the title (or first heading) of the page when it is a server
+/// error page ("500 Internal Server Error", "Service Unavailable"), else `null`. The
+/// same rule as `session::error_page` for `open()`.
+pub const ERROR_PAGE: &str = r#"
+function juruErrorPage() {
+  const h = document.querySelector("h1, h2");
+  for (const t of [document.title || "", h ? (h.innerText || "") : ""]) {
+    const x = t.trim();
+    if (/^5\d\d(\s|$)/.test(x) || /internal server error|service unavailable|bad gateway|gateway time-?out|server error/i.test(x)) return x;
+  }
+  return null;
+}
+"#;
+
 /// [`FILL_FORM`] with [`ELEMENT`] as its helper, built once.
 pub static FILL_FORM_FULL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("const one = function() {{ {VISIBLE}{ELEMENT} }};\n{FILL_FORM}")
@@ -233,12 +274,17 @@ pub static ELEMENT_FULL: std::sync::LazyLock<String> =
 pub static ELEMENT_WAIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         r#"const one = function() {{ {VISIBLE}{ELEMENT} }};
+{ERROR_PAGE}
 const done = arguments[arguments.length - 1];
 const [sel, op, val, budget] = arguments;
 const t0 = Date.now();
 (function tick() {{
   let r;
   try {{ r = one(sel, op, val); }} catch (e) {{ r = {{state: "missing", message: String(e)}}; }}
+  if (r.state === "missing") {{
+    const err = juruErrorPage();
+    if (err) {{ done({{state: "errorpage", title: err, url: location.href}}); return; }}
+  }}
   const waiting = ["missing", "hidden", "disabled", "empty", "shown"].includes(r.state);
   if (!waiting || Date.now() - t0 >= budget) {{ done(r); return; }}
   setTimeout(tick, 40);
@@ -247,14 +293,54 @@ const t0 = Date.now();
 });
 
 /// Waits inside the page until its text contains `arguments[0]` or `arguments[1]` ms
-/// have passed; answers whether it does.
-pub const TEXT_WAIT: &str = r#"
+/// have passed; answers whether it does, or `{errorpage: title, url}` as soon as the
+/// page is a server error page.
+pub static TEXT_WAIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        r#"{ERROR_PAGE}
 const done = arguments[arguments.length - 1];
 const [text, budget] = arguments;
 const t0 = Date.now();
-(function tick() {
+(function tick() {{
   const found = !!document.body && document.body.innerText.includes(text);
-  if (found || Date.now() - t0 >= budget) { done(found); return; }
+  if (!found) {{
+    const err = juruErrorPage();
+    if (err) {{ done({{errorpage: err, url: location.href}}); return; }}
+  }}
+  if (found || Date.now() - t0 >= budget) {{ done(found); return; }}
   setTimeout(tick, 40);
-})();
-"#;
+}})();"#
+    )
+});
+
+/// Waits inside the page until its title (`arguments[0]` is `"title"`) or address
+/// (`"url"`) contains `arguments[1]`, or matches it when it is written `/pattern/flags`,
+/// or `arguments[2]` ms have passed. Answers `{found, value}`, `{invalid: message}`
+/// for a pattern that is not one, or `{errorpage: title, url}`.
+pub static PAGE_WAIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        r#"{ERROR_PAGE}
+const done = arguments[arguments.length - 1];
+const [what, wanted, budget] = arguments;
+let test;
+const m = /^\/([\s\S]*)\/([a-z]*)$/.exec(wanted);
+if (m && wanted.length > 1) {{
+  let re;
+  try {{ re = new RegExp(m[1], m[2]); }} catch (e) {{ done({{invalid: String(e.message)}}); return; }}
+  test = v => re.test(v);
+}} else {{
+  test = v => v.includes(wanted);
+}}
+const t0 = Date.now();
+(function tick() {{
+  const value = what === "title" ? String(document.title) : String(location.href);
+  const found = test(value);
+  if (!found) {{
+    const err = juruErrorPage();
+    if (err) {{ done({{errorpage: err, url: location.href}}); return; }}
+  }}
+  if (found || Date.now() - t0 >= budget) {{ done({{found: found, value: value}}); return; }}
+  setTimeout(tick, 40);
+}})();"#
+    )
+});

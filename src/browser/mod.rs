@@ -19,6 +19,7 @@ mod address;
 mod driver;
 mod frames;
 mod js;
+mod page;
 mod read;
 mod session;
 
@@ -28,6 +29,7 @@ use std::time::Duration;
 pub use address::{host_matches, host_pattern};
 pub use driver::{Driver, LazyDriver};
 pub use frames::WindowScope;
+pub use page::WindowInfo;
 pub use read::TableData;
 pub use session::{sweep_profiles, Browser, FieldValue};
 
@@ -130,6 +132,15 @@ pub enum BrowserError {
     ReadOnly { selector: String },
     #[error("\"{value}\" is not a date for `{selector}`; expected dd/mm/yyyy or yyyy-mm-dd")]
     BadDate { selector: String, value: String },
+    /// The page's title or address never became what a wait asked for.
+    #[error("the page {what} did not {how} \"{wanted}\" after waiting {}; it is \"{found}\"", secs(*waited))]
+    PageNotReached {
+        what: &'static str,
+        how: &'static str,
+        wanted: String,
+        found: String,
+        waited: Duration,
+    },
     #[error("no window whose title or address contains \"{wanted}\" opened within {}", secs(*waited))]
     NoWindow { wanted: String, waited: Duration },
     #[error("the page {url} did not load within {}", secs(*waited))]
@@ -182,6 +193,7 @@ impl BrowserError {
                 | BrowserError::TextNotFound { .. }
                 | BrowserError::NoDialog { .. }
                 | BrowserError::NoWindow { .. }
+                | BrowserError::PageNotReached { .. }
         )
     }
 
@@ -211,6 +223,7 @@ impl BrowserError {
             BrowserError::NoOption { .. } => "option_missing",
             BrowserError::ReadOnly { .. } | BrowserError::BadDate { .. } => "field",
             BrowserError::NoWindow { .. } => "window_missing",
+            BrowserError::PageNotReached { .. } => "page_missing",
             BrowserError::PageLoad { .. } => "page_timeout",
             BrowserError::ErrorPage { .. } | BrowserError::NotLoaded { .. } => "error_page",
             BrowserError::Download { .. } => "download",

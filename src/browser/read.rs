@@ -111,10 +111,20 @@ impl Browser {
             let found = self
                 .js_async(
                     || format!("looking for the text \"{text}\""),
-                    js::TEXT_WAIT,
+                    &js::TEXT_WAIT,
                     vec![json!(text), json!(budget)],
                 )
                 .await?;
+            if let Some(title) = found.as_ref().and_then(|f| f["errorpage"].as_str()) {
+                return Err(BrowserError::ErrorPage {
+                    url: found
+                        .as_ref()
+                        .and_then(|f| f["url"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    title: title.to_string(),
+                });
+            }
             if found.and_then(|f| f.as_bool()) == Some(true) {
                 return Ok(());
             }

@@ -74,7 +74,7 @@ impl Drop for Backoff {
 }
 /// The longest a single in-page wait runs before answering.
 pub(super) const WAIT_SLICE: Duration = Duration::from_secs(5);
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(super) const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A value for [`Browser::set`]: text for inputs, textareas and selects (by visible
 /// text), the wanted value for a radio group, on/off for a checkbox.
@@ -487,6 +487,17 @@ impl Browser {
             "file" => Err(BrowserError::Io(format!(
                 "`{selector}` is a file field: use browser.upload(selector, path)"
             ))),
+            "notselect" => Err(BrowserError::Io(format!(
+                "`{selector}` is a <{}> element, not a <select>",
+                found["tag"].as_str().unwrap_or("other")
+            ))),
+            "single" => Err(BrowserError::Io(format!(
+                "`{selector}` is a single <select>: one option is always chosen; choose another with browser.fill or browser.select_index"
+            ))),
+            "errorpage" => Err(BrowserError::ErrorPage {
+                url: found["url"].as_str().unwrap_or_default().to_string(),
+                title: found["title"].as_str().unwrap_or_default().to_string(),
+            }),
             _ => Ok(Found::NotYet(state)),
         }
     }
