@@ -100,6 +100,8 @@ pub struct Browser {
     pub(super) page_load_timeout: Duration,
     pub(super) policy: DialogPolicy,
     commands: Arc<AtomicU64>,
+    /// Of `commands`, those that started the session.
+    start_commands: u64,
     /// Dialogs that appeared when no action expected them (text), for the item log.
     dialogs: Mutex<Vec<String>>,
     /// The frame path the session is in (names from the top), for nested frame scopes.
@@ -291,12 +293,13 @@ impl Browser {
             Ok(Err(e)) => return Err(session_error(e)),
             Ok(Ok(c)) => c,
         };
-        let browser = Browser {
+        let mut browser = Browser {
             client,
             timeout: settings.timeout,
             page_load_timeout: settings.page_load_timeout,
             policy: settings.unexpected_dialog,
             commands: Arc::new(AtomicU64::new(1)),
+            start_commands: 0,
             dialogs: Mutex::new(Vec::new()),
             frames: Mutex::new(Vec::new()),
             leave_pending: AtomicBool::new(false),
@@ -315,12 +318,20 @@ impl Browser {
                 )
                 .await;
         }
+        browser.start_commands = browser.commands();
         Ok(browser)
     }
 
-    /// How many WebDriver commands this session has sent.
+    /// How many WebDriver commands this session has sent (counting the one that
+    /// created it).
     pub fn commands(&self) -> u64 {
         self.commands.load(Ordering::Relaxed)
+    }
+
+    /// Of [`Browser::commands`], those that started the session (creating it,
+    /// setting its download folder).
+    pub fn start_commands(&self) -> u64 {
+        self.start_commands
     }
 
     pub(super) fn count(&self, n: u64) {
