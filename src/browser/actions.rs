@@ -136,14 +136,18 @@ impl Browser {
         Ok(())
     }
 
-    /// Types `text` with real key events, for pages that react to key presses:
-    /// replaces the field's text, or with `clear` false adds to it.
-    pub async fn type_text(
-        &self,
-        selector: &str,
-        text: &str,
-        clear: bool,
-    ) -> Result<(), BrowserError> {
+    /// Types `text` with real key events (clearing the field first), for pages that
+    /// react to key presses.
+    pub async fn type_text(&self, selector: &str, text: &str) -> Result<(), BrowserError> {
+        self.send_text(selector, text, true).await
+    }
+
+    /// Types `text` with real key events after what the field holds.
+    pub async fn append_text(&self, selector: &str, text: &str) -> Result<(), BrowserError> {
+        self.send_text(selector, text, false).await
+    }
+
+    async fn send_text(&self, selector: &str, text: &str, clear: bool) -> Result<(), BrowserError> {
         let ready = self.ready(selector).await?;
         if clear {
             self.count(1);

@@ -176,10 +176,40 @@ if (op === "set") {
   }
   if (type === "file") return {state: "file"};
   if (el.readOnly) return {state: "readonly"};
+  // As a person types: focus, then per character keydown, keypress, the character
+  // (unless a handler refused it, or the field is full), input, keyup; then change
+  // and blur. A window without focus (after a popup closed) fires no focus or blur
+  // events of its own: then juru fires them.
+  const seen = {focus: false, blur: false};
+  const mark = e => { seen[e.type] = true; };
+  el.addEventListener("focus", mark); el.addEventListener("blur", mark);
+  const had = document.activeElement === el;
   el.focus();
-  el.value = String(val);
-  fire(el, "input"); fire(el, "change");
+  if (!had && !seen.focus) {
+    el.dispatchEvent(new FocusEvent("focus"));
+    el.dispatchEvent(new FocusEvent("focusin", {bubbles: true}));
+  }
+  const before = el.value;
+  el.value = "";
+  if (before !== "") el.dispatchEvent(new InputEvent("input", {bubbles: true, inputType: "deleteContentBackward"}));
+  for (const ch of String(val)) {
+    const key = {key: ch, bubbles: true, cancelable: true};
+    const down = el.dispatchEvent(new KeyboardEvent("keydown", key));
+    const press = down && el.dispatchEvent(new KeyboardEvent("keypress", key));
+    const full = el.maxLength > 0 && el.value.length >= el.maxLength;
+    if (press && !full) {
+      el.value += ch;
+      el.dispatchEvent(new InputEvent("input", {bubbles: true, inputType: "insertText", data: ch}));
+    }
+    el.dispatchEvent(new KeyboardEvent("keyup", key));
+  }
+  if (el.value !== before) fire(el, "change");
   el.blur();
+  if (!seen.blur) {
+    el.dispatchEvent(new FocusEvent("blur"));
+    el.dispatchEvent(new FocusEvent("focusout", {bubbles: true}));
+  }
+  el.removeEventListener("focus", mark); el.removeEventListener("blur", mark);
   return {state: "ready"};
 }
 return {state: "ready", el: el, tag: tag, type: type, checked: !!el.checked};

@@ -1,5 +1,5 @@
 //! The page as a whole: going back and forward, reloading, waiting for a title or an
-//! address, its source, the open windows, and the script escape hatch (`eval`).
+//! address, its source, the open windows, and the script escape hatch (`execute`).
 //!
 //! Every navigation here ends with the same checks as `goto` and a click: the page
 //! must be a web page of the allowed hosts ([`super::address::check_page`]), and a
@@ -145,11 +145,11 @@ impl Browser {
     /// `args`) in the page and returns what it returns, as JSON. Runs behind the same
     /// guard as juru's own scripts (web pages of the allowed hosts only), and a
     /// script that navigates is checked like a click.
-    pub async fn eval(&self, script: &str, args: Vec<Value>) -> Result<Value, BrowserError> {
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, BrowserError> {
         let wrapped = format!("return (function () {{\n{script}\n}}).apply(null, arguments);");
         let value = self
             .js(
-                || "running the script given to browser.eval".into(),
+                || "running the script given to browser.execute".into(),
                 &wrapped,
                 args,
             )
@@ -172,21 +172,28 @@ impl Browser {
             .windows()
             .await
             .map_err(|e| command("listing the windows", e))?;
+        // The current window first (no switch needed), then the others.
+        let mine = WindowInfo {
+            title: self.title().await.unwrap_or_default(),
+            url: self.url().await.unwrap_or_default(),
+            current: true,
+        };
         let mut out = Vec::new();
         let mut moved = false;
         for handle in handles {
-            let here = handle == current;
-            if !here {
-                self.count(1);
-                if self.client.switch_to_window(handle.clone()).await.is_err() {
-                    continue;
-                }
-                moved = true;
+            if handle == current {
+                out.push(mine.clone());
+                continue;
             }
+            self.count(1);
+            if self.client.switch_to_window(handle.clone()).await.is_err() {
+                continue;
+            }
+            moved = true;
             out.push(WindowInfo {
                 title: self.title().await.unwrap_or_default(),
                 url: self.url().await.unwrap_or_default(),
-                current: here,
+                current: false,
             });
         }
         if moved {

@@ -6,6 +6,7 @@ mod support;
 
 mod agent;
 mod browser_runs;
+mod browser_verbs;
 mod check;
 mod cli_output;
 mod crash;

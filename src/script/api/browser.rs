@@ -129,7 +129,7 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         |b: &mut BrowserApi, selector: &str, text: Dynamic| {
             let text = text.to_string();
             b.shared
-                .block_on(async |br| br.type_text(selector, &text, true).await)
+                .block_on(async |br| br.type_text(selector, &text).await)
         },
     );
     engine.register_fn(
@@ -153,8 +153,13 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
                     }
                 }
             }
-            b.shared
-                .block_on(async |br| br.type_text(selector, &text, clear).await)
+            b.shared.block_on(async |br| {
+                if clear {
+                    br.type_text(selector, &text).await
+                } else {
+                    br.append_text(selector, &text).await
+                }
+            })
         },
     );
     engine.register_fn(
@@ -162,7 +167,7 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         |b: &mut BrowserApi, selector: &str, text: Dynamic| {
             let text = text.to_string();
             b.shared
-                .block_on(async |br| br.type_text(selector, &text, false).await)
+                .block_on(async |br| br.append_text(selector, &text).await)
         },
     );
     engine.register_fn("press", |b: &mut BrowserApi, selector: &str, keys: &str| {
@@ -210,19 +215,22 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
     engine.register_fn("source", |b: &mut BrowserApi| {
         b.shared.block_on(async |br| br.source().await)
     });
-    engine.register_fn("eval", |b: &mut BrowserApi, script: &str| -> Res<Dynamic> {
-        let value = b
-            .shared
-            .block_on_named("browser.eval", async |br| br.eval(script, vec![]).await)?;
-        Ok(json_to_dynamic(value))
-    });
     engine.register_fn(
-        "eval",
+        "execute",
+        |b: &mut BrowserApi, script: &str| -> Res<Dynamic> {
+            let value = b.shared.block_on_named("browser.execute", async |br| {
+                br.execute(script, vec![]).await
+            })?;
+            Ok(json_to_dynamic(value))
+        },
+    );
+    engine.register_fn(
+        "execute",
         |b: &mut BrowserApi, script: &str, args: Array| -> Res<Dynamic> {
             let args: Vec<serde_json::Value> = args.iter().map(dynamic_to_json).collect();
             let value = b
                 .shared
-                .block_on_named("browser.eval", async |br| br.eval(script, args).await)?;
+                .block_on_named("browser.execute", async |br| br.execute(script, args).await)?;
             Ok(json_to_dynamic(value))
         },
     );
