@@ -60,6 +60,7 @@ impl Browser {
                         return Err(BrowserError::NotFound {
                             selector: format!("link \"{text}\""),
                             waited: self.timeout,
+                            hint: self.hint("links").await,
                         });
                     }
                     wait.pause().await;

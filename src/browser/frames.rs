@@ -85,6 +85,7 @@ impl Browser {
                 return Err(BrowserError::NotFound {
                     selector: format!("frame \"{name}\""),
                     waited: self.timeout,
+                    hint: self.hint("frames").await,
                 });
             }
             wait.pause().await;

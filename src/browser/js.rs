@@ -374,3 +374,42 @@ const t0 = Date.now();
 }})();"#
     )
 });
+
+/// What the page has, for the message about a missing element: `arguments[0]` is
+/// `fields` (shown inputs, selects, textareas, with a selector and their label),
+/// `links` (link texts) or `frames`. Answers `{items: [{sel, label}], more, frames}`.
+pub const HINT: &str = r##"
+const what = arguments[0];
+const clean = t => String(t || "").replace(/\s+/g, " ").replace(/[*:]+\s*$/, "").trim().slice(0, 40);
+const label = el => {
+  let t = "";
+  if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) t = l.innerText; }
+  if (!t && el.closest("label")) t = el.closest("label").innerText;
+  if (!t) { const td = el.closest("td"); const prev = td && td.previousElementSibling; if (prev) t = prev.innerText; }
+  if (!t) t = el.getAttribute("placeholder") || el.getAttribute("title") || "";
+  return clean(t);
+};
+const sel = el => {
+  const tag = el.tagName.toLowerCase();
+  if (el.id) return "#" + CSS.escape(el.id);
+  const name = el.getAttribute("name");
+  return name ? `${tag}[name=${JSON.stringify(name)}]` : tag;
+};
+const frameEls = Array.from(document.querySelectorAll("frame, iframe"));
+const frames = frameEls.map((f, i) => f.getAttribute("name") || f.id || String(i));
+let items = [];
+if (what === "frames") {
+  items = frameEls.map((f, i) => ({sel: f.getAttribute("name") || f.id || String(i), label: f.getAttribute("src") || ""}));
+} else if (what === "links") {
+  items = Array.from(document.querySelectorAll("a[href]")).filter(a => juruShown(a)).map(a => ({sel: clean(a.innerText), label: ""})).filter(i => i.sel);
+} else {
+  items = Array.from(document.querySelectorAll("input, select, textarea"))
+    .filter(e => (e.getAttribute("type") || "").toLowerCase() !== "hidden" && juruShown(e, true))
+    .map(e => ({sel: sel(e), label: label(e)}));
+}
+return {items: items.slice(0, 8), more: Math.max(0, items.length - 8), frames: frames};
+"##;
+
+/// [`HINT`] with [`VISIBLE`] before it, built once.
+pub static HINT_FULL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{VISIBLE}{HINT}"));

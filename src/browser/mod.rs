@@ -116,8 +116,13 @@ pub enum BrowserError {
     /// An earlier start failed (the same message), or the driver was stopped.
     #[error("{0}")]
     Unavailable(String),
-    #[error("no element matches `{selector}` after waiting {}", secs(*waited))]
-    NotFound { selector: String, waited: Duration },
+    /// `hint` says what the page has instead (starting with "; "), or is empty.
+    #[error("no element matches `{selector}` after waiting {}{hint}", secs(*waited))]
+    NotFound {
+        selector: String,
+        waited: Duration,
+        hint: String,
+    },
     #[error("element `{selector}` is still {state} after waiting {}", secs(*waited))]
     NotReady {
         selector: String,

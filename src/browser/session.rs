@@ -542,6 +542,13 @@ impl Browser {
                 },
             };
             if start.elapsed() >= self.timeout {
+                if state == "missing" {
+                    return Err(BrowserError::NotFound {
+                        selector: selector.to_string(),
+                        waited: self.timeout,
+                        hint: self.hint("fields").await,
+                    });
+                }
                 return Err(self.not_ready(selector, &state));
             }
             if budget == 0 {
@@ -589,6 +596,7 @@ impl Browser {
             BrowserError::NotFound {
                 selector: selector.to_string(),
                 waited: self.timeout,
+                hint: String::new(),
             }
         } else {
             BrowserError::NotReady {
@@ -597,6 +605,63 @@ impl Browser {
                 waited: self.timeout,
             }
         }
+    }
+
+    /// What the page has instead of a missing element, for the error message:
+    /// `"; fields on this page: …"` (`what`: `fields`, `links` or `frames`), and
+    /// the page's frames when the element may be inside one. Empty when the page
+    /// cannot be read.
+    pub(super) async fn hint(&self, what: &str) -> String {
+        let Ok(found) = self
+            .js(
+                || "describing the page".into(),
+                &js::HINT_FULL,
+                vec![json!(what)],
+            )
+            .await
+        else {
+            return String::new();
+        };
+        let mut hint = String::new();
+        let listed: Vec<String> = found["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| {
+                        let sel = i["sel"].as_str()?;
+                        let label = i["label"].as_str().unwrap_or_default();
+                        Some(if label.is_empty() {
+                            format!("`{sel}`")
+                        } else {
+                            format!("`{sel}` (\"{label}\")")
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let noun = match what {
+            "links" => "links",
+            "frames" => "frames",
+            _ => "fields",
+        };
+        if listed.is_empty() {
+            hint.push_str(&format!("; the page has no {noun}"));
+        } else {
+            let more = found["more"].as_u64().unwrap_or(0);
+            hint.push_str(&format!("; {noun} on this page: {}", listed.join(", ")));
+            if more > 0 {
+                hint.push_str(&format!(" and {more} more"));
+            }
+        }
+        if what != "frames" {
+            let frames = quote_list(&found["frames"]);
+            if !frames.is_empty() {
+                hint.push_str(&format!(
+                    "; the page has frames ({frames}): reach what is inside one with browser.in_frame"
+                ));
+            }
+        }
+        hint
     }
 
     /// Waits until `selector` is present, visible and enabled, and returns it.

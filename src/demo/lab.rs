@@ -575,7 +575,7 @@ async fn frame_content(Query(q): Query<HashMap<String, String>>) -> Html<String>
 async fn nip_page() -> Html<String> {
     let body = r#"<h2>Data Pegawai</h2>
 <p><input type="button" class="tombol" id="buka-sembulan" value="Petunjuk" onclick="window.open('/lab/sembulan', 'petunjuk', 'width=300,height=200');"></p>
-<p>NIP: <input type="text" id="nip" size="20"> Nama: <input type="text" id="nama" size="30" readonly>
+<p><label for="nip">NIP:</label> <input type="text" id="nip" size="20"> Nama: <input type="text" id="nama" size="30" readonly>
 Unit: <input type="text" id="unit" size="10"></p>
 <p>Peristiwa: <span id="peristiwa"></span></p>
 <script type="text/javascript">

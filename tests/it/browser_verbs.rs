@@ -118,7 +118,7 @@ fn process(item) {
 }
 
 #[test]
-fn waiting_for_a_shown_element_to_go_names_it_once() {
+fn failed_waits_say_what_the_page_has() {
     let portal = PortalHandle::start();
     let p = Project::new();
     p.write(
@@ -129,22 +129,40 @@ fn waiting_for_a_shown_element_to_go_names_it_once() {
         &p,
         r##"
 fn process(item) {
-    browser.open(`${vars.portal_url}/lab/baca`);
-    browser.wait_gone("#nominal");
+    switch item["No"] {
+        1 => { browser.open(`${vars.portal_url}/lab/baca`); browser.wait_gone("#nominal"); }
+        2 => { browser.open(`${vars.portal_url}/lab/nip`); browser.fill("#nik", "1"); }
+        _ => { browser.open(`${vars.portal_url}/lab/alat`); browser.in_frame("peta", || 1); }
+    }
 }
 "##,
         "[run]\nmax_retries = 0\n",
-        1,
+        3,
     );
     let run = run_lab(&p, &portal, &[]);
     assert_eq!(run.code(), 0, "{run}");
-    let out = &output_rows(&p)[0];
-    assert_eq!(out["Status"], "Pengecualian sistem", "{out:?}\n{run}");
+    let rows = output_rows(&p);
+    for row in &rows {
+        assert_eq!(row["Status"], "Pengecualian sistem", "{rows:?}\n{run}");
+    }
     assert!(
-        out["Keterangan"].contains("element `#nominal` is still shown after waiting 2 s"),
-        "{out:?}"
+        rows[0]["Keterangan"].contains("element `#nominal` is still shown after waiting 2 s"),
+        "{rows:?}"
     );
-    assert!(!out["Keterangan"].contains("still still"), "{out:?}");
+    assert!(!rows[0]["Keterangan"].contains("still still"), "{rows:?}");
+    // A missing element: the message says what the page has instead.
+    assert!(
+        rows[1]["Keterangan"].contains(
+            "no element matches `#nik` after waiting 2 s; fields on this page: `#buka-sembulan`, `#nip` (\"NIP\"), `#nama`"
+        ),
+        "{rows:?}"
+    );
+    assert!(
+        rows[2]["Keterangan"].contains(
+            "no element matches `frame \"peta\"` after waiting 2 s; frames on this page: `0` (\"/lab/bingkai-isi?n=1\"), `1`"
+        ),
+        "{rows:?}"
+    );
 }
 
 // ---- dialogs on load -----------------------------------------------------------------
