@@ -526,7 +526,13 @@ Kode: <input type="text" id="kode" value="A-17" readonly>
 <p><select id="jenis"><option value="1">Izin Usaha</option><option value="2" selected>Izin&nbsp;Mendirikan   Bangunan</option></select>
 <select id="banyak" multiple size="3"><option selected>Satu</option><option>Dua</option><option selected>Tiga</option></select>
 <select id="kosong"><option value="">-- pilih --</option><option value="1">Satu</option></select></p>
-<p id="campur">Status: <b>Aktif</b> <span style="display:none">(lama)</span> <i style="visibility:hidden">x</i></p>"#;
+<p id="campur">Status: <b>Aktif</b> <span style="display:none">(lama)</span> <i style="visibility:hidden">x</i></p>
+<pre id="pra">  Kode   A
+ Kode B</pre>
+<div id="kapital" style="text-transform:uppercase">izin usaha</div>
+<div id="induk" style="visibility:hidden">luar <span id="anak" style="visibility:visible">dalam</span></div>
+<div id="nol" style="height:0;overflow:hidden">terpotong</div>
+<div id="daftar"><ul><li>Satu</li><li>Dua&#8203;</li></ul>Jumlah: <span>2</span></div>"#;
     Html(layout("Membaca", None, body, ""))
 }
 
