@@ -3,9 +3,12 @@
 //!
 //! Everything here is async (tokio owns the sockets and the driver process). Verbs
 //! follow WebDriver's: `goto`, `find`, `click`. Every action waits until its element
-//! is present, visible and enabled, up to [`Settings::timeout`]; a wait that runs out
-//! is an error naming the selector and what it was still waiting for
-//! ([`BrowserError::is_miss`] tells "element never came" apart from other failures).
+//! is shown and enabled, up to [`Settings::timeout`]; reading a value or an attribute
+//! waits only until it is present. "Shown" and the visible text follow WebDriver's
+//! own rules (Is Element Displayed, Get Element Text: see `js::VISIBLE`). A wait that
+//! runs out is an error naming the selector and what it was still waiting for, or
+//! what the page has instead ([`BrowserError::is_miss`] tells "element never came"
+//! apart from other failures); a wait that sees a server error page fails at once.
 //!
 //! The browser goes to web pages only: navigations are `http:`/`https:` (and
 //! `about:blank`), within [`Settings::allowed_hosts`] when set, and every script

@@ -490,7 +490,8 @@ fn process(item) {
         "{run}"
     );
     for item in &items[..3] {
-        // open (2) + a 5 s wait that backs off + the failure's evidence.
+        // open (2) + a 5 s wait that backs off + the failure's evidence: about 20
+        // (a wait that polled every 50 ms cost 65 to 150).
         assert!(
             item.commands > 2 && item.commands <= 25,
             "item {} sent {} commands\n{run}",
