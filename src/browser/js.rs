@@ -193,9 +193,13 @@ if (op === "set") {
   el.value = "";
   if (before !== "") el.dispatchEvent(new InputEvent("input", {bubbles: true, inputType: "deleteContentBackward"}));
   for (const ch of String(val)) {
-    const key = {key: ch, bubbles: true, cancelable: true};
+    // keyCode/which as old pages read them: the key's code on keydown/keyup, the
+    // character's on keypress.
+    const upper = ch.toUpperCase(), kc = upper.length === 1 && /[A-Z0-9]/.test(upper) ? upper.charCodeAt(0) : ch.charCodeAt(0);
+    const key = {key: ch, keyCode: kc, which: kc, bubbles: true, cancelable: true};
+    const typed = {key: ch, keyCode: ch.charCodeAt(0), which: ch.charCodeAt(0), charCode: ch.charCodeAt(0), bubbles: true, cancelable: true};
     const down = el.dispatchEvent(new KeyboardEvent("keydown", key));
-    const press = down && el.dispatchEvent(new KeyboardEvent("keypress", key));
+    const press = down && el.dispatchEvent(new KeyboardEvent("keypress", typed));
     const full = el.maxLength > 0 && el.value.length >= el.maxLength;
     if (press && !full) {
       el.value += ch;

@@ -577,14 +577,17 @@ async fn frame_content(Query(q): Query<HashMap<String, String>>) -> Html<String>
 }
 
 /// A NIP look-up that starts when the field is left (blur). A button opens a popup
-/// that the bot closes; the look-up must still start after the popup is gone.
+/// that the bot closes; the look-up must still start after the popup is gone. The
+/// field takes digits only (a keypress filter reading `which`/`keyCode`).
 async fn nip_page() -> Html<String> {
     let body = r#"<h2>Data Pegawai</h2>
 <p><input type="button" class="tombol" id="buka-sembulan" value="Petunjuk" onclick="window.open('/lab/sembulan', 'petunjuk', 'width=300,height=200');"></p>
-<p><label for="nip">NIP:</label> <input type="text" id="nip" size="20"> Nama: <input type="text" id="nama" size="30" readonly>
+<p><label for="nip">NIP:</label> <input type="text" id="nip" size="20" onkeypress="return hanyaAngka(event);"> Nama: <input type="text" id="nama" size="30" readonly>
 Unit: <input type="text" id="unit" size="10"></p>
 <p>Peristiwa: <span id="peristiwa"></span></p>
 <script type="text/javascript">
+// Only digits, as old pages filter them: by the key code of keypress.
+function hanyaAngka(e) { var k = e.which || e.keyCode; return k >= 48 && k <= 57; }
 var peristiwa = [];
 function catat(e) { peristiwa.push(e.type); document.getElementById("peristiwa").innerHTML = peristiwa.filter(function (t, i) { return peristiwa.indexOf(t) === i; }).join(","); }
 var nip = document.getElementById("nip");
