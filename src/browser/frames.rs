@@ -153,6 +153,7 @@ impl Browser {
                 .await
                 .map_err(|e| command("listing the windows", e))?;
             let mut moved = false;
+            let mut seen = Vec::new();
             for handle in handles.into_iter().filter(|h| *h != origin) {
                 self.count(1);
                 moved = true;
@@ -163,6 +164,7 @@ impl Browser {
                 self.leave_pending.store(false, Ordering::Relaxed);
                 let title = self.title().await.unwrap_or_default();
                 let url = self.url().await.unwrap_or_default();
+                seen.push(format!("\"{title}\" ({url})"));
                 if title.contains(wanted) || url.contains(wanted) {
                     // Only a web page of the allowed hosts: else that window is
                     // closed and the session goes back where it was.
@@ -185,6 +187,11 @@ impl Browser {
                 return Err(BrowserError::NoWindow {
                     wanted: wanted.to_string(),
                     waited: self.timeout,
+                    open: if seen.is_empty() {
+                        "; no other window is open".into()
+                    } else {
+                        format!("; the other windows: {}", seen.join(", "))
+                    },
                 });
             }
             wait.pause().await;

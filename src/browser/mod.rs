@@ -149,8 +149,13 @@ pub enum BrowserError {
         found: String,
         waited: Duration,
     },
-    #[error("no window whose title or address contains \"{wanted}\" opened within {}", secs(*waited))]
-    NoWindow { wanted: String, waited: Duration },
+    #[error("no window whose title or address contains \"{wanted}\" opened within {}{open}", secs(*waited))]
+    NoWindow {
+        wanted: String,
+        waited: Duration,
+        /// The other windows that are open (starting with "; ").
+        open: String,
+    },
     #[error("the page {url} did not load within {}", secs(*waited))]
     PageLoad { url: String, waited: Duration },
     #[error("the server answered with an error page \"{title}\" at {url}")]

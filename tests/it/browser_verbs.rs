@@ -500,6 +500,11 @@ fn process(item) {
         );
     }
     assert!(items[3].commands <= 6, "{}", items[3].commands);
+    let reason = items[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("no window whose title or address contains \"tidak ada\" opened within 5 s; no other window is open"),
+        "{reason}"
+    );
     // The browser starts are counted apart, and said so.
     let sum: i64 = items.iter().map(|i| i.commands).sum();
     let summary = run.stdout();
