@@ -845,6 +845,7 @@ pub fn summary_json(s: &RunSummary) -> String {
         "not_processed": c.pending,
         "seconds": (s.duration.as_secs_f64() * 10.0).round() / 10.0,
         "webdriver_commands": s.commands,
+        "webdriver_start_commands": s.start_commands,
         "folder": s.dir.display().to_string(),
         "output": s.output.display().to_string(),
         "exceptions": s.exceptions.display().to_string(),
@@ -1160,11 +1161,19 @@ fn print_summary(s: &RunSummary) {
         RunState::Failed(reason) => format!("FAILED: {reason}"),
         RunState::Cancelled => "cancelled".to_string(),
     };
+    let in_items = s.commands.saturating_sub(s.start_commands);
+    let starts = if s.start_commands > 0 {
+        format!("; {} of them started browsers", s.start_commands)
+    } else {
+        String::new()
+    };
     let per_item = if c.total > c.pending && c.total > 0 {
         format!(
-            " ({:.1} per item)",
-            s.commands as f64 / (c.total - c.pending) as f64
+            " ({:.1} per item{starts})",
+            in_items as f64 / (c.total - c.pending) as f64
         )
+    } else if !starts.is_empty() {
+        format!(" ({})", &starts[2..])
     } else {
         String::new()
     };

@@ -92,6 +92,9 @@ pub struct RunSummary {
     pub mail: MailStatus,
     /// WebDriver commands sent, and per processed item.
     pub commands: u64,
+    /// Of `commands`, those that started browser sessions (the first and each
+    /// restart): counted in no item.
+    pub start_commands: u64,
 }
 
 /// What became of the run's mail: every message is written to the outbox, then
@@ -287,6 +290,7 @@ async fn execute_in_span(
         started,
     } = plan;
     let commands;
+    let start_commands;
     let pid_file = dir.join("chromedriver.pid");
     Driver::kill_recorded(&pid_file);
     crate::browser::sweep_profiles();
@@ -362,6 +366,7 @@ async fn execute_in_span(
                 consecutive: AtomicUsize::new(0),
                 failure: Mutex::new(None),
                 commands: AtomicU64::new(0),
+                start_commands: AtomicU64::new(0),
                 progress: worker::Progress::default(),
                 active: AtomicUsize::new(workers),
             });
@@ -393,6 +398,7 @@ async fn execute_in_span(
                 let _ = std::fs::write(&driver_log, job.redactor.redact(&text));
             }
             commands = job.commands.load(Ordering::Relaxed);
+            start_commands = job.start_commands.load(Ordering::Relaxed);
             let failure = job.failed();
             let left = !lock(&job.queue).is_empty();
             let job = Arc::try_unwrap(job)
@@ -471,7 +477,7 @@ async fn execute_in_span(
     blocking(move || store.finish_run(&rid, word, error.as_deref(), &at))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
-    tracing::info!(run = %id, state = word, done = counts.done, business = counts.business, system = counts.system, "run ended");
+    tracing::info!(run = %id, state = word, done = counts.done, business = counts.business, system = counts.system, commands, start_commands, "run ended");
 
     Ok(RunSummary {
         id,
@@ -484,6 +490,7 @@ async fn execute_in_span(
         exceptions,
         mail,
         commands,
+        start_commands,
     })
 }
 

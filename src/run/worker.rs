@@ -85,6 +85,8 @@ pub(super) struct Job {
     /// Why the run must stop early (circuit breaker, store failure), if it must.
     pub failure: Mutex<Option<String>>,
     pub commands: AtomicU64,
+    /// Of `commands`, those that started browser sessions (not part of any item).
+    pub start_commands: AtomicU64,
     pub progress: Progress,
     /// Workers still taking items.
     pub active: AtomicUsize,
@@ -224,8 +226,15 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
             }
         }));
     }
-    host.set_sessions(Box::new(Opener { job: job.clone() }));
-    let mut session = Session { initialized: false };
+    let counts = Counts::default();
+    host.set_sessions(Box::new(Opener {
+        job: job.clone(),
+        starts: counts.starts.clone(),
+    }));
+    let mut session = Session {
+        initialized: false,
+        counts,
+    };
     while let Some(idx) = job.next() {
         if !session.initialized {
             if let Err(reason) = session.init(&mut host, &job) {
@@ -274,6 +283,24 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
 struct Session {
     /// The script's `init()` ran.
     initialized: bool,
+    counts: Counts,
+}
+
+/// The worker's WebDriver commands beyond those of its current browser session.
+#[derive(Default, Clone)]
+struct Counts {
+    /// Sent by the sessions this worker closed (restarts).
+    closed: std::rc::Rc<std::cell::Cell<u64>>,
+    /// Sent to start sessions (new session, download folder): counted apart from
+    /// the items that happened to open them.
+    starts: Arc<AtomicU64>,
+}
+
+impl Counts {
+    /// Commands that belong to items: all the worker sent, less session starts.
+    fn of_items(&self, host: &Host) -> u64 {
+        (self.closed.get() + commands_of(host)).saturating_sub(self.starts.load(Ordering::Relaxed))
+    }
 }
 
 impl Session {
@@ -311,6 +338,9 @@ impl Session {
     fn close(&mut self, host: &Host, job: &Job) {
         if let Some(b) = host.set_browser(None) {
             job.commands.fetch_add(b.commands(), Ordering::Relaxed);
+            self.counts
+                .closed
+                .set(self.counts.closed.get() + b.commands());
             job.handle.block_on(b.close());
         }
     }
@@ -319,6 +349,7 @@ impl Session {
 /// Opens a worker's browser sessions when its script first uses `browser`.
 struct Opener {
     job: Arc<Job>,
+    starts: Arc<AtomicU64>,
 }
 
 impl Sessions for Opener {
@@ -337,7 +368,13 @@ impl Sessions for Opener {
             }
         });
         match opened {
-            Some(Ok(browser)) => Ok(browser),
+            Some(Ok(browser)) => {
+                self.starts
+                    .fetch_add(browser.start_commands(), Ordering::Relaxed);
+                job.start_commands
+                    .fetch_add(browser.start_commands(), Ordering::Relaxed);
+                Ok(browser)
+            }
             Some(Err(e)) => Err(ScriptError::System {
                 message: e.to_string(),
                 kind: e.kind().to_string(),
@@ -528,9 +565,13 @@ struct End {
 fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize, idx: usize) {
     let item = job.items[idx].clone();
     let t0 = Instant::now();
-    let before = commands_of(host);
+    let counts = session.counts.clone();
+    let before = counts.of_items(host);
     let now = || Utc::now().to_rfc3339();
-    let end = |host: &Host, e: End| finish(job, host, idx, &item, t0, before, e);
+    let end = |host: &Host, e: End| {
+        let commands = counts.of_items(host).saturating_sub(before);
+        finish(job, host, idx, &item, t0, commands, e)
+    };
 
     // An item a dead run left after `item.submitted()` (or any item, with
     // `[run] verify_first`): look before doing it again.
@@ -853,7 +894,15 @@ fn count_system(job: &Job) {
     }
 }
 
-fn finish(job: &Job, host: &Host, idx: usize, item: &WorkItem, t0: Instant, before: u64, end: End) {
+fn finish(
+    job: &Job,
+    host: &Host,
+    idx: usize,
+    item: &WorkItem,
+    t0: Instant,
+    commands: u64,
+    end: End,
+) {
     let log: Vec<String> = host.item_log();
     let tail = log
         .iter()
@@ -871,7 +920,6 @@ fn finish(job: &Job, host: &Host, idx: usize, item: &WorkItem, t0: Instant, befo
             other => (n, other),
         })
         .collect();
-    let commands = commands_of(host).saturating_sub(before);
     let r = job.store().item_finished(
         &job.run_id,
         idx,

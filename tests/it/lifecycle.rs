@@ -353,7 +353,8 @@ fn process(item) {
     assert_eq!(run.code(), 1, "{run}");
     assert!(
         // Tried [login] attempts times (3), each in a fresh session.
-        run.stdout().contains("the script's login() failed 3 times, the last time:")
+        run.stdout()
+            .contains("the script's login() failed 3 times, the last time:")
             && run.stdout().contains("the portal refused the password"),
         "{run}"
     );

@@ -7,6 +7,7 @@ mod support;
 mod agent;
 mod authoring;
 mod browser_runs;
+mod browser_verbs;
 mod check;
 mod cli_output;
 mod crash;
