@@ -252,6 +252,44 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Study a page of a web system before writing a bot for it: its frames, forms,
+    /// fields, buttons, links, tables and popups with the selectors that find them,
+    /// and a main.rhai draft that fills its main form.
+    ///
+    /// The page is opened in juru's own browser (the settings of config/agent.toml).
+    /// Exits 2 for a bad address or frame path, 1 when the page cannot be opened.
+    Inspect {
+        /// The page's address: http:// or https://.
+        url: String,
+        /// Study only inside this frame path (frame names from the top separated by
+        /// '>', as for browser.in_frame), e.g. "main > detail".
+        #[arg(long, value_name = "PATH")]
+        frame: Option<String>,
+        /// First log in with this bot's login() (its folder name under --bots), in
+        /// the browser settings of that bot.
+        #[arg(long, value_name = "BOT")]
+        login: Option<String>,
+        /// Print what was found as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Show the browser window instead of running headless.
+        #[arg(long)]
+        headed: bool,
+    },
+    /// Try script statements in a bot's browser: opens it (logged in by the bot's
+    /// login()), reads Rhai statements from standard input, one a line (a block
+    /// goes on while braces are open), and prints each result or error.
+    ///
+    /// `browser`, `vars`, `secret()`, `log` and the script's own functions are
+    /// there. The end of the input (Ctrl-D) closes the browser; exit 0, or 1 when
+    /// the browser could not open or login() failed, 130 after Ctrl-C or SIGTERM.
+    Shell {
+        /// The bot's folder name under --bots.
+        bot: String,
+        /// Show the browser window instead of running headless.
+        #[arg(long)]
+        headed: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -417,6 +455,24 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Users {
                 command: UsersCommand::Add { name, role },
             } => users_add(&cli.dirs, &name, &role),
+            Command::Inspect {
+                url,
+                frame,
+                login,
+                json,
+                headed,
+            } => {
+                inspect(
+                    &cli.dirs,
+                    &url,
+                    frame.as_deref(),
+                    login.as_deref(),
+                    json,
+                    headed,
+                )
+                .await
+            }
+            Command::Shell { bot, headed } => shell(&cli.dirs, &bot, headed).await,
         }
     });
     finish_output(code)
@@ -796,6 +852,7 @@ pub fn summary_json(s: &RunSummary) -> String {
         "not_processed": c.pending,
         "seconds": (s.duration.as_secs_f64() * 10.0).round() / 10.0,
         "webdriver_commands": s.commands,
+        "webdriver_start_commands": s.start_commands,
         "folder": s.dir.display().to_string(),
         "output": s.output.display().to_string(),
         "exceptions": s.exceptions.display().to_string(),
@@ -1116,8 +1173,16 @@ fn print_summary(s: &RunSummary) {
         Some((rows, _)) => rows,
         None => c.total - c.pending,
     };
+    let in_items = s.commands.saturating_sub(s.start_commands);
+    let starts = if s.start_commands > 0 {
+        format!("; {} of them started browsers", s.start_commands)
+    } else {
+        String::new()
+    };
     let per_item = if worked > 0 {
-        format!(" ({:.1} per item)", s.commands as f64 / worked as f64)
+        format!(" ({:.1} per item{starts})", in_items as f64 / worked as f64)
+    } else if !starts.is_empty() {
+        format!(" ({})", &starts[2..])
     } else {
         String::new()
     };
@@ -1517,6 +1582,85 @@ async fn serve_demo(port: u16) -> ExitCode {
     let _ = tokio::signal::ctrl_c().await;
     portal.stop().await;
     ExitCode::SUCCESS
+}
+
+/// The agent configuration and, when named, a bot, every problem printed (exit 2).
+fn config_and_bot(
+    dirs: &Dirs,
+    name: Option<&str>,
+) -> Result<(AgentConfig, Option<bot::Bot>), ExitCode> {
+    let config = AgentConfig::load(&dirs.config);
+    let bot = name.map(|n| bot::load(&dirs.bots, n)).transpose();
+    match (config, bot) {
+        (Ok(c), Ok(b)) => Ok((c, b)),
+        (c, b) => {
+            let mut problems = Problems::default();
+            if let Err(p) = c {
+                problems.extend(p);
+            }
+            if let Err(p) = b {
+                problems.extend(p);
+            }
+            Err(print_problems(&problems))
+        }
+    }
+}
+
+/// `juru inspect URL`: see [`crate::inspect`].
+async fn inspect(
+    dirs: &Dirs,
+    url: &str,
+    frame: Option<&str>,
+    login: Option<&str>,
+    json: bool,
+    headed: bool,
+) -> ExitCode {
+    use crate::inspect::{self, InspectError};
+    let checked = inspect::check_url(url).and_then(|()| frame.map(inspect::frame_path).transpose());
+    let base = match checked {
+        Ok(base) => base.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (config, bot) = match config_and_bot(dirs, login) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    match inspect::inspect(&config, bot.as_ref(), url, &base, headed).await {
+        Ok(report) if json => {
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            for line in inspect::render(&report).lines() {
+                outln!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ InspectError::Usage(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `juru shell BOT`: see [`crate::inspect::shell`].
+async fn shell(dirs: &Dirs, name: &str, headed: bool) -> ExitCode {
+    let (config, bot) = match config_and_bot(dirs, Some(name)) {
+        Ok((c, Some(b))) => (c, b),
+        Ok(_) => return ExitCode::from(2),
+        Err(code) => return code,
+    };
+    crate::inspect::shell::run(config, bot, headed, dirs.data.clone()).await
 }
 
 #[cfg(test)]

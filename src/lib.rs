@@ -12,7 +12,8 @@
 //! - [`run`] is the transaction loop over work items; [`report`] turns a finished run
 //!   into the output workbooks and the summary mail;
 //! - [`cli`] wires it together for `main.rs`; [`demo`] is the bundled legacy portal;
-//!   [`web`] is the dashboard for supervisors and officers.
+//!   [`web`] is the dashboard for supervisors and officers; [`inspect`] helps write
+//!   a bot for a new system (`juru inspect`, `juru shell`).
 
 pub mod agent;
 pub mod bot;
@@ -20,6 +21,7 @@ pub mod browser;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod inspect;
 pub mod mail;
 pub mod problem;
 pub mod report;

@@ -15,6 +15,9 @@ use crate::config::{self, Located};
 use crate::script::Source;
 use crate::{Problem, Problems};
 
+pub mod output;
+pub use output::{ColumnSource, CsvEncoding, ResultColumn, ResultFile, ResultFormat};
+
 /// A loaded, valid bot.
 #[derive(Debug, Clone)]
 pub struct Bot {
@@ -47,10 +50,14 @@ pub struct Bot {
     /// `[login] detect`: a selector only the login page has; seeing it after a
     /// failure means the session expired.
     pub login_detect: String,
+    /// `[login.http]`, if the system asks for an HTTP login.
+    pub login_http: Option<LoginHttp>,
     /// `[run]`: how items are worked through.
     pub run: RunSettings,
     /// `[rules]`: failures that are the data's fault, not the system's.
     pub rules: Rules,
+    /// `[[output.files]]`: result files in the office's own shape.
+    pub result_files: Vec<ResultFile>,
 }
 
 /// How a bot's items are worked through (`[run]` in bot.toml).
@@ -69,6 +76,13 @@ pub struct RunSettings {
     /// Runs over different inputs may go on at the same time (runs over the same
     /// input never do). Off by default: one run of the bot at a time.
     pub parallel_runs: bool,
+    /// Every item is looked up with the script's `verify(item)` before
+    /// `process(item)`: an item already in the system is done without typing it
+    /// again (re-runs of the same workbook create nothing twice).
+    pub verify_first: bool,
+    /// `[login] attempts`: how many times `login()` is tried, each in a fresh
+    /// browser session, before the run gives up.
+    pub login_attempts: u32,
 }
 
 impl Default for RunSettings {
@@ -80,6 +94,8 @@ impl Default for RunSettings {
             rate_per_minute: None,
             timeout: None,
             parallel_runs: false,
+            verify_first: false,
+            login_attempts: 3,
         }
     }
 }
@@ -133,6 +149,9 @@ pub struct Input {
     /// How to read it: sheet, header row, renames, date columns, filter,
     /// required columns, CSV settings (`[input]` keys other than `workbook`).
     pub read: crate::sheet::ReadOptions,
+    /// `attachments`: folders (besides the input workbook's own) the script may read
+    /// and upload files from; relative to the bot folder unless absolute.
+    pub attachments: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +172,8 @@ struct BotFile {
     #[serde(default)]
     login: LoginFile,
     #[serde(default)]
+    output: output::OutputFile,
+    #[serde(default)]
     rules: RulesFile,
 }
 
@@ -169,6 +190,27 @@ struct BotBrowserFile {
 #[serde(deny_unknown_fields)]
 struct LoginFile {
     detect: Option<String>,
+    attempts: Option<Spanned<i64>>,
+    http: Option<Spanned<LoginHttpFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginHttpFile {
+    user: String,
+    password: String,
+    hosts: Vec<String>,
+}
+
+/// `[login.http]`: an HTTP Basic or Digest login the browser answers itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginHttp {
+    /// The secret holding the user name.
+    pub user_secret: String,
+    /// The secret holding the password.
+    pub password_secret: String,
+    /// The hosts the credentials are for (lower case).
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +233,8 @@ struct InputFile {
     trim: Option<bool>,
     #[serde(default)]
     csv: InputCsvFile,
+    #[serde(default)]
+    attachments: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -323,6 +367,7 @@ struct RunFile {
     rate_per_minute: Option<Spanned<f64>>,
     timeout: Option<Spanned<String>>,
     parallel_runs: Option<bool>,
+    verify_first: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -400,6 +445,7 @@ pub fn load(bots_dir: &Path, name: &str) -> Result<Bot, Problems> {
     let file = parsed.value.take();
     let mut problems = Problems::default();
     let script_shown = script_path.display().to_string();
+    let mut defines_verify = true;
     let script = match Source::load(&script_path, &script_shown)
         .and_then(|source| source.compile().map(|compiled| (source, compiled)))
     {
@@ -410,6 +456,7 @@ pub fn load(bots_dir: &Path, name: &str) -> Result<Bot, Problems> {
                     "the script must define `fn process(item)`, called once for each work item",
                 );
             }
+            defines_verify = compiled.defines("verify", 1);
             Some(source)
         }
         Err(p) => {
@@ -423,6 +470,12 @@ pub fn load(bots_dir: &Path, name: &str) -> Result<Bot, Problems> {
     };
     let mut validation = Problems::default();
     let bot = file.map(|f| f.validate(name, &dir, &at, &mut validation));
+    if bot.as_ref().is_some_and(|b| b.run.verify_first) && !defines_verify {
+        problems.push(
+            &script_shown,
+            "run.verify_first = true in bot.toml needs `fn verify(item)` in the script, returning true when the item is already in the system",
+        );
+    }
     let mut all = parsed.with(validation);
     all.extend(problems);
     let problems = all;
@@ -475,6 +528,14 @@ impl BotFile {
             };
         let run = RunSettings {
             parallel_runs: self.run.parallel_runs.unwrap_or(false),
+            verify_first: self.run.verify_first.unwrap_or(false),
+            login_attempts: whole(
+                &self.login.attempts,
+                "login.attempts",
+                1,
+                10,
+                defaults.login_attempts as i64,
+            ) as u32,
             workers: whole(&self.run.workers, "run.workers", 1, 16, 1) as usize,
             max_retries: whole(
                 &self.run.max_retries,
@@ -619,16 +680,57 @@ impl BotFile {
             .detect
             .filter(|d| !d.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_LOGIN_DETECT.to_string());
+        let result_files = self.output.validate(at, problems);
+        let login_http = self.login.http.as_ref().and_then(|h| {
+            let v = h.get_ref();
+            let mut ok = true;
+            for (key, name) in [("user", &v.user), ("password", &v.password)] {
+                if name.trim().is_empty() {
+                    ok = false;
+                    problems.0.push(at.problem(
+                        h,
+                        &format!("login.http.{key}"),
+                        "must name a secret (set as JURU_SECRET_<NAME> or in config/secrets.toml), e.g. \"portal_user\"",
+                    ));
+                }
+            }
+            let mut hosts = Vec::new();
+            for host in &v.hosts {
+                match crate::browser::host_pattern(host) {
+                    Ok(p) => hosts.push(p),
+                    Err(e) => {
+                        ok = false;
+                        problems.0.push(at.problem(h, "login.http.hosts", e));
+                    }
+                }
+            }
+            if v.hosts.is_empty() {
+                ok = false;
+                problems.0.push(at.problem(
+                    h,
+                    "login.http.hosts",
+                    "must name the hosts the user name and password are for, e.g. [\"simpeg.example.go.id\"]; they are given to no other",
+                ));
+            }
+            ok.then(|| LoginHttp {
+                user_secret: v.user.trim().to_string(),
+                password_secret: v.password.trim().to_string(),
+                hosts,
+            })
+        });
         Bot {
             run,
             rules,
+            result_files,
             browser,
             login_detect,
+            login_http,
             name: folder.to_string(),
             description: self.description,
             dir: dir.to_path_buf(),
             input: Input {
                 workbook: PathBuf::from(self.input.workbook.get_ref()),
+                attachments: attachment_dirs(&self.input.attachments, dir, at, problems),
                 read: self.input.read_options(at, problems),
             },
             timeout_per_item,
@@ -678,6 +780,24 @@ fn allowed_hosts(
 impl Bot {
     /// The input workbook path: `override_path` if given, else the manifest's, taken
     /// relative to the bot folder.
+    /// The folders the script may read and upload files from besides its own and
+    /// the run's: the input workbook's folder (and, for a workbook an inbox moved to
+    /// `processing/`, the inbox itself, where attachments sent with it wait), then
+    /// `[input] attachments`.
+    pub fn input_dirs(&self, input: &Path) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(folder) = input.parent().filter(|p| !p.as_os_str().is_empty()) {
+            dirs.push(folder.to_path_buf());
+            if folder.file_name().is_some_and(|n| n == "processing") {
+                if let Some(inbox) = folder.parent() {
+                    dirs.push(inbox.to_path_buf());
+                }
+            }
+        }
+        dirs.extend(self.input.attachments.iter().cloned());
+        dirs
+    }
+
     pub fn input_path(&self, override_path: Option<&Path>) -> PathBuf {
         match override_path {
             Some(p) => p.to_path_buf(),
@@ -685,6 +805,38 @@ impl Bot {
             None => self.dir.join(&self.input.workbook),
         }
     }
+}
+
+/// `[input] attachments`: existing folders, relative to the bot folder unless absolute.
+fn attachment_dirs(
+    list: &[Spanned<String>],
+    dir: &Path,
+    at: &Located,
+    problems: &mut Problems,
+) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for entry in list {
+        let path = Path::new(entry.get_ref().trim());
+        let full = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            dir.join(path)
+        };
+        if entry.get_ref().trim().is_empty() || !full.is_dir() {
+            problems.0.push(at.problem(
+                entry,
+                "input.attachments",
+                format!(
+                    "\"{}\" is not a folder ({} does not exist or is not a folder); expected folders the script may read and upload files from",
+                    entry.get_ref(),
+                    full.display()
+                ),
+            ));
+            continue;
+        }
+        dirs.push(full);
+    }
+    dirs
 }
 
 #[cfg(test)]

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use super::js;
-use super::session::{command, Found, POLL};
+use super::session::{command, Backoff, Found, POLL};
 use super::{Browser, BrowserError, FieldValue};
 
 impl Browser {
@@ -41,7 +42,7 @@ impl Browser {
     /// Clicks the link whose visible text is `text` (in a web page only: the link is
     /// found by a page script, so the guard of [`super::address`] applies).
     pub async fn click_link(&self, text: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("the link \"{text}\""));
         self.leave_now().await?;
         loop {
             self.count(1);
@@ -55,13 +56,14 @@ impl Browser {
                     }
                 }
                 Err(e) if e.is_no_such_element() => {
-                    if start.elapsed() >= self.timeout {
+                    if wait.elapsed() >= self.timeout {
                         return Err(BrowserError::NotFound {
                             selector: format!("link \"{text}\""),
                             waited: self.timeout,
+                            hint: self.hint("links").await,
                         });
                     }
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 Err(e) if e.is_unexpected_alert_open() => {
                     self.settle().await;
@@ -88,6 +90,7 @@ impl Browser {
         let pairs = Value::Array(fields.iter().map(|(s, v)| json!([s, v.json()])).collect());
         let mut todo: Vec<usize> = (0..fields.len()).collect();
         let mut progress_at = Instant::now();
+        let mut wait = Backoff::new("the fields of a form");
         while !todo.is_empty() {
             let answer = self
                 .js(
@@ -109,6 +112,7 @@ impl Browser {
                         .unwrap_or_default();
                     if pending.len() < todo.len() {
                         progress_at = Instant::now();
+                        wait.reset();
                     } else if progress_at.elapsed() >= self.timeout {
                         let first = pending.first().copied().unwrap_or(0);
                         let state = answer["states"][0].as_str().unwrap_or("missing");
@@ -120,7 +124,7 @@ impl Browser {
                         return Err(self.not_ready(&fields[first.min(fields.len() - 1)].0, state));
                     }
                     todo = pending;
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 _ => {
                     let index = answer["index"].as_u64().unwrap_or(0) as usize;
@@ -136,13 +140,25 @@ impl Browser {
     /// Types `text` with real key events (clearing the field first), for pages that
     /// react to key presses.
     pub async fn type_text(&self, selector: &str, text: &str) -> Result<(), BrowserError> {
+        self.send_text(selector, text, true).await
+    }
+
+    /// Types `text` with real key events after what the field holds.
+    pub async fn append_text(&self, selector: &str, text: &str) -> Result<(), BrowserError> {
+        self.send_text(selector, text, false).await
+    }
+
+    async fn send_text(&self, selector: &str, text: &str, clear: bool) -> Result<(), BrowserError> {
         let ready = self.ready(selector).await?;
-        self.count(2);
-        ready
-            .element
-            .clear()
-            .await
-            .map_err(|e| command(format!("clearing `{selector}`"), e))?;
+        if clear {
+            self.count(1);
+            ready
+                .element
+                .clear()
+                .await
+                .map_err(|e| command(format!("clearing `{selector}`"), e))?;
+        }
+        self.count(1);
         ready
             .element
             .send_keys(text)
@@ -150,25 +166,86 @@ impl Browser {
             .map_err(|e| command(format!("typing into `{selector}`"), e))
     }
 
+    /// Presses keys on the element (once it is shown and enabled) with real key
+    /// events: `keys` names one key or several separated by spaces, each with
+    /// modifiers joined by `+` ("Tab", "Enter", "Shift+Tab", "Control+a", "ArrowDown
+    /// ArrowDown Enter"). See [`key_sequence`] for the names.
+    pub async fn press(&self, selector: &str, keys: &str) -> Result<(), BrowserError> {
+        let sequence = key_sequence(keys)?;
+        let ready = self.ready(selector).await?;
+        self.count(1);
+        ready
+            .element
+            .send_keys(&sequence)
+            .await
+            .map_err(|e| command(format!("pressing {keys} on `{selector}`"), e))?;
+        self.check_location().await
+    }
+
+    /// Presses keys on the element that has the focus (the page's body when none
+    /// has), as [`Browser::press`].
+    pub async fn keys(&self, keys: &str) -> Result<(), BrowserError> {
+        let sequence = key_sequence(keys)?;
+        let found = self
+            .js(
+                || "finding the focused element".into(),
+                "return document.activeElement || document.body;",
+                vec![],
+            )
+            .await?;
+        let Some(id) = found[super::session::ELEMENT_KEY].as_str() else {
+            return Err(BrowserError::Io(
+                "the page has no element to press keys on".into(),
+            ));
+        };
+        let element = fantoccini::elements::Element::from_element_id(
+            self.client.clone(),
+            fantoccini::elements::ElementRef::from(id.to_string()),
+        );
+        self.count(1);
+        element
+            .send_keys(&sequence)
+            .await
+            .map_err(|e| command(format!("pressing {keys}"), e))?;
+        self.check_location().await
+    }
+
+    /// Chooses the option at `index` (from 0) of a `<select>`; in a multiple select
+    /// it is added to the chosen ones. Fires input and change.
+    pub async fn select_index(&self, selector: &str, index: usize) -> Result<(), BrowserError> {
+        self.until_ready(selector, "select_index", json!(index))
+            .await
+            .map(|_| ())
+    }
+
+    /// Clears the option with the label (or value) `option` of a multiple select,
+    /// or every option when `None`. Fires input and change.
+    pub async fn deselect(&self, selector: &str, option: Option<&str>) -> Result<(), BrowserError> {
+        self.until_ready(selector, "deselect", json!(option))
+            .await
+            .map(|_| ())
+    }
+
     /// Sets a date on a date field, also a read-only or hidden one (the usual
     /// calendar widget keeps its real value in a hidden input). `date` is
     /// `dd/mm/yyyy` or `yyyy-mm-dd`; the field gets `dd/mm/yyyy`, or `yyyy-mm-dd` for
     /// `<input type=date>`, with the input and change events.
     pub async fn set_date(&self, selector: &str, date: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("`{selector}`"));
         loop {
             match self.element_op(selector, "date", json!(date)).await? {
                 Found::Ready(_) => return Ok(()),
-                Found::NotYet(state) if start.elapsed() >= self.timeout => {
+                Found::NotYet(state) if wait.elapsed() >= self.timeout => {
                     return Err(self.not_ready(selector, &state))
                 }
-                Found::NotYet(_) => tokio::time::sleep(POLL).await,
+                Found::NotYet(_) => wait.pause().await,
             }
         }
     }
 
-    /// Puts the file at `path` (already checked by the caller) into a file field.
-    pub async fn upload(&self, selector: &str, path: &Path) -> Result<(), BrowserError> {
+    /// Puts the files at `paths` (already checked by the caller) into a file field,
+    /// in one step (several only for a field with the `multiple` attribute).
+    pub async fn upload(&self, selector: &str, paths: &[PathBuf]) -> Result<(), BrowserError> {
         let ready = self.ready(selector).await?;
         if ready.kind != "file" {
             return Err(BrowserError::Io(format!(
@@ -180,12 +257,28 @@ impl Browser {
                 }
             )));
         }
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         self.count(1);
         ready
             .element
-            .send_keys(&path.display().to_string())
+            .send_keys(&names.join("\n"))
             .await
-            .map_err(|e| command(format!("uploading {} into `{selector}`", path.display()), e))
+            .map_err(|e| {
+                let what = if names.len() == 1 {
+                    names[0].clone()
+                } else {
+                    format!("{} files", names.len())
+                };
+                let text = e.to_string();
+                if names.len() > 1 && text.contains("multiple") {
+                    BrowserError::Io(format!(
+                        "`{selector}` takes one file (it has no `multiple` attribute); {} were given",
+                        names.len()
+                    ))
+                } else {
+                    command(format!("uploading {what} into `{selector}`"), e)
+                }
+            })
     }
 
     /// Clicks `selector` and waits until the file it downloads has arrived whole;
@@ -278,4 +371,106 @@ fn has_partial(dir: &Path) -> bool {
                 .any(|e| is_partial(&e.path()))
         })
         .unwrap_or(false)
+}
+
+/// The WebDriver key string for `keys`: key names separated by spaces, each with
+/// modifiers joined by `+`. Names: Tab, Enter, Return, Escape (Esc), Backspace,
+/// Delete, Insert, Space, ArrowUp/Down/Left/Right (Up, Down, Left, Right), Home, End,
+/// PageUp, PageDown, F1–F12, and the modifiers Shift, Control (Ctrl), Alt, Meta; any
+/// single character stands for itself.
+pub(super) fn key_sequence(keys: &str) -> Result<String, BrowserError> {
+    let mut out = String::new();
+    let mut any = false;
+    for chord in keys.split_whitespace() {
+        let parts: Vec<&str> = if chord == "+" {
+            vec!["+"]
+        } else {
+            chord.split('+').collect()
+        };
+        let mut modifiers = false;
+        for (i, part) in parts.iter().enumerate() {
+            let code = key_code(part).ok_or_else(|| {
+                BrowserError::Io(format!(
+                    "\"{part}\" is not a key name; expected Tab, Enter, Escape, Backspace, Delete, Space, ArrowUp, ArrowDown, ArrowLeft, ArrowRight, Home, End, PageUp, PageDown, F1–F12, Shift, Control, Alt, Meta or one character, joined by + for a combination (\"Shift+Tab\")"
+                ))
+            })?;
+            if i + 1 < parts.len() {
+                if !matches!(code, '\u{E008}' | '\u{E009}' | '\u{E00A}' | '\u{E03D}') {
+                    return Err(BrowserError::Io(format!(
+                        "in \"{chord}\", only the last key may be other than Shift, Control, Alt or Meta"
+                    )));
+                }
+                modifiers = true;
+            }
+            out.push(code);
+        }
+        if modifiers {
+            // Releases the modifiers.
+            out.push('\u{E000}');
+        }
+        any = true;
+    }
+    if !any {
+        return Err(BrowserError::Io("no key was named".into()));
+    }
+    Ok(out)
+}
+
+fn key_code(name: &str) -> Option<char> {
+    let mut chars = name.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return Some(c);
+    }
+    let code = match name.to_ascii_lowercase().as_str() {
+        "tab" => '\u{E004}',
+        "enter" | "return" => '\u{E007}',
+        "escape" | "esc" => '\u{E00C}',
+        "backspace" => '\u{E003}',
+        "delete" | "del" => '\u{E017}',
+        "insert" => '\u{E016}',
+        "space" => '\u{E00D}',
+        "arrowup" | "up" => '\u{E013}',
+        "arrowdown" | "down" => '\u{E015}',
+        "arrowleft" | "left" => '\u{E012}',
+        "arrowright" | "right" => '\u{E014}',
+        "home" => '\u{E011}',
+        "end" => '\u{E010}',
+        "pageup" => '\u{E00E}',
+        "pagedown" => '\u{E00F}',
+        "shift" => '\u{E008}',
+        "control" | "ctrl" => '\u{E009}',
+        "alt" => '\u{E00A}',
+        "meta" => '\u{E03D}',
+        f if f.len() <= 3 && f.starts_with('f') => {
+            let n: u32 = f[1..].parse().ok().filter(|n| (1..=12).contains(n))?;
+            char::from_u32(0xE031 + n - 1)?
+        }
+        _ => return None,
+    };
+    Some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_sequence;
+
+    #[test]
+    fn key_names_become_webdriver_keys() {
+        assert_eq!(key_sequence("Tab").unwrap(), "\u{E004}");
+        assert_eq!(
+            key_sequence("Shift+Tab").unwrap(),
+            "\u{E008}\u{E004}\u{E000}"
+        );
+        assert_eq!(
+            key_sequence("ArrowDown down Enter").unwrap(),
+            "\u{E015}\u{E015}\u{E007}"
+        );
+        assert_eq!(key_sequence("Control+a").unwrap(), "\u{E009}a\u{E000}");
+        assert_eq!(key_sequence("F5").unwrap(), "\u{E035}");
+        assert_eq!(key_sequence("x").unwrap(), "x");
+        assert!(key_sequence("Tabb").is_err());
+        assert!(key_sequence("a+Tab").is_err());
+        assert!(key_sequence("  ").is_err());
+        assert!(key_sequence("F13").is_err());
+    }
 }

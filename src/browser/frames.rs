@@ -3,13 +3,12 @@
 //! goes back to the top and into the frames of the scope around it.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use fantoccini::elements::Element;
 use fantoccini::wd::WindowHandle;
 use serde_json::json;
 
-use super::session::{command, POLL};
+use super::session::{command, Backoff};
 use super::{Browser, BrowserError};
 
 /// Where a window scope came from, to go back there.
@@ -17,6 +16,18 @@ pub struct WindowScope {
     origin: WindowHandle,
     frames: Vec<String>,
 }
+
+/// Finds the frame `arguments[0]` in the current document: by `name`, then `id`,
+/// then (digits) by index among its `frame`/`iframe` elements, then as a CSS
+/// selector. Answers `{el, src}` or `null`.
+const FIND_FRAME: &str = r#"
+const part = arguments[0];
+const frames = Array.from(document.querySelectorAll("frame, iframe"));
+let f = frames.find(x => x.getAttribute("name") === part) || frames.find(x => x.id === part);
+if (!f && /^\d+$/.test(part)) f = frames[Number(part)];
+if (!f) { try { const e = document.querySelector(part); if (e && /^i?frame$/i.test(e.tagName)) f = e; } catch (e) {} }
+return f ? {el: f, src: f.getAttribute("src") ? String(f.src) : ""} : null;
+"#;
 
 fn parse_path(path: &str) -> Vec<String> {
     path.split('>')
@@ -44,20 +55,15 @@ impl Browser {
         Ok(names.len())
     }
 
-    async fn enter_one(&self, name: &str) -> Result<(), BrowserError> {
-        let selector = format!(
-            "frame[name=\"{n}\"], iframe[name=\"{n}\"], frame#{id}, iframe#{id}",
-            n = name.replace('"', "\\\""),
-            id = css_ident(name)
-        );
-        let start = Instant::now();
+    pub(super) async fn enter_one(&self, name: &str) -> Result<(), BrowserError> {
+        let mut wait = Backoff::new(format!("the frame \"{name}\""));
         loop {
             // (`js` first goes to the top if the last scope left that pending.)
             let found = self
                 .js(
                     || format!("looking for the frame \"{name}\""),
-                    "const f = document.querySelector(arguments[0]); return f ? {el: f, src: f.getAttribute('src') ? String(f.src) : ''} : null;",
-                    vec![json!(selector)],
+                    FIND_FRAME,
+                    vec![json!(name)],
                 )
                 .await?;
             let id = found["el"]["element-6066-11e4-a52e-4f735466cecf"].as_str();
@@ -75,13 +81,14 @@ impl Browser {
                     .await
                     .map_err(|e| command(format!("entering the frame \"{name}\""), e));
             }
-            if start.elapsed() >= self.timeout {
+            if wait.elapsed() >= self.timeout {
                 return Err(BrowserError::NotFound {
                     selector: format!("frame \"{name}\""),
                     waited: self.timeout,
+                    hint: self.hint("frames").await,
                 });
             }
-            tokio::time::sleep(POLL).await;
+            wait.pause().await;
         }
     }
 
@@ -137,7 +144,7 @@ impl Browser {
             .await
             .map_err(|e| command("reading the current window", e))?;
         let frames = self.frames.lock().map(|f| f.clone()).unwrap_or_default();
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("a window \"{wanted}\""));
         loop {
             self.count(1);
             let handles = self
@@ -145,8 +152,11 @@ impl Browser {
                 .windows()
                 .await
                 .map_err(|e| command("listing the windows", e))?;
+            let mut moved = false;
+            let mut seen = Vec::new();
             for handle in handles.into_iter().filter(|h| *h != origin) {
                 self.count(1);
+                moved = true;
                 if self.client.switch_to_window(handle.clone()).await.is_err() {
                     continue;
                 }
@@ -154,6 +164,7 @@ impl Browser {
                 self.leave_pending.store(false, Ordering::Relaxed);
                 let title = self.title().await.unwrap_or_default();
                 let url = self.url().await.unwrap_or_default();
+                seen.push(format!("\"{title}\" ({url})"));
                 if title.contains(wanted) || url.contains(wanted) {
                     // Only a web page of the allowed hosts: else that window is
                     // closed and the session goes back where it was.
@@ -167,16 +178,23 @@ impl Browser {
                     return Ok(WindowScope { origin, frames });
                 }
             }
-            self.count(1);
-            let _ = self.client.switch_to_window(origin.clone()).await;
-            self.leave_pending.store(false, Ordering::Relaxed);
-            if start.elapsed() >= self.timeout {
+            if moved {
+                self.count(1);
+                let _ = self.client.switch_to_window(origin.clone()).await;
+                self.leave_pending.store(false, Ordering::Relaxed);
+            }
+            if wait.elapsed() >= self.timeout {
                 return Err(BrowserError::NoWindow {
                     wanted: wanted.to_string(),
                     waited: self.timeout,
+                    open: if seen.is_empty() {
+                        "; no other window is open".into()
+                    } else {
+                        format!("; the other windows: {}", seen.join(", "))
+                    },
                 });
             }
-            tokio::time::sleep(POLL).await;
+            wait.pause().await;
         }
     }
 
@@ -204,17 +222,4 @@ impl Browser {
         }
         Ok(())
     }
-}
-
-/// `name` as a CSS identifier (escaping what CSS would not take literally).
-fn css_ident(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
 }

@@ -3,9 +3,12 @@
 //!
 //! Everything here is async (tokio owns the sockets and the driver process). Verbs
 //! follow WebDriver's: `goto`, `find`, `click`. Every action waits until its element
-//! is present, visible and enabled, up to [`Settings::timeout`]; a wait that runs out
-//! is an error naming the selector and what it was still waiting for
-//! ([`BrowserError::is_miss`] tells "element never came" apart from other failures).
+//! is shown and enabled, up to [`Settings::timeout`]; reading a value or an attribute
+//! waits only until it is present. "Shown" and the visible text follow WebDriver's
+//! own rules (Is Element Displayed, Get Element Text: see `js::VISIBLE`). A wait that
+//! runs out is an error naming the selector and what it was still waiting for, or
+//! what the page has instead ([`BrowserError::is_miss`] tells "element never came"
+//! apart from other failures); a wait that sees a server error page fails at once.
 //!
 //! The browser goes to web pages only: navigations are `http:`/`https:` (and
 //! `about:blank`), within [`Settings::allowed_hosts`] when set, and every script
@@ -18,7 +21,9 @@ mod actions;
 mod address;
 mod driver;
 mod frames;
+mod http_auth;
 mod js;
+mod page;
 mod read;
 mod session;
 
@@ -28,6 +33,8 @@ use std::time::Duration;
 pub use address::{host_matches, host_pattern};
 pub use driver::{Driver, LazyDriver};
 pub use frames::WindowScope;
+pub use http_auth::HttpAuth;
+pub use page::WindowInfo;
 pub use read::TableData;
 pub use session::{sweep_profiles, Browser, FieldValue};
 
@@ -77,6 +84,9 @@ pub struct Settings {
     /// `*.example.go.id` for every name under a domain). Empty: any host. Either
     /// way only `http:` and `https:` pages (and `about:blank`) are used.
     pub allowed_hosts: Vec<String>,
+    /// HTTP Basic/Digest credentials the browser answers challenges of these hosts
+    /// with (`[login.http]` of a bot).
+    pub http_auth: Option<HttpAuth>,
 }
 
 impl Default for Settings {
@@ -95,6 +105,7 @@ impl Default for Settings {
             unexpected_dialog: DialogPolicy::Dismiss,
             driver_log: false,
             allowed_hosts: Vec::new(),
+            http_auth: None,
         }
     }
 }
@@ -114,8 +125,13 @@ pub enum BrowserError {
     /// An earlier start failed (the same message), or the driver was stopped.
     #[error("{0}")]
     Unavailable(String),
-    #[error("no element matches `{selector}` after waiting {}", secs(*waited))]
-    NotFound { selector: String, waited: Duration },
+    /// `hint` says what the page has instead (starting with "; "), or is empty.
+    #[error("no element matches `{selector}` after waiting {}{hint}", secs(*waited))]
+    NotFound {
+        selector: String,
+        waited: Duration,
+        hint: String,
+    },
     #[error("element `{selector}` is still {state} after waiting {}", secs(*waited))]
     NotReady {
         selector: String,
@@ -130,8 +146,22 @@ pub enum BrowserError {
     ReadOnly { selector: String },
     #[error("\"{value}\" is not a date for `{selector}`; expected dd/mm/yyyy or yyyy-mm-dd")]
     BadDate { selector: String, value: String },
-    #[error("no window whose title or address contains \"{wanted}\" opened within {}", secs(*waited))]
-    NoWindow { wanted: String, waited: Duration },
+    /// The page's title or address never became what a wait asked for.
+    #[error("the page {what} did not {how} \"{wanted}\" after waiting {}; it is \"{found}\"", secs(*waited))]
+    PageNotReached {
+        what: &'static str,
+        how: &'static str,
+        wanted: String,
+        found: String,
+        waited: Duration,
+    },
+    #[error("no window whose title or address contains \"{wanted}\" opened within {}{open}", secs(*waited))]
+    NoWindow {
+        wanted: String,
+        waited: Duration,
+        /// The other windows that are open (starting with "; ").
+        open: String,
+    },
     #[error("the page {url} did not load within {}", secs(*waited))]
     PageLoad { url: String, waited: Duration },
     #[error("the server answered with an error page \"{title}\" at {url}")]
@@ -170,6 +200,9 @@ pub enum BrowserError {
         url: String,
         allowed: String,
     },
+    /// The server answered the `[login.http]` credentials with 401 again.
+    #[error("the server refused the user name and password of [login.http] (HTTP 401 at {url}); check the secrets it names")]
+    HttpLoginRefused { url: String },
 }
 
 impl BrowserError {
@@ -182,6 +215,7 @@ impl BrowserError {
                 | BrowserError::TextNotFound { .. }
                 | BrowserError::NoDialog { .. }
                 | BrowserError::NoWindow { .. }
+                | BrowserError::PageNotReached { .. }
         )
     }
 
@@ -211,6 +245,7 @@ impl BrowserError {
             BrowserError::NoOption { .. } => "option_missing",
             BrowserError::ReadOnly { .. } | BrowserError::BadDate { .. } => "field",
             BrowserError::NoWindow { .. } => "window_missing",
+            BrowserError::PageNotReached { .. } => "page_missing",
             BrowserError::PageLoad { .. } => "page_timeout",
             BrowserError::ErrorPage { .. } | BrowserError::NotLoaded { .. } => "error_page",
             BrowserError::Download { .. } => "download",
@@ -222,6 +257,7 @@ impl BrowserError {
             BrowserError::NotWeb { .. }
             | BrowserError::NotWebPage { .. }
             | BrowserError::HostNotAllowed { .. } => "address",
+            BrowserError::HttpLoginRefused { .. } => "login_refused",
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::js;
-use super::session::{Found, POLL};
+use super::session::{Backoff, Found, POLL};
 use super::{Browser, BrowserError};
 
 /// A table read from the page: header texts and one map per row.
@@ -18,28 +18,39 @@ pub struct TableData {
 }
 
 impl Browser {
-    /// The visible text of the element (trimmed), once it is visible. One round trip.
+    /// The text a person sees in the element (WebDriver's Get Element Text, see
+    /// [`js::VISIBLE`]), once it is shown; for a `<select>`, the label of the chosen
+    /// option (one line per option of a multiple select). One round trip.
     pub async fn text(&self, selector: &str) -> Result<String, BrowserError> {
         let found = self.until_ready(selector, "text", Value::Null).await?;
         Ok(found["text"].as_str().unwrap_or_default().to_string())
     }
 
-    /// The current value of a form field.
+    /// The current value of a form field, also of a disabled, read-only or hidden
+    /// one: waits only until the element is on the page.
     pub async fn value(&self, selector: &str) -> Result<String, BrowserError> {
         let found = self.until_ready(selector, "value", Value::Null).await?;
         Ok(found["value"].as_str().unwrap_or_default().to_string())
     }
 
-    /// The visible text of the element if it is on the page now, else `""`. Does not wait.
+    /// The value of the attribute `name` of the element (waiting until it is on the
+    /// page, shown or not); `None` when the element has no such attribute.
+    pub async fn attribute(
+        &self,
+        selector: &str,
+        name: &str,
+    ) -> Result<Option<String>, BrowserError> {
+        let found = self.until_ready(selector, "attribute", json!(name)).await?;
+        Ok(found["value"].as_str().map(str::to_string))
+    }
+
+    /// The text a person sees in the element if it is on the page now, else `""`
+    /// (also `""` when it is hidden). Does not wait.
     pub async fn text_if_present(&self, selector: &str) -> Result<String, BrowserError> {
-        let text = self
-            .js(
-                || format!("reading `{selector}`"),
-                "const e = document.querySelector(arguments[0]); return e ? (e.innerText || e.textContent || '') : '';",
-                vec![json!(selector)],
-            )
-            .await?;
-        Ok(text.as_str().unwrap_or_default().trim().to_string())
+        match self.element_op(selector, "peek", Value::Null).await? {
+            Found::Ready(v) => Ok(v["text"].as_str().unwrap_or_default().to_string()),
+            Found::NotYet(_) => Ok(String::new()),
+        }
     }
 
     /// Whether an element matches `selector` now. Does not wait.
@@ -56,7 +67,7 @@ impl Browser {
 
     /// Waits until an element matches `selector` and is visible.
     pub async fn wait_for(&self, selector: &str) -> Result<(), BrowserError> {
-        self.until_ready(selector, "text", Value::Null)
+        self.until_ready(selector, "visible", Value::Null)
             .await
             .map(|_| ())
     }
@@ -64,7 +75,7 @@ impl Browser {
     /// Waits until a form field has a non-empty value (filled late by the page) and
     /// returns it.
     pub async fn wait_for_value(&self, selector: &str) -> Result<String, BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("a value in `{selector}`"));
         loop {
             if let Found::Ready(v) = self.element_op(selector, "value", Value::Null).await? {
                 let value = v["value"].as_str().unwrap_or_default();
@@ -72,33 +83,23 @@ impl Browser {
                     return Ok(value.to_string());
                 }
             }
-            if start.elapsed() >= self.timeout {
+            if wait.elapsed() >= self.timeout {
                 return Err(BrowserError::NotReady {
                     selector: selector.to_string(),
                     state: "empty".into(),
                     waited: self.timeout,
                 });
             }
-            tokio::time::sleep(POLL).await;
+            wait.pause().await;
         }
     }
 
-    /// Waits until no visible element matches `selector` (a spinner, an overlay).
+    /// Waits until no shown element matches `selector` (a spinner, an overlay):
+    /// missing, hidden, or an `<input type=hidden>`. Waits inside the page.
     pub async fn wait_gone(&self, selector: &str) -> Result<(), BrowserError> {
-        let start = Instant::now();
-        loop {
-            match self.element_op(selector, "text", Value::Null).await? {
-                Found::NotYet(state) if state == "missing" || state == "hidden" => return Ok(()),
-                _ if start.elapsed() >= self.timeout => {
-                    return Err(BrowserError::NotReady {
-                        selector: selector.to_string(),
-                        state: "still shown".into(),
-                        waited: self.timeout,
-                    })
-                }
-                _ => tokio::time::sleep(POLL).await,
-            }
-        }
+        self.until_ready(selector, "gone", Value::Null)
+            .await
+            .map(|_| ())
     }
 
     /// Waits until the page's visible text contains `text` (waiting inside the page).
@@ -110,10 +111,20 @@ impl Browser {
             let found = self
                 .js_async(
                     || format!("looking for the text \"{text}\""),
-                    js::TEXT_WAIT,
+                    &js::TEXT_WAIT,
                     vec![json!(text), json!(budget)],
                 )
                 .await?;
+            if let Some(title) = found.as_ref().and_then(|f| f["errorpage"].as_str()) {
+                return Err(BrowserError::ErrorPage {
+                    url: found
+                        .as_ref()
+                        .and_then(|f| f["url"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    title: title.to_string(),
+                });
+            }
             if found.and_then(|f| f.as_bool()) == Some(true) {
                 return Ok(());
             }
@@ -139,7 +150,7 @@ impl Browser {
         selector: &str,
         stale_mark: &str,
     ) -> Result<TableData, BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new(format!("the table `{selector}`"));
         loop {
             let found = self
                 .js(
@@ -156,7 +167,7 @@ impl Browser {
                         found["message"].as_str().unwrap_or_default()
                     )))
                 }
-                state if start.elapsed() >= self.timeout => {
+                state if wait.elapsed() >= self.timeout => {
                     return Err(if state == "stale" {
                         BrowserError::NotReady {
                             selector: selector.to_string(),
@@ -167,7 +178,7 @@ impl Browser {
                         self.not_ready(selector, state)
                     })
                 }
-                _ => tokio::time::sleep(POLL).await,
+                _ => wait.pause().await,
             }
         }
     }

@@ -19,9 +19,62 @@ use super::js;
 use super::{BrowserError, DialogPolicy, DriverKind, Settings};
 
 pub(super) const POLL: Duration = Duration::from_millis(50);
+/// The longest pause between two polls of a [`Backoff`].
+const POLL_MAX: Duration = Duration::from_millis(500);
+
+/// The pauses of a wait that polls the browser: 50 ms, then twice as long each time
+/// up to half a second, so that a long wait costs a few commands, not one per 50 ms.
+/// A wait that polled more than a few times says so in the debug log when it ends.
+pub(super) struct Backoff {
+    what: String,
+    start: Instant,
+    delay: Duration,
+    polls: u32,
+}
+
+impl Backoff {
+    pub(super) fn new(what: impl Into<String>) -> Backoff {
+        Backoff {
+            what: what.into(),
+            start: Instant::now(),
+            delay: POLL,
+            polls: 0,
+        }
+    }
+
+    /// Time since the wait began.
+    pub(super) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Waits before the next poll.
+    pub(super) async fn pause(&mut self) {
+        self.polls += 1;
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(POLL_MAX);
+    }
+
+    /// Something changed (the wait made progress): poll soon again.
+    pub(super) fn reset(&mut self) {
+        self.delay = POLL;
+    }
+}
+
+impl Drop for Backoff {
+    fn drop(&mut self) {
+        if self.polls > 3 {
+            tracing::debug!(
+                polls = self.polls,
+                "waited {:.1} s for {}",
+                self.start.elapsed().as_secs_f64(),
+                self.what
+            );
+        }
+    }
+}
 /// The longest a single in-page wait runs before answering.
 pub(super) const WAIT_SLICE: Duration = Duration::from_secs(5);
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(super) const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A value for [`Browser::set`]: text for inputs, textareas and selects (by visible
 /// text), the wanted value for a radio group, on/off for a checkbox.
@@ -47,6 +100,8 @@ pub struct Browser {
     pub(super) page_load_timeout: Duration,
     pub(super) policy: DialogPolicy,
     commands: Arc<AtomicU64>,
+    /// Of `commands`, those that started the session.
+    start_commands: u64,
     /// Dialogs that appeared when no action expected them (text), for the item log.
     dialogs: Mutex<Vec<String>>,
     /// The frame path the session is in (names from the top), for nested frame scopes.
@@ -58,6 +113,8 @@ pub struct Browser {
     pub(super) downloads: Option<PathBuf>,
     /// `Settings::allowed_hosts`: empty for any host.
     pub(super) allowed_hosts: Vec<String>,
+    /// The browser answers HTTP logins (`Settings::http_auth`).
+    http_login: bool,
     /// What goes before every page script ([`address::guard`]), synchronous and not.
     guard_sync: String,
     guard_async: String,
@@ -189,6 +246,20 @@ impl Browser {
         if let Some(profile) = &profile {
             args.push(format!("--user-data-dir={}", profile.path().display()));
         }
+        if let Some(auth) = &settings.http_auth {
+            let Some(profile) = &profile else {
+                return Err(BrowserError::Session {
+                    reason: "HTTP logins ([login.http] in bot.toml) need the local browser: a remote WebDriver cannot be handed the credentials".into(),
+                });
+            };
+            let ext = super::http_auth::write_extension(profile.path(), auth).map_err(|e| {
+                BrowserError::Session {
+                    reason: format!("cannot prepare the HTTP login in the browser profile: {e}"),
+                }
+            })?;
+            args.push(format!("--load-extension={}", ext.display()));
+            args.push(format!("--disable-extensions-except={}", ext.display()));
+        }
         args.extend(settings.args.iter().cloned());
 
         let mut chrome = json!({ "args": args });
@@ -238,17 +309,19 @@ impl Browser {
             Ok(Err(e)) => return Err(session_error(e)),
             Ok(Ok(c)) => c,
         };
-        let browser = Browser {
+        let mut browser = Browser {
             client,
             timeout: settings.timeout,
             page_load_timeout: settings.page_load_timeout,
             policy: settings.unexpected_dialog,
             commands: Arc::new(AtomicU64::new(1)),
+            start_commands: 0,
             dialogs: Mutex::new(Vec::new()),
             frames: Mutex::new(Vec::new()),
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
             allowed_hosts: settings.allowed_hosts.clone(),
+            http_login: settings.http_auth.is_some(),
             guard_sync: address::guard(&settings.allowed_hosts, false),
             guard_async: address::guard(&settings.allowed_hosts, true),
             _profile: profile,
@@ -262,12 +335,20 @@ impl Browser {
                 )
                 .await;
         }
+        browser.start_commands = browser.commands();
         Ok(browser)
     }
 
-    /// How many WebDriver commands this session has sent.
+    /// How many WebDriver commands this session has sent (counting the one that
+    /// created it).
     pub fn commands(&self) -> u64 {
         self.commands.load(Ordering::Relaxed)
+    }
+
+    /// Of [`Browser::commands`], those that started the session (creating it,
+    /// setting its download folder).
+    pub fn start_commands(&self) -> u64 {
+        self.start_commands
     }
 
     pub(super) fn count(&self, n: u64) {
@@ -329,12 +410,28 @@ impl Browser {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
+        Ok(self
+            .js_or_dialog(action, script, args, true)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// [`Browser::js`]; with `settle` false, an open dialog is left open and the
+    /// answer is `None`.
+    async fn js_or_dialog(
+        &self,
+        action: impl Fn() -> String,
+        script: &str,
+        args: Vec<Value>,
+        settle: bool,
+    ) -> Result<Option<Value>, BrowserError> {
         self.leave_now().await?;
         let script = format!("{}{script}", self.guard_sync);
         for attempt in 0..2 {
             self.count(1);
             match self.client.execute(&script, args.clone()).await {
-                Ok(v) => return self.unless_refused(v),
+                Ok(v) => return self.unless_refused(v).map(Some),
+                Err(e) if e.is_unexpected_alert_open() && !settle => return Ok(None),
                 Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
                     self.settle().await;
                 }
@@ -379,7 +476,7 @@ impl Browser {
         let found = self
             .js(
                 || format!("looking for `{selector}`"),
-                js::ELEMENT,
+                &js::ELEMENT_FULL,
                 vec![json!(selector), json!(op), value.clone()],
             )
             .await?;
@@ -418,6 +515,17 @@ impl Browser {
             "file" => Err(BrowserError::Io(format!(
                 "`{selector}` is a file field: use browser.upload(selector, path)"
             ))),
+            "notselect" => Err(BrowserError::Io(format!(
+                "`{selector}` is a <{}> element, not a <select>",
+                found["tag"].as_str().unwrap_or("other")
+            ))),
+            "single" => Err(BrowserError::Io(format!(
+                "`{selector}` is a single <select>: one option is always chosen; choose another with browser.fill or browser.select_index"
+            ))),
+            "errorpage" => Err(BrowserError::ErrorPage {
+                url: found["url"].as_str().unwrap_or_default().to_string(),
+                title: found["title"].as_str().unwrap_or_default().to_string(),
+            }),
             _ => Ok(Found::NotYet(state)),
         }
     }
@@ -451,6 +559,13 @@ impl Browser {
                 },
             };
             if start.elapsed() >= self.timeout {
+                if state == "missing" {
+                    return Err(BrowserError::NotFound {
+                        selector: selector.to_string(),
+                        waited: self.timeout,
+                        hint: self.hint("fields").await,
+                    });
+                }
                 return Err(self.not_ready(selector, &state));
             }
             if budget == 0 {
@@ -498,6 +613,7 @@ impl Browser {
             BrowserError::NotFound {
                 selector: selector.to_string(),
                 waited: self.timeout,
+                hint: String::new(),
             }
         } else {
             BrowserError::NotReady {
@@ -506,6 +622,63 @@ impl Browser {
                 waited: self.timeout,
             }
         }
+    }
+
+    /// What the page has instead of a missing element, for the error message:
+    /// `"; fields on this page: …"` (`what`: `fields`, `links` or `frames`), and
+    /// the page's frames when the element may be inside one. Empty when the page
+    /// cannot be read.
+    pub(super) async fn hint(&self, what: &str) -> String {
+        let Ok(found) = self
+            .js(
+                || "describing the page".into(),
+                &js::HINT_FULL,
+                vec![json!(what)],
+            )
+            .await
+        else {
+            return String::new();
+        };
+        let mut hint = String::new();
+        let listed: Vec<String> = found["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| {
+                        let sel = i["sel"].as_str()?;
+                        let label = i["label"].as_str().unwrap_or_default();
+                        Some(if label.is_empty() {
+                            format!("`{sel}`")
+                        } else {
+                            format!("`{sel}` (\"{label}\")")
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let noun = match what {
+            "links" => "links",
+            "frames" => "frames",
+            _ => "fields",
+        };
+        if listed.is_empty() {
+            hint.push_str(&format!("; the page has no {noun}"));
+        } else {
+            let more = found["more"].as_u64().unwrap_or(0);
+            hint.push_str(&format!("; {noun} on this page: {}", listed.join(", ")));
+            if more > 0 {
+                hint.push_str(&format!(" and {more} more"));
+            }
+        }
+        if what != "frames" {
+            let frames = quote_list(&found["frames"]);
+            if !frames.is_empty() {
+                hint.push_str(&format!(
+                    "; the page has frames ({frames}): reach what is inside one with browser.in_frame"
+                ));
+            }
+        }
+        hint
     }
 
     /// Waits until `selector` is present, visible and enabled, and returns it.
@@ -592,7 +765,22 @@ impl Browser {
                 Err(e) => return Err(command(format!("opening {url}"), e)),
             }
         }
-        self.check_error_page().await
+        self.check_opened_page().await
+    }
+
+    /// After a navigation: a system failure when the page is a server error page. A
+    /// dialog the page opened while loading (an `alert()` on load) is left open for
+    /// the script (`accept_dialog`, `dismiss_dialog`, `dialog_text`); the next other
+    /// browser call handles it by the unexpected-dialog policy.
+    pub(super) async fn check_opened_page(&self) -> Result<(), BrowserError> {
+        let Some(page) = self
+            .js_or_dialog(|| "reading the page".into(), js::PAGE, vec![], false)
+            .await?
+        else {
+            tracing::debug!("the page opened a dialog while loading; left for the script");
+            return Ok(());
+        };
+        self.page_failure(&page)
     }
 
     /// A system failure when the current page is a server error page.
@@ -600,17 +788,44 @@ impl Browser {
         let page = self
             .js(|| "reading the page".into(), js::PAGE, vec![])
             .await?;
-        let title = page["title"].as_str().unwrap_or_default();
-        let heading = page["heading"].as_str().unwrap_or_default();
-        if let Some(what) = error_page(title).or_else(|| error_page(heading)) {
-            return Err(BrowserError::ErrorPage {
-                url: page["url"].as_str().unwrap_or_default().to_string(),
-                title: what,
-            });
-        }
-        Ok(())
+        self.page_failure(&page)
     }
 
+    /// Reads the text of the dialog that is open (or opens within the timeout),
+    /// leaving it open.
+    pub async fn dialog_text(&self) -> Result<String, BrowserError> {
+        self.dialog(self.timeout).await
+    }
+}
+
+/// A system failure when the page read by [`js::PAGE`] is a server error page.
+impl Browser {
+    /// What the page read by `js::PAGE` says is wrong: an HTTP login the server
+    /// refused again (trying again cannot help, and might lock the account), or a
+    /// server error page.
+    fn page_failure(&self, page: &Value) -> Result<(), BrowserError> {
+        if self.http_login && page["status"].as_u64() == Some(401) {
+            return Err(BrowserError::HttpLoginRefused {
+                url: page["url"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        error_page_of(page)
+    }
+}
+
+fn error_page_of(page: &Value) -> Result<(), BrowserError> {
+    let title = page["title"].as_str().unwrap_or_default();
+    let heading = page["heading"].as_str().unwrap_or_default();
+    if let Some(what) = error_page(title).or_else(|| error_page(heading)) {
+        return Err(BrowserError::ErrorPage {
+            url: page["url"].as_str().unwrap_or_default().to_string(),
+            title: what,
+        });
+    }
+    Ok(())
+}
+
+impl Browser {
     pub async fn url(&self) -> Result<String, BrowserError> {
         self.count(1);
         self.client
@@ -631,16 +846,16 @@ impl Browser {
     // ---- dialogs the script expects ---------------------------------------------
 
     async fn dialog(&self, within: Duration) -> Result<String, BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new("a dialog");
         loop {
             self.count(1);
             match self.client.get_alert_text().await {
                 Ok(text) => return Ok(text),
                 Err(e) if e.is_no_such_alert() => {
-                    if start.elapsed() >= within {
+                    if wait.elapsed() >= within {
                         return Err(BrowserError::NoDialog { waited: within });
                     }
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 Err(e) => return Err(command("reading the dialog", e)),
             }
@@ -661,18 +876,18 @@ impl Browser {
     /// Waits for a dialog and accepts it (OK), without reading its text: one round
     /// trip when the dialog is already open.
     pub async fn accept_dialog_quietly(&self) -> Result<(), BrowserError> {
-        let start = Instant::now();
+        let mut wait = Backoff::new("a dialog to accept");
         loop {
             self.count(1);
             match self.client.accept_alert().await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_no_such_alert() => {
-                    if start.elapsed() >= self.timeout {
+                    if wait.elapsed() >= self.timeout {
                         return Err(BrowserError::NoDialog {
                             waited: self.timeout,
                         });
                     }
-                    tokio::time::sleep(POLL).await;
+                    wait.pause().await;
                 }
                 Err(e) => return Err(command("accepting the dialog", e)),
             }

@@ -439,6 +439,7 @@ impl BrowserFile {
             unexpected_dialog,
             driver_log: self.driver_log.unwrap_or(false),
             allowed_hosts: Vec::new(),
+            http_auth: None,
             headless: self.headless.unwrap_or(defaults.headless),
             args: self.args,
             timeout: duration_field(
@@ -722,7 +723,8 @@ fn parse_size(s: &str) -> Option<(u32, u32)> {
     (w > 0 && h > 0).then_some((w, h))
 }
 
-/// Parses `"500ms"`, `"30s"`, `"5m"`, `"2h"` or a combination such as `"1m30s"`.
+/// Parses `"500ms"`, `"30s"`, `"5m"`, `"2h"` or a combination such as `"1m30s"`;
+/// spaces between number and unit, and between parts, are allowed (`"30 s"`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad =
         || format!("expected a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\", got \"{s}\"");
@@ -744,7 +746,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
+        // "30 s" as juru writes durations in its messages, and "1m 30s".
+        let unit = rest[..unit_len].trim();
         rest = &rest[unit_len..];
         total += match unit {
             "ms" => Duration::from_millis(n),
@@ -767,6 +770,8 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("30 s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("30 sec").is_err());
         assert!(parse_duration("").is_err());

@@ -17,9 +17,13 @@ use axum::Router;
 use super::pages::{esc, layout};
 use super::{field, lock, Shared};
 
+mod form;
+
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/lab", get(index))
+        .route("/lab/formulir", get(form::page))
+        .route("/lab/jendela", get(form::window))
         .route("/lab/lambat", get(slow))
         .route("/lab/rusak", get(broken))
         .route("/lab/arsip", get(archive).post(archive_save))
@@ -35,6 +39,13 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/lab/kadang", get(sometimes))
         .route("/lab/pintu", get(doors))
         .route("/lab/alihkan", get(redirect))
+        .route("/lab/tutup", get(close_logins))
+        .route("/lab/baca", get(reading))
+        .route("/lab/alat", get(tools))
+        .route("/lab/bingkai-isi", get(frame_content))
+        .route("/lab/nip", get(nip_page))
+        .route("/lab/nip/cari", get(nip_lookup))
+        .route("/lab/sembulan", get(popup))
 }
 
 async fn index() -> Html<String> {
@@ -42,6 +53,7 @@ async fn index() -> Html<String> {
 <table class="data" cellspacing="0">
 <tr><th>Halaman</th><th>Keanehan</th></tr>
 <tr><td><a href="/utama">/utama</a></td><td>frameset: menu kiri dan bingkai utama</td></tr>
+<tr><td><a href="/lab/formulir">/lab/formulir</a></td><td>formulir berlabel, pilihan, kalender, jendela bantuan (untuk juru inspect)</td></tr>
 <tr><td><a href="/lab/lambat?detik=5">/lab/lambat</a></td><td>halaman yang dimuat 5 detik</td></tr>
 <tr><td><a href="/lab/rusak">/lab/rusak</a></td><td>halaman galat 500 ala Apache</td></tr>
 <tr><td><a href="/lab/arsip">/lab/arsip</a></td><td>halaman windows-1252 (José, Dédé)</td></tr>
@@ -52,7 +64,11 @@ async fn index() -> Html<String> {
 <tr><td><a href="/lab/basi">/lab/basi</a></td><td>tombol yang digambar ulang saat halaman digulung</td></tr>
 <tr><td><a href="/lab/kedaluwarsa">/lab/kedaluwarsa</a></td><td>mengakhiri semua sesi (seperti batas waktu diam)</td></tr>
 <tr><td><a href="/lab/pintu">/lab/pintu</a></td><td>tautan, jendela, bingkai dan pengalihan ke berkas lokal (file:), data: dan host lain</td></tr>
+<tr><td><a href="/lab/tutup?kali=2">/lab/tutup?kali=N&amp;kunci=K</a></td><td>N login berikutnya gagal dengan galat 500 (sekali per kunci)</td></tr>
 <tr><td><a href="/lab/alihkan?ke=/lab">/lab/alihkan?ke=URL</a></td><td>pengalihan 302 ke alamat apa saja</td></tr>
+<tr><td><a href="/lab/baca">/lab/baca</a></td><td>pesan tersembunyi, &amp;nbsp;, paragraf, isian nonaktif/baca-saja/tersembunyi, pilihan</td></tr>
+<tr><td><a href="/lab/alat">/lab/alat</a></td><td>bingkai tanpa nama, pilihan ganda, tombol papan ketik, judul yang berubah, jendela, galat setelah klik</td></tr>
+<tr><td><a href="/lab/nip">/lab/nip</a></td><td>pencarian NIP saat isian ditinggalkan (blur), setelah jendela sembulan ditutup</td></tr>
 </table>"#;
     Html(layout("Lab", None, body, ""))
 }
@@ -183,21 +199,39 @@ async fn archive_save(State(state): State<Shared>, body: Bytes) -> Response {
 
 // ---- upload -----------------------------------------------------------------------
 
-async fn upload_page() -> Html<String> {
+/// `?banyak=1`: a field that takes several files.
+async fn upload_page(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+    let multiple = if field(&q, "banyak") == "1" {
+        " multiple"
+    } else {
+        ""
+    };
     Html(layout(
         "Unggah Berkas",
         None,
-        r#"<h2>Unggah Lampiran</h2>
+        &format!(
+            r#"<h2>Unggah Lampiran</h2>
 <form method="post" action="/lab/unggah" enctype="multipart/form-data">
-Berkas: <input type="file" id="berkas" name="berkas"> <input type="submit" class="tombol" id="kirim" value="Kirim">
-</form>"#,
+Berkas: <input type="file" id="berkas" name="berkas"{multiple}> <input type="submit" class="tombol" id="kirim" value="Kirim">
+</form>"#
+        ),
         "",
     ))
 }
 
 /// The first file part of a multipart/form-data body: (file name, contents).
+#[cfg(test)]
 fn multipart_file(content_type: &str, body: &[u8]) -> Option<(String, Vec<u8>)> {
-    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
+    multipart_files(content_type, body).into_iter().next()
+}
+
+/// The file parts of a multipart/form-data body: (file name, contents), in order.
+fn multipart_files(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return files;
+    };
+    let boundary = boundary.trim_matches('"');
     let delimiter = format!("--{boundary}");
     let d = delimiter.as_bytes();
     let mut parts = Vec::new();
@@ -209,7 +243,9 @@ fn multipart_file(content_type: &str, body: &[u8]) -> Option<(String, Vec<u8>)> 
         }
     }
     for part in parts {
-        let split = find(part, b"\r\n\r\n")?;
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
         let head = String::from_utf8_lossy(&part[..split]);
         let Some(name) = head
             .split("filename=\"")
@@ -222,9 +258,9 @@ fn multipart_file(content_type: &str, body: &[u8]) -> Option<(String, Vec<u8>)> 
         if data.ends_with(b"\r\n") {
             data = &data[..data.len() - 2];
         }
-        return Some((name.to_string(), data.to_vec()));
+        files.push((name.to_string(), data.to_vec()));
     }
-    None
+    files
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -236,26 +272,37 @@ async fn upload_save(State(state): State<Shared>, headers: HeaderMap, body: Byte
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    match multipart_file(ct, &body) {
-        Some((name, data)) if !name.is_empty() => {
-            let size = data.len();
-            lock(&state).uploads.push((name.clone(), data));
-            Html(layout(
-                "Unggah Berkas",
-                None,
-                &format!("<h2>Unggah Lampiran</h2><div class=\"pesan-sukses\">Berkas diterima: <span id=\"nama-berkas\">{}</span> (<span id=\"ukuran\">{size}</span> byte)</div>", esc(&name)),
-                "",
-            ))
-            .into_response()
-        }
-        _ => Html(layout(
+    let files: Vec<(String, Vec<u8>)> = multipart_files(ct, &body)
+        .into_iter()
+        .filter(|(name, _)| !name.is_empty())
+        .collect();
+    if files.is_empty() {
+        return Html(layout(
             "Unggah Berkas",
             None,
             "<h2>Unggah Lampiran</h2><div class=\"pesan-error\">Tidak ada berkas yang dikirim.</div>",
             "",
         ))
-        .into_response(),
+        .into_response();
     }
+    let mut list = String::new();
+    for (name, data) in &files {
+        let _ = write!(
+            list,
+            "<li><span class=\"nama-berkas\">{}</span> (<span class=\"ukuran\">{}</span> byte)</li>",
+            esc(name),
+            data.len()
+        );
+    }
+    let (first, size) = (files[0].0.clone(), files[0].1.len());
+    lock(&state).uploads.extend(files);
+    Html(layout(
+        "Unggah Berkas",
+        None,
+        &format!("<h2>Unggah Lampiran</h2><div class=\"pesan-sukses\">Berkas diterima: <span id=\"nama-berkas\">{}</span> (<span id=\"ukuran\">{size}</span> byte)</div><ul id=\"berkas-diterima\">{list}</ul>", esc(&first)),
+        "",
+    ))
+    .into_response()
 }
 
 // ---- download ---------------------------------------------------------------------
@@ -462,6 +509,144 @@ async fn sometimes(
         "",
     ))
     .into_response()
+}
+
+/// The next `kali` logins answer with a server error, the first time each `kunci` is
+/// asked for (later asks change nothing): a login page that falters for a while.
+async fn close_logins(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Html<String> {
+    let key = format!("tutup:{}", field(&q, "kunci"));
+    let times: u32 = field(&q, "kali").parse().unwrap_or(1);
+    let mut inner = lock(&state);
+    if !inner.answers.contains(&key) {
+        inner.answers.push(key);
+        inner.failing_logins += times;
+    }
+    let left = inner.failing_logins;
+    drop(inner);
+    Html(layout(
+        "Tutup",
+        None,
+        &format!("<h2>Login ditutup</h2><p id=\"tutup\">{left} login berikutnya gagal.</p>"),
+        "",
+    ))
+}
+
+// ---- what a person sees -------------------------------------------------------------
+
+/// Text and fields as a person sees them: an error message that is there but hidden,
+/// no-break spaces and paragraphs, fields that are disabled, read-only or hidden,
+/// selects, a hidden input and a transparent element.
+async fn reading() -> Html<String> {
+    let body = r#"<h2>Membaca Halaman</h2>
+<div class="pesan-error" style="display:none">NIK tidak valid</div>
+<div id="tak-terlihat" style="visibility:hidden">Tersembunyi</div>
+<div id="transparan" style="opacity:0">Transparan</div>
+<div id="nominal">Jumlah:&nbsp;Rp&nbsp;1.500.000</div>
+<div id="paragraf"><p>Baris   pertama</p>
+<p>Baris kedua
+   dengan spasi</p><span style="display:none">rahasia</span><p>Baris&nbsp;&nbsp;ketiga<br>sambungan</p></div>
+<table id="rincian" class="data" cellspacing="0"><tr><th>Nama</th><th>Nilai</th></tr><tr><td>NIK</td><td>&nbsp;3201 0101&nbsp;</td></tr></table>
+<p>Total: <input type="text" id="total" value="1.500.000" disabled>
+Kode: <input type="text" id="kode" value="A-17" readonly>
+<input type="hidden" id="tanggal-asli" name="tanggal" value="2026-11-29">
+<input type="text" id="tanggal-tampil" value="" style="display:none"></p>
+<p><select id="jenis"><option value="1">Izin Usaha</option><option value="2" selected>Izin&nbsp;Mendirikan   Bangunan</option></select>
+<select id="banyak" multiple size="3"><option selected>Satu</option><option>Dua</option><option selected>Tiga</option></select>
+<select id="kosong"><option value="">-- pilih --</option><option value="1">Satu</option></select></p>
+<p id="campur">Status: <b>Aktif</b> <span style="display:none">(lama)</span> <i style="visibility:hidden">x</i></p>
+<pre id="pra">  Kode   A
+ Kode B</pre>
+<div id="kapital" style="text-transform:uppercase">izin usaha</div>
+<div id="induk" style="visibility:hidden">luar <span id="anak" style="visibility:visible">dalam</span></div>
+<div id="nol" style="height:0;overflow:hidden">terpotong</div>
+<div id="daftar"><ul><li>Satu</li><li>Dua&#8203;</li></ul>Jumlah: <span>2</span></div>"#;
+    Html(layout("Membaca", None, body, ""))
+}
+
+/// The verbs bot authors reach for: frames without a name, a multiple select,
+/// keyboard keys, a title and address that change, a new window, an error page and
+/// an alert after a click, attributes.
+async fn tools(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+    let done = if field(&q, "selesai") == "1" {
+        "<p id=\"status\">Selesai</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<h2 id="judul">Alat</h2>{done}
+<iframe src="/lab/bingkai-isi?n=1" width="300" height="60"></iframe>
+<iframe src="/lab/bingkai-isi?n=2" class="kedua" width="300" height="60"></iframe>
+<p><select id="pilihan" multiple size="4"><option value="a">Alfa</option><option value="b" selected>Beta</option><option value="c">Gama</option><option value="d">Delta</option></select>
+<select id="tunggal"><option value="">-- pilih --</option><option value="1">Satu</option><option value="2">Dua</option></select></p>
+<p><input type="text" id="ketik" size="30" value="Halo"><input type="text" id="berikut" size="10">
+Tombol: <span id="tombol-terakhir"></span> Fokus: <span id="fokus"></span></p>
+<p><a id="tautan" href="/lab/tabel" data-kode="K-42" title="Ke tabel">Tabel</a></p>
+<p>
+<input type="button" class="tombol" id="buka-jendela" value="Buka jendela" onclick="window.open('/lab/tabel', 'tabel');">
+<input type="button" class="tombol" id="ganti-judul" value="Proses" onclick="setTimeout(function () {{ document.title = 'Selesai diproses'; history.pushState(null, '', '/lab/alat?selesai=1'); }}, 400);">
+</p>
+<p><a id="ke-rusak" href="/lab/rusak">Halaman galat</a> <a id="ke-sapa" href="/lab/dialog?kejutan=1">Halaman yang menyapa</a></p>
+<p><a id="ke-luar" href="/lab/alihkan?ke=file:///etc/passwd">Berkas lokal</a></p>
+<script type="text/javascript">
+document.getElementById("ketik").addEventListener("keydown", function (e) {{ document.getElementById("tombol-terakhir").innerHTML = e.key; }});
+document.addEventListener("focusin", function (e) {{ document.getElementById("fokus").innerHTML = e.target.id; }});
+</script>"#
+    );
+    Html(layout("Alat", None, &body, ""))
+}
+
+/// The page inside the frames of [`tools`]: frames that have neither name nor id.
+async fn frame_content(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+    let n = field(&q, "n").parse::<u32>().unwrap_or(1);
+    Html(format!(
+        "<html><head><title>Bingkai {n}</title></head><body><p id=\"isi\">Isi bingkai {n}</p></body></html>"
+    ))
+}
+
+/// A NIP look-up that starts when the field is left (blur). A button opens a popup
+/// that the bot closes; the look-up must still start after the popup is gone. The
+/// field takes digits only (a keypress filter reading `which`/`keyCode`).
+async fn nip_page() -> Html<String> {
+    let body = r#"<h2>Data Pegawai</h2>
+<p><input type="button" class="tombol" id="buka-sembulan" value="Petunjuk" onclick="window.open('/lab/sembulan', 'petunjuk', 'width=300,height=200');"></p>
+<p><label for="nip">NIP:</label> <input type="text" id="nip" size="20" onkeypress="return hanyaAngka(event);"> Nama: <input type="text" id="nama" size="30" readonly>
+Unit: <input type="text" id="unit" size="10"></p>
+<p>Peristiwa: <span id="peristiwa"></span></p>
+<script type="text/javascript">
+// Only digits, as old pages filter them: by the key code of keypress.
+function hanyaAngka(e) { var k = e.which || e.keyCode; return k >= 48 && k <= 57; }
+var peristiwa = [];
+function catat(e) { peristiwa.push(e.type); document.getElementById("peristiwa").innerHTML = peristiwa.filter(function (t, i) { return peristiwa.indexOf(t) === i; }).join(","); }
+var nip = document.getElementById("nip");
+["focus", "keydown", "keyup", "input", "change", "blur"].forEach(function (t) { nip.addEventListener(t, catat); });
+nip.addEventListener("blur", function () {
+  var x = new XMLHttpRequest();
+  x.open("GET", "/lab/nip/cari?nip=" + encodeURIComponent(nip.value), true);
+  x.onreadystatechange = function () { if (x.readyState === 4) document.getElementById("nama").value = x.responseText; };
+  x.send(null);
+});
+</script>"#;
+    Html(layout("Pegawai", None, body, ""))
+}
+
+async fn nip_lookup(Query(q): Query<HashMap<String, String>>) -> String {
+    match field(&q, "nip").as_str() {
+        "198001012005011001" => "Siti Aminah".into(),
+        "" => String::new(),
+        other => format!("(NIP {other} tidak ditemukan)"),
+    }
+}
+
+async fn popup() -> Html<String> {
+    Html(layout(
+        "Petunjuk",
+        None,
+        "<h2>Petunjuk</h2><p id=\"petunjuk\">NIP terdiri dari 18 angka.</p>",
+        "",
+    ))
 }
 
 // ---- doors out of the web -----------------------------------------------------------

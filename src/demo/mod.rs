@@ -12,9 +12,14 @@
 //! All state is in memory and belongs to one [`Portal`]; several portals can run
 //! side by side. Log in with [`DEMO_USER`] / [`DEMO_PASSWORD`].
 
+mod http_login;
 mod lab;
 mod pages;
 mod rules;
+mod simpeg;
+
+pub use http_login::{HTTP_PASSWORD, HTTP_USER};
+pub use simpeg::Usulan;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -72,6 +77,10 @@ pub struct PortalOptions {
     /// legacy systems would (off by default: the portal refuses it). Tests that
     /// must see a double save turn it on.
     pub allow_duplicates: bool,
+    /// SIMPEG (`/simpeg`) injects a fault in about this percentage of its form
+    /// openings (the session expires) and saves (a server error before, or after,
+    /// the proposal was stored). 0 (default): none.
+    pub simpeg_faults: u32,
 }
 
 impl Default for PortalOptions {
@@ -80,6 +89,7 @@ impl Default for PortalOptions {
             session_idle: Duration::from_secs(15 * 60),
             nik_check_ms: (200, 1500),
             allow_duplicates: false,
+            simpeg_faults: 0,
         }
     }
 }
@@ -105,6 +115,10 @@ struct Inner {
     clicks: u32,
     /// Successful logins.
     logins: u32,
+    /// The next this many logins answer with a server error (`/lab/tutup`).
+    failing_logins: u32,
+    /// The staffing system's proposals and faults.
+    simpeg: simpeg::Simpeg,
 }
 
 struct PortalState {
@@ -202,6 +216,16 @@ impl Portal {
         lock(&self.state).sessions.clear();
     }
 
+    /// SIMPEG's proposals, the seeded refused one first.
+    pub fn simpeg_proposals(&self) -> Vec<Usulan> {
+        lock(&self.state).simpeg.usulan.clone()
+    }
+
+    /// The faults SIMPEG injected, in order: `sesi`, `500-sebelum`, `500-sesudah`.
+    pub fn simpeg_faults(&self) -> Vec<String> {
+        lock(&self.state).simpeg.faults.clone()
+    }
+
     /// Names saved through the windows-1252 archive page (`/lab/arsip`).
     pub fn archive(&self) -> Vec<String> {
         lock(&self.state).archive.clone()
@@ -259,6 +283,8 @@ fn router(state: Shared) -> Router {
         .route("/menu-kiri", get(menu_kiri))
         .route("/api/cek-nik", get(cek_nik))
         .merge(lab::routes())
+        .merge(simpeg::routes())
+        .merge(http_login::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -333,6 +359,18 @@ async fn login_submit(
     State(state): State<Shared>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    {
+        let mut inner = lock(&state);
+        if inner.failing_logins > 0 {
+            inner.failing_logins -= 1;
+            tracing::debug!("portal demo: login gagal (server sibuk)");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><p>Server sibuk, silakan coba lagi.</p></body></html>".to_string()),
+            )
+                .into_response();
+        }
+    }
     let user = field(&form, "user");
     let pass = form.get("pass").map(String::as_str).unwrap_or_default();
     if user != DEMO_USER || pass != DEMO_PASSWORD {

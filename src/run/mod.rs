@@ -13,6 +13,7 @@
 
 mod cells;
 mod progress;
+mod results;
 mod worker;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -94,6 +95,9 @@ pub struct RunSummary {
     /// A resumed run: the rows worked on in this part (`duration` and `commands`
     /// are this part's), and the time since the run's first start, pauses included.
     pub resumed: Option<(usize, Duration)>,
+    /// Of `commands`, those that started browser sessions (the first and each
+    /// restart): counted in no item.
+    pub start_commands: u64,
 }
 
 /// What became of the run's mail: every message is written to the outbox, then
@@ -161,6 +165,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let started_at = Utc::now();
+    login_secrets_set(&bot, &opts)?;
     let input_path = bot.input_path(opts.input.as_deref());
     let table = read_input(&bot, input_path.clone()).await?;
 
@@ -289,6 +294,7 @@ async fn execute_in_span(
     } = plan;
     let commands;
     let todo_count = todo.len();
+    let start_commands;
     let pid_file = dir.join("chromedriver.pid");
     Driver::kill_recorded(&pid_file);
     crate::browser::sweep_profiles();
@@ -315,6 +321,19 @@ async fn execute_in_span(
             secrets_seen.extend(opts.config.secrets.values().cloned());
             let mut secrets = opts.config.secrets.clone();
             secrets.extend(opts.secrets.clone());
+            let mut settings = bot.browser.apply(opts.config.browser.clone());
+            if let Some(http) = &bot.login_http {
+                let auth = crate::browser::HttpAuth {
+                    user: secret_value(&secrets, &http.user_secret)
+                        .map_err(|e| RunError::Failed(format!("[login.http] user: {e}")))?,
+                    password: secret_value(&secrets, &http.password_secret)
+                        .map_err(|e| RunError::Failed(format!("[login.http] password: {e}")))?,
+                    hosts: http.hosts.clone(),
+                };
+                secrets_seen.push(auth.user.clone());
+                secrets_seen.push(auth.password.clone());
+                settings.http_auth = Some(auth);
+            }
             let job = Arc::new(worker::Job {
                 script: bot.script.clone(),
                 headers: headers.clone(),
@@ -326,7 +345,7 @@ async fn execute_in_span(
                 bot_dir: bot.dir.clone(),
                 handle: Handle::current(),
                 stop: stop.clone(),
-                settings: bot.browser.apply(opts.config.browser.clone()),
+                settings,
                 driver: driver.clone(),
                 vars: script_vars(&bot.vars, &opts.vars),
                 redactor: Redactor::new(secrets_seen.iter()),
@@ -339,6 +358,9 @@ async fn execute_in_span(
                     run_id: id.clone(),
                 },
                 login_detect: bot.login_detect.clone(),
+                login_attempts: bot.run.login_attempts,
+                input_dirs: bot.input_dirs(Path::new(&input_text)),
+                verify_first: bot.run.verify_first,
                 rules: bot.rules.clone(),
                 max_retries: bot.run.max_retries,
                 breaker_limit: bot.run.circuit_breaker,
@@ -348,6 +370,7 @@ async fn execute_in_span(
                 consecutive: AtomicUsize::new(0),
                 failure: Mutex::new(None),
                 commands: AtomicU64::new(0),
+                start_commands: AtomicU64::new(0),
                 progress: worker::Progress::default(),
                 active: AtomicUsize::new(workers),
             });
@@ -379,6 +402,7 @@ async fn execute_in_span(
                 let _ = std::fs::write(&driver_log, job.redactor.redact(&text));
             }
             commands = job.commands.load(Ordering::Relaxed);
+            start_commands = job.start_commands.load(Ordering::Relaxed);
             let failure = job.failed();
             let left = !lock(&job.queue).is_empty();
             let job = Arc::try_unwrap(job)
@@ -443,6 +467,20 @@ async fn execute_in_span(
     .await?
     .map_err(|e| RunError::Failed(e.to_string()))?;
 
+    // The bot's own result files, in the office's shape.
+    if !bot.result_files.is_empty() {
+        let items = results::finished_items(&headers, &records);
+        let (d, files) = (dir.clone(), bot.result_files.clone());
+        match blocking(move || results::write(&d, &files, &items)).await? {
+            Ok(written) => {
+                for path in written {
+                    tracing::info!(file = %path.display(), "result file written");
+                }
+            }
+            Err(e) => tracing::error!("a result file could not be written: {e}"),
+        }
+    }
+
     let counts = report.counts();
     let mail = send_summary(&bot, &opts, &report, &id, &exceptions, counts).await;
 
@@ -455,7 +493,7 @@ async fn execute_in_span(
     blocking(move || store.finish_run(&rid, word, error.as_deref(), &at))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
-    tracing::info!(run = %id, state = word, done = counts.done, business = counts.business, system = counts.system, "run ended");
+    tracing::info!(run = %id, state = word, done = counts.done, business = counts.business, system = counts.system, commands, start_commands, "run ended");
 
     Ok(RunSummary {
         id,
@@ -474,7 +512,47 @@ async fn execute_in_span(
                 (finished_at - started_at).to_std().unwrap_or_default(),
             )
         }),
+        start_commands,
     })
+}
+
+/// The secrets `[login.http]` names are set (else the run does not begin: exit 2).
+fn login_secrets_set(bot: &Bot, opts: &RunOptions) -> Result<(), RunError> {
+    let Some(http) = &bot.login_http else {
+        return Ok(());
+    };
+    let mut secrets = opts.config.secrets.clone();
+    secrets.extend(opts.secrets.clone());
+    for (key, name) in [
+        ("user", &http.user_secret),
+        ("password", &http.password_secret),
+    ] {
+        secret_value(&secrets, name).map_err(|e| {
+            RunError::Invalid(
+                Problem::new(
+                    bot.dir.join("bot.toml").display().to_string(),
+                    format!("login.http.{key}: {e}"),
+                )
+                .into(),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A secret's value as the script's `secret(name)` finds it: the environment
+/// variable `JURU_SECRET_<NAME>` first, then `secrets`.
+fn secret_value(secrets: &BTreeMap<String, String>, name: &str) -> Result<String, String> {
+    let var = format!(
+        "JURU_SECRET_{}",
+        name.to_uppercase().replace(['-', '.', ' '], "_")
+    );
+    std::env::var(&var)
+        .ok()
+        .or_else(|| secrets.get(name).cloned())
+        .ok_or_else(|| {
+            format!("the secret \"{name}\" is not set: set the environment variable {var} or put it in config/secrets.toml")
+        })
 }
 
 /// The report of a run from its store rows.
@@ -581,6 +659,7 @@ pub async fn resume(
         ));
     }
     let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    login_secrets_set(&bot, &opts)?;
     let headers = cells::strings_from_json(&record.headers);
     let records = store
         .items(run_id)
@@ -723,6 +802,7 @@ pub async fn retry(
             )
         })?;
     let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    login_secrets_set(&bot, &opts)?;
     let headers = cells::strings_from_json(&record.headers);
     let chosen: Vec<store::ItemRecord> = store
         .items(parent)

@@ -66,6 +66,12 @@ pub(super) struct Job {
     pub timeout: Duration,
     pub mail: ScriptMail,
     pub login_detect: String,
+    /// Folders besides the bot's and the run's the script may read files from.
+    pub input_dirs: Vec<PathBuf>,
+    /// `[login] attempts`.
+    pub login_attempts: u32,
+    /// `[run] verify_first`: every item is looked up before it is typed.
+    pub verify_first: bool,
     pub rules: crate::bot::Rules,
     pub max_retries: u32,
     pub breaker_limit: usize,
@@ -79,6 +85,8 @@ pub(super) struct Job {
     /// Why the run must stop early (circuit breaker, store failure), if it must.
     pub failure: Mutex<Option<String>>,
     pub commands: AtomicU64,
+    /// Of `commands`, those that started browser sessions (not part of any item).
+    pub start_commands: AtomicU64,
     pub progress: Progress,
     /// Workers still taking items.
     pub active: AtomicUsize,
@@ -206,6 +214,7 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
         }
     };
     host.set_mail(Some(job.mail.clone()));
+    host.set_input_dirs(job.input_dirs.clone());
     let current: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
     {
         let job = job.clone();
@@ -217,8 +226,15 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
             }
         }));
     }
-    host.set_sessions(Box::new(Opener { job: job.clone() }));
-    let mut session = Session { initialized: false };
+    let counts = Counts::default();
+    host.set_sessions(Box::new(Opener {
+        job: job.clone(),
+        starts: counts.starts.clone(),
+    }));
+    let mut session = Session {
+        initialized: false,
+        counts,
+    };
     while let Some(idx) = job.next() {
         if !session.initialized {
             if let Err(reason) = session.init(&mut host, &job) {
@@ -230,7 +246,7 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
                 break;
             }
         }
-        if job.items[idx].maybe_submitted && host.defines("verify", 1) {
+        if (job.items[idx].maybe_submitted || job.verify_first) && host.defines("verify", 1) {
             // verify(item) comes first for this item: open the browser (and log in)
             // before its start is recorded, so a stop or a failing login leaves it
             // untouched.
@@ -246,7 +262,15 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
     // The last worker to stop calls the script's finish() once for the run.
     let last = job.active.fetch_sub(1, Ordering::AcqRel) == 1;
     if last && job.failed().is_none() && !job.stopping() && session.initialized {
-        if let Err(e) = host.call_optional("finish", job.timeout) {
+        let records = job.store().items(&job.run_id);
+        let items = match records {
+            Ok(records) => super::results::finished_items(&job.headers, &records),
+            Err(e) => {
+                tracing::warn!("cannot read the run's items for finish(run): {e}");
+                Vec::new()
+            }
+        };
+        if let Err(e) = host.finish(&job.run_id, &items, job.timeout) {
             tracing::warn!(
                 "the script's finish() failed: {}",
                 job.redactor.redact(&e.message())
@@ -259,6 +283,24 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
 struct Session {
     /// The script's `init()` ran.
     initialized: bool,
+    counts: Counts,
+}
+
+/// The worker's WebDriver commands beyond those of its current browser session.
+#[derive(Default, Clone)]
+struct Counts {
+    /// Sent by the sessions this worker closed (restarts).
+    closed: std::rc::Rc<std::cell::Cell<u64>>,
+    /// Sent to start sessions (new session, download folder): counted apart from
+    /// the items that happened to open them.
+    starts: Arc<AtomicU64>,
+}
+
+impl Counts {
+    /// Commands that belong to items: all the worker sent, less session starts.
+    fn of_items(&self, host: &Host) -> u64 {
+        (self.closed.get() + commands_of(host)).saturating_sub(self.starts.load(Ordering::Relaxed))
+    }
 }
 
 impl Session {
@@ -296,6 +338,9 @@ impl Session {
     fn close(&mut self, host: &Host, job: &Job) {
         if let Some(b) = host.set_browser(None) {
             job.commands.fetch_add(b.commands(), Ordering::Relaxed);
+            self.counts
+                .closed
+                .set(self.counts.closed.get() + b.commands());
             job.handle.block_on(b.close());
         }
     }
@@ -304,6 +349,7 @@ impl Session {
 /// Opens a worker's browser sessions when its script first uses `browser`.
 struct Opener {
     job: Arc<Job>,
+    starts: Arc<AtomicU64>,
 }
 
 impl Sessions for Opener {
@@ -322,7 +368,13 @@ impl Sessions for Opener {
             }
         });
         match opened {
-            Some(Ok(browser)) => Ok(browser),
+            Some(Ok(browser)) => {
+                self.starts
+                    .fetch_add(browser.start_commands(), Ordering::Relaxed);
+                job.start_commands
+                    .fetch_add(browser.start_commands(), Ordering::Relaxed);
+                Ok(browser)
+            }
             Some(Err(e)) => Err(ScriptError::System {
                 message: e.to_string(),
                 kind: e.kind().to_string(),
@@ -337,6 +389,17 @@ impl Sessions for Opener {
 
     fn failed(&mut self, reason: String) {
         self.job.fail_run(reason);
+    }
+
+    fn login_attempts(&self) -> u32 {
+        self.job.login_attempts
+    }
+
+    fn discard(&mut self, browser: Browser) {
+        self.job
+            .commands
+            .fetch_add(browser.commands(), Ordering::Relaxed);
+        self.job.handle.block_on(browser.close());
     }
 }
 
@@ -453,25 +516,40 @@ fn evidence(
     })
 }
 
-/// `verify(item)` after a failure past `item.submitted()`: `Some(true)` the item is
-/// in the system, `Some(false)` it is not, `None` nobody can tell (no `verify`, or it
-/// failed).
-fn verify(host: &mut Host, job: &Job, item: &WorkItem) -> Option<bool> {
+/// What `verify(item)` found.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// The item is in the system.
+    Found,
+    /// It is not.
+    Absent,
+    /// Nobody can tell: no `verify`, or it failed (why).
+    Unknown(String),
+    /// The run stopped before `verify` could look (aborted, or no browser could be
+    /// opened or logged in): the item stays pending, its submitted mark kept, so
+    /// the next resume looks first.
+    Stopped,
+}
+
+/// `verify(item)` for an item that may be in the system already.
+fn verify(host: &mut Host, job: &Job, item: &WorkItem) -> Verdict {
     if !host.defines("verify", 1) {
-        return None;
+        return Verdict::Unknown("the script has no verify(item)".into());
     }
     match host.verify(input_of(job, item), job.timeout) {
         Ok(found) => {
             tracing::info!(row = item.row, found, "verify(item) looked the item up");
-            Some(found)
+            if found {
+                Verdict::Found
+            } else {
+                Verdict::Absent
+            }
         }
+        Err(ScriptError::Cancelled) => Verdict::Stopped,
         Err(e) => {
-            tracing::warn!(
-                row = item.row,
-                "verify(item) failed: {}",
-                job.redactor.redact(&e.message())
-            );
-            None
+            let reason = job.redactor.redact(&e.message());
+            tracing::warn!(row = item.row, "verify(item) failed: {reason}");
+            Verdict::Unknown(reason)
         }
     }
 }
@@ -487,40 +565,65 @@ struct End {
 fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize, idx: usize) {
     let item = job.items[idx].clone();
     let t0 = Instant::now();
-    let before = commands_of(host);
+    let counts = session.counts.clone();
+    let before = counts.of_items(host);
     let now = || Utc::now().to_rfc3339();
-    let end = |host: &Host, e: End| finish(job, host, idx, &item, t0, before, e);
+    let end = |host: &Host, e: End| {
+        let commands = counts.of_items(host).saturating_sub(before);
+        finish(job, host, idx, &item, t0, commands, e)
+    };
 
-    // An item a dead run left after `item.submitted()`: look before doing it again.
-    if item.maybe_submitted {
+    // An item a dead run left after `item.submitted()` (or any item, with
+    // `[run] verify_first`): look before doing it again.
+    if item.maybe_submitted || job.verify_first {
         let r = job.store().item_started(&job.run_id, idx, &now(), worker);
         job.record("recording an item start", r);
         match verify(host, job, &item) {
-            Some(true) => {
+            Verdict::Found => {
+                let reason = if item.maybe_submitted {
+                    "found in the system by verify(item) after an interrupted run"
+                } else {
+                    "already in the system (verify(item) found it before typing): not typed again"
+                };
                 return end(
                     host,
                     End {
                         state: store::state::DONE,
                         outputs: host.last_outputs(),
-                        reason: Some(
-                            "found in the system by verify(item) after an interrupted run".into(),
-                        ),
+                        reason: Some(reason.into()),
                         kind: None,
                         evidence: (None, None, None),
                     },
                 );
             }
-            Some(false) => {
+            Verdict::Absent => {
                 // Not in the system: it may be done now.
-                let r = job.store().item_not_submitted(&job.run_id, idx);
-                job.record("recording a verification", r);
+                if item.maybe_submitted {
+                    let r = job.store().item_not_submitted(&job.run_id, idx);
+                    job.record("recording a verification", r);
+                }
             }
-            None => {
+            Verdict::Stopped => {
+                let r = job.store().item_pending(&job.run_id, idx);
+                job.record("recording a pending item", r);
+                return;
+            }
+            Verdict::Unknown(why) if item.maybe_submitted => {
                 return end(host, End {
                     state: store::state::NEEDS_VERIFICATION,
                     outputs: Vec::new(),
-                    reason: Some("this item may already be in the system (it was submitted before a run stopped or failed), and verify(item) could not look it up: check in the system whether it arrived".into()),
+                    reason: Some(format!("this item may already be in the system (it was submitted before a run stopped or failed), and verify(item) could not look it up ({why}): check in the system whether it arrived")),
                     kind: Some("interrupted".into()),
+                    evidence: (None, None, None),
+                });
+            }
+            Verdict::Unknown(why) => {
+                count_system(job);
+                return end(host, End {
+                    state: store::state::SYSTEM_EXCEPTION,
+                    outputs: Vec::new(),
+                    reason: Some(format!("verify(item) could not look the item up before typing it (run.verify_first), so it was not typed: {why}")),
+                    kind: Some("verify".into()),
                     evidence: (None, None, None),
                 });
             }
@@ -570,6 +673,14 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
             } => (error, submitted, outputs),
         };
         let error = business_by_rule(host, job, error);
+        // The HTTP login was refused: every item would be, and each try counts
+        // against the account. The run stops; the item was not tried.
+        if error.kind() == "login_refused" && !submitted {
+            let r = job.store().item_pending(&job.run_id, idx);
+            job.record("recording a pending item", r);
+            job.fail_run(job.redactor.redact(&error.message()));
+            return;
+        }
         if error == ScriptError::Cancelled {
             // Aborted mid-item: a later resume picks it up (as "maybe submitted" when
             // it had been submitted).
@@ -635,14 +746,14 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
             let verdict = if restarted.is_ok() {
                 verify(host, job, &item)
             } else {
-                None
+                Verdict::Unknown("the browser could not be restarted".into())
             };
-            if verdict == Some(false) {
+            if verdict == Verdict::Absent {
                 let r = job.store().item_not_submitted(&job.run_id, idx);
                 job.record("recording a verification", r);
             }
             match verdict {
-                Some(true) => {
+                Verdict::Found => {
                     job.consecutive.store(0, Ordering::Relaxed);
                     let mut outputs = outputs;
                     for (name, value) in host.last_outputs() {
@@ -664,14 +775,27 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
                         },
                     );
                 }
-                Some(false) if !last && restarted.is_ok() => {}
+                // The run stops before verify(item) could look (the new session's
+                // login() failed, or a stop): the item stays pending with its
+                // submitted mark, and `juru runs resume` looks first.
+                Verdict::Stopped => {
+                    tracing::warn!(
+                        row = item.row,
+                        "the run stops before verify(item) could look the item up; `juru runs resume` looks first: {reason}"
+                    );
+                    let r = job.store().item_pending(&job.run_id, idx);
+                    job.record("recording a pending item", r);
+                    return;
+                }
+                Verdict::Absent if !last && restarted.is_ok() => {}
                 verdict => {
-                    let state = if verdict == Some(false) {
+                    let absent = verdict == Verdict::Absent;
+                    let state = if absent {
                         store::state::SYSTEM_EXCEPTION
                     } else {
                         store::state::NEEDS_VERIFICATION
                     };
-                    let reason = if verdict == Some(false) {
+                    let reason = if absent {
                         reason
                     } else {
                         format!("failed after the item was submitted, so it was not retried: check in the system whether it arrived ({reason})")
@@ -723,9 +847,16 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
 /// `[rules]` of bot.toml: a failure the page explains (its error message is showing)
 /// or whose message the bot lists is the data's fault, a business exception.
 fn business_by_rule(host: &Host, job: &Job, error: ScriptError) -> ScriptError {
-    let ScriptError::System { message, .. } = &error else {
+    let ScriptError::System { message, kind } = &error else {
         return error;
     };
+    // A value the page does not offer (a select option, a radio button): no retry
+    // can make the page offer it; the data must change.
+    if kind == "option_missing" {
+        return ScriptError::Business {
+            message: message.clone(),
+        };
+    }
     if job
         .rules
         .business_messages
@@ -763,7 +894,15 @@ fn count_system(job: &Job) {
     }
 }
 
-fn finish(job: &Job, host: &Host, idx: usize, item: &WorkItem, t0: Instant, before: u64, end: End) {
+fn finish(
+    job: &Job,
+    host: &Host,
+    idx: usize,
+    item: &WorkItem,
+    t0: Instant,
+    commands: u64,
+    end: End,
+) {
     let log: Vec<String> = host.item_log();
     let tail = log
         .iter()
@@ -781,7 +920,6 @@ fn finish(job: &Job, host: &Host, idx: usize, item: &WorkItem, t0: Instant, befo
             other => (n, other),
         })
         .collect();
-    let commands = commands_of(host).saturating_sub(before);
     let r = job.store().item_finished(
         &job.run_id,
         idx,

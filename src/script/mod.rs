@@ -39,6 +39,21 @@ use crate::Problem;
 
 pub use api::Failure;
 
+/// One item of a finished run, as the script's `finish(run)` sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedItem {
+    /// The item's row number in the input.
+    pub row: i64,
+    /// `done`, `business`, `system`, `verify` or `pending`.
+    pub status: String,
+    /// Why it ended as it did (empty for most done items).
+    pub message: String,
+    /// The input row, column by column in workbook order.
+    pub data: Vec<(String, Cell)>,
+    /// What the script set with `item.output(name, value)`.
+    pub outputs: Vec<(String, Cell)>,
+}
+
 /// A script's text and the path it came from: plain data, free to send between
 /// threads (a compiled [`Script`] is not).
 #[derive(Debug, Clone)]
@@ -92,9 +107,22 @@ pub fn compile_text(text: &str, shown: &str) -> Result<Script, Problem> {
             (Some(l), None) => format!("{shown}:{l}"),
             _ => shown.to_string(),
         };
+        // Rhai's words for the slips people make most, in plain words.
         let message = match &*e.0 {
             rhai::ParseErrorType::Reserved(word) if word == "import" => {
                 "imports are not allowed; put the code in main.rhai".to_string()
+            }
+            rhai::ParseErrorType::Reserved(word) if word == "$" => {
+                "`${…}` works only inside back-ticks: write `NIK ${item[\"NIK\"]}` (with back-ticks), or join with +: \"NIK \" + item[\"NIK\"]".to_string()
+            }
+            rhai::ParseErrorType::BadInput(rhai::LexError::MalformedChar(text)) => format!(
+                "'{text}': single quotes hold one character; text goes in double quotes \"…\", or in back-ticks `…` when it has ${{…}} inside"
+            ),
+            rhai::ParseErrorType::MissingToken(token, _) if token == "}" => {
+                "a `{` opened before here is never closed: a `}` is missing".to_string()
+            }
+            rhai::ParseErrorType::MissingToken(token, _) if token == ")" => {
+                "a `(` opened before here is never closed: a `)` is missing".to_string()
             }
             other => other.to_string(),
         };
@@ -468,6 +496,15 @@ pub trait Sessions {
     /// No browser could be opened, or `login()` failed in it: the run must stop with
     /// this reason.
     fn failed(&mut self, reason: String);
+    /// How many times `login()` is tried, each in a fresh session, before the run
+    /// gives up (`[login] attempts`).
+    fn login_attempts(&self) -> u32 {
+        1
+    }
+    /// Closes a session whose `login()` failed, before the next try.
+    fn discard(&mut self, browser: Browser) {
+        drop(browser);
+    }
 }
 
 /// State shared by the registered functions of one host.
@@ -478,6 +515,9 @@ pub(crate) struct Shared {
     deadline: RefCell<Option<(Instant, Duration)>>,
     work_dir: PathBuf,
     bot_dir: PathBuf,
+    /// Folders besides the bot's and the run's that a script may read files from
+    /// (the input workbook's folder, `[input] attachments`).
+    input_dirs: RefCell<Vec<PathBuf>>,
     secrets: BTreeMap<String, String>,
     bot: String,
     item_log: RefCell<Vec<String>>,
@@ -636,22 +676,69 @@ impl Shared {
         if !self.has_login {
             return Ok(());
         }
-        *self.deadline.borrow_mut() = limit.map(|d| (Instant::now() + d, d));
-        let reason = match login() {
-            Ok(()) => return Ok(()),
-            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
-            Err(ScriptError::TimedOut { after }) => {
-                format!("it took longer than {} s", after.as_secs())
+        let attempts = sessions.login_attempts().max(1);
+        let mut tried = 1;
+        loop {
+            *self.deadline.borrow_mut() = limit.map(|d| (Instant::now() + d, d));
+            let reason = match login() {
+                Ok(()) => return Ok(()),
+                Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
+                Err(ScriptError::TimedOut { after }) => {
+                    format!("it took longer than {} s", after.as_secs())
+                }
+                Err(other) => self.redactor.redact(&other.message()),
+            };
+            if tried >= attempts || sessions.stop_requested() {
+                let reason = if tried > 1 {
+                    format!("the script's login() failed {tried} times, the last time: {reason}")
+                } else {
+                    format!("the script's login() failed: {reason}")
+                };
+                self.session_failed.set(true);
+                sessions.failed(reason);
+                return Err(ScriptError::Cancelled);
             }
-            Err(other) => self.redactor.redact(&other.message()),
-        };
-        self.session_failed.set(true);
-        sessions.failed(format!("the script's login() failed: {reason}"));
-        Err(ScriptError::Cancelled)
+            // A login page that answered with an error or was slow for a moment: a
+            // fresh session after a pause (2 s, 4 s, 8 s…) usually gets through.
+            let pause = Duration::from_secs(2u64 << (tried - 1).min(4));
+            tracing::warn!(
+                bot = %self.bot,
+                attempt = tried,
+                "the script's login() failed: {reason}; trying again in a new browser session in {} s",
+                pause.as_secs()
+            );
+            if let Some(old) = self.browser.replace(None) {
+                sessions.discard(old);
+            }
+            let mut cancel = self.cancel.clone();
+            let stopped = self.handle.block_on(async {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => false,
+                    _ = cancel.wait_for(|stop| *stop) => true,
+                }
+            });
+            if stopped {
+                return Err(ScriptError::Cancelled);
+            }
+            let browser = match sessions.open() {
+                Ok(b) => b,
+                Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
+                Err(e) => {
+                    self.session_failed.set(true);
+                    sessions.failed(e.message());
+                    return Err(ScriptError::Cancelled);
+                }
+            };
+            tracing::info!(bot = %self.bot, "the browser opened");
+            self.browser.replace(Some(browser));
+            tried += 1;
+        }
     }
 
-    /// A file a script may read: `path` relative to the bot folder or the run's work
-    /// dir (tried in that order), which must exist and stay inside that folder.
+    /// A file a script may read: `path` relative to the bot folder, the run's work
+    /// dir, or one of the input folders (tried in that order), which must exist and
+    /// stay inside that folder. From an input folder juru's own files (its
+    /// configuration, secrets, users, store) and hidden files are never given.
     pub(crate) fn readable_path(&self, path: &str) -> Result<PathBuf, Failure> {
         plain_relative(path)?;
         let mut outside = None;
@@ -662,11 +749,27 @@ impl Shared {
                 Err(_) => {}
             }
         }
+        let input_dirs = self.input_dirs.borrow();
+        for base in input_dirs.iter() {
+            match inside(base, path) {
+                Ok(p) if juru_own_file(&p) => {
+                    return Err(Failure::system(
+                        "path_outside",
+                        format!("\"{path}\" is one of juru's own files (configuration, secrets, users or store) or a hidden file, which scripts may not use"),
+                    ))
+                }
+                Ok(p) => return Ok(p),
+                Err(e) if e.kind() == "path_outside" => outside = Some(e),
+                Err(_) => {}
+            }
+        }
+        let places = if input_dirs.is_empty() {
+            "the bot folder or the run's folder"
+        } else {
+            "the bot folder, the run's folder or the input workbook's folder"
+        };
         Err(outside.unwrap_or_else(|| {
-            Failure::system(
-                "path",
-                format!("\"{path}\" does not exist in the bot folder or the run's folder"),
-            )
+            Failure::system("path", format!("\"{path}\" does not exist in {places}"))
         }))
     }
 
@@ -763,6 +866,39 @@ fn plain_relative(path: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A file of juru's own (or a hidden one) that a script never gets from an input
+/// folder, whatever folder the clerk's workbook came from.
+fn juru_own_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let in_config = path
+        .parent()
+        .is_some_and(|d| d.join("agent.toml").exists() || d.join("schedules.toml").exists());
+    name.starts_with('.')
+        || in_config
+        || [
+            "agent.toml",
+            "schedules.toml",
+            "secrets.toml",
+            "users.toml",
+            "bot.toml",
+            "agent.lock",
+        ]
+        .contains(&name.as_str())
+        || [
+            ".db",
+            ".db-wal",
+            ".db-shm",
+            ".db-journal",
+            ".sqlite",
+            ".sqlite3",
+        ]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
 /// `base/path` if it exists and, after resolving links, is still inside `base`.
 fn inside(base: &Path, path: &str) -> Result<PathBuf, Failure> {
     let base = base
@@ -832,6 +968,7 @@ impl Host {
             deadline: RefCell::new(None),
             work_dir: ctx.work_dir,
             bot_dir: ctx.bot_dir,
+            input_dirs: RefCell::new(Vec::new()),
             secrets: ctx.secrets,
             bot: ctx.bot,
             item_log: RefCell::new(Vec::new()),
@@ -931,6 +1068,12 @@ impl Host {
         self.shared.mail.replace(mail);
     }
 
+    /// Folders besides the bot's and the run's that the script may read files from
+    /// and upload (the input workbook's folder, `[input] attachments`).
+    pub fn set_input_dirs(&self, dirs: Vec<PathBuf>) {
+        self.shared.input_dirs.replace(dirs);
+    }
+
     /// Lets the host open a browser session when the script first uses `browser`.
     pub fn set_sessions(&self, sessions: Box<dyn Sessions>) {
         self.shared.sessions.replace(Some(sessions));
@@ -968,6 +1111,48 @@ impl Host {
         self.call(name, (), limit).map(|_| true)
     }
 
+    /// Calls the script's `finish(run)` with every item of the run (or `finish()`),
+    /// if it defines one; `Ok(true)` when it did.
+    pub fn finish(
+        &mut self,
+        run_id: &str,
+        items: &[FinishedItem],
+        limit: Duration,
+    ) -> Result<bool, ScriptError> {
+        if !self.defines("finish", 1) {
+            return self.call_optional("finish", limit);
+        }
+        let pairs = |cells: &[(String, Cell)]| -> rhai::Map {
+            cells
+                .iter()
+                .map(|(n, c)| (n.as_str().into(), api::item::cell_to_dynamic(c)))
+                .collect()
+        };
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        let list: rhai::Array = items
+            .iter()
+            .map(|i| {
+                *counts.entry(i.status.as_str()).or_default() += 1;
+                let mut m = rhai::Map::new();
+                m.insert("row".into(), Dynamic::from(i.row));
+                m.insert("status".into(), Dynamic::from(i.status.clone()));
+                m.insert("message".into(), Dynamic::from(i.message.clone()));
+                m.insert("data".into(), Dynamic::from_map(pairs(&i.data)));
+                m.insert("outputs".into(), Dynamic::from_map(pairs(&i.outputs)));
+                Dynamic::from_map(m)
+            })
+            .collect();
+        let mut run = rhai::Map::new();
+        run.insert("id".into(), Dynamic::from(run_id.to_string()));
+        run.insert("bot".into(), Dynamic::from(self.shared.bot.clone()));
+        for word in ["done", "business", "system", "verify", "pending"] {
+            run.insert(word.into(), Dynamic::from(*counts.get(word).unwrap_or(&0)));
+        }
+        run.insert("items".into(), Dynamic::from_array(list));
+        self.call("finish", (Dynamic::from_map(run),), limit)
+            .map(|_| true)
+    }
+
     /// Calls `process(item)`.
     pub fn process(
         &mut self,
@@ -1001,6 +1186,39 @@ impl Host {
     /// The log lines the current item wrote so far.
     pub fn item_log(&self) -> Vec<String> {
         self.shared.item_log.borrow().clone()
+    }
+
+    /// Evaluates statements typed by a person (`juru shell`) at the script's top
+    /// level, within `limit`: the script's functions and constants, `browser`,
+    /// `vars`, `secret()` and `log` are there, and variables it declares stay for
+    /// the next call. Returns the value of the last statement. An error names the
+    /// input as `shown` (with the line).
+    pub fn eval(
+        &mut self,
+        code: &str,
+        shown: &str,
+        limit: Duration,
+    ) -> Result<Dynamic, ScriptError> {
+        if *self.shared.cancel.borrow() {
+            return Err(ScriptError::Cancelled);
+        }
+        let typed = self
+            .engine
+            .compile_with_scope(&self.scope, code)
+            .map_err(|e| ScriptError::System {
+                message: format!("{}: {}", at(shown, e.position()), e.0),
+                kind: "script".into(),
+            })?;
+        let ast = self.script.ast.clone_functions_only().merge(&typed);
+        *self.shared.deadline.borrow_mut() = Some((Instant::now() + limit, limit));
+        *self.shared.calling.borrow_mut() = "shell".to_string();
+        self.shared.memory_base.set(memory::live_bytes());
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &ast);
+        *self.shared.deadline.borrow_mut() = None;
+        self.shared.calling.borrow_mut().clear();
+        result.map_err(|e| classify(shown, &e))
     }
 
     fn call(

@@ -555,3 +555,25 @@ fn a_map_grown_key_by_key_stops_at_the_memory_limit() {
     let after = memory::live_bytes() - before;
     assert!(after < 16 << 20, "what the call held is freed: {after}");
 }
+
+#[test]
+fn common_slips_get_plain_messages() {
+    let message = |src: &str| {
+        crate::script::compile_text(src, "main.rhai")
+            .err()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+    };
+    let m = message("fn process(item) { log(\"NIK \" + ${item[\"NIK\"]}); }");
+    assert!(
+        m.starts_with("main.rhai:1:33:") && m.contains("back-ticks"),
+        "{m}"
+    );
+    let m = message("fn process(item) { log('NIK ${x}'); }");
+    assert!(
+        m.contains("single quotes") && m.contains("double quotes"),
+        "{m}"
+    );
+    let m = message("fn process(item) { if true { log(\"a\"); }");
+    assert!(m.contains("never closed"), "{m}");
+}

@@ -352,7 +352,9 @@ fn process(item) {
     let run = run_lab(&p, &portal, &[]);
     assert_eq!(run.code(), 1, "{run}");
     assert!(
-        run.stdout().contains("the script's login() failed:")
+        // Tried [login] attempts times (3), each in a fresh session.
+        run.stdout()
+            .contains("the script's login() failed 3 times, the last time:")
             && run.stdout().contains("the portal refused the password"),
         "{run}"
     );

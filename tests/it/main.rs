@@ -5,12 +5,15 @@
 mod support;
 
 mod agent;
+mod authoring;
 mod browser_runs;
+mod browser_verbs;
 mod check;
 mod cli_output;
 mod crash;
 mod dashboard;
 mod input;
+mod inspect;
 mod lifecycle;
 mod mail;
 mod package;
@@ -20,5 +23,6 @@ mod runs;
 mod sandbox;
 mod schedules;
 mod sheets;
+mod simpeg;
 mod web;
 mod web_attacks;

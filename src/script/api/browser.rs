@@ -133,6 +133,143 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         },
     );
     engine.register_fn(
+        "type",
+        |b: &mut BrowserApi, selector: &str, text: Dynamic, options: Map| -> Res<()> {
+            let text = text.to_string();
+            let mut clear = true;
+            for (key, value) in &options {
+                match key.as_str() {
+                    "clear" => {
+                        clear = value.as_bool().map_err(|_| {
+                            Failure::system("script", "type option `clear` must be true or false")
+                        })?
+                    }
+                    other => {
+                        return Err(Failure::system(
+                            "script",
+                            format!("unknown type option `{other}`; the options are: clear"),
+                        )
+                        .into())
+                    }
+                }
+            }
+            b.shared.block_on(async |br| {
+                if clear {
+                    br.type_text(selector, &text).await
+                } else {
+                    br.append_text(selector, &text).await
+                }
+            })
+        },
+    );
+    engine.register_fn(
+        "append",
+        |b: &mut BrowserApi, selector: &str, text: Dynamic| {
+            let text = text.to_string();
+            b.shared
+                .block_on(async |br| br.append_text(selector, &text).await)
+        },
+    );
+    engine.register_fn("press", |b: &mut BrowserApi, selector: &str, keys: &str| {
+        b.shared
+            .block_on_named("browser.press", async |br| br.press(selector, keys).await)
+    });
+    engine.register_fn("keys", |b: &mut BrowserApi, keys: &str| {
+        b.shared
+            .block_on_named("browser.keys", async |br| br.keys(keys).await)
+    });
+    engine.register_fn(
+        "select_index",
+        |b: &mut BrowserApi, selector: &str, index: INT| -> Res<()> {
+            let index = usize::try_from(index).map_err(|_| {
+                Failure::system(
+                    "script",
+                    format!("select_index: {index} is not an option index (0 is the first)"),
+                )
+            })?;
+            b.shared
+                .block_on(async |br| br.select_index(selector, index).await)
+        },
+    );
+    engine.register_fn(
+        "deselect",
+        |b: &mut BrowserApi, selector: &str, option: Dynamic| {
+            let option = option.to_string();
+            b.shared
+                .block_on(async |br| br.deselect(selector, Some(&option)).await)
+        },
+    );
+    engine.register_fn("deselect_all", |b: &mut BrowserApi, selector: &str| {
+        b.shared
+            .block_on(async |br| br.deselect(selector, None).await)
+    });
+    engine.register_fn(
+        "attribute",
+        |b: &mut BrowserApi, selector: &str, name: &str| -> Res<Dynamic> {
+            let value = b
+                .shared
+                .block_on(async |br| br.attribute(selector, name).await)?;
+            Ok(value.map(Dynamic::from).unwrap_or(Dynamic::UNIT))
+        },
+    );
+    engine.register_fn("source", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.source().await)
+    });
+    engine.register_fn(
+        "execute",
+        |b: &mut BrowserApi, script: &str| -> Res<Dynamic> {
+            let value = b.shared.block_on_named("browser.execute", async |br| {
+                br.execute(script, vec![]).await
+            })?;
+            Ok(json_to_dynamic(value))
+        },
+    );
+    engine.register_fn(
+        "execute",
+        |b: &mut BrowserApi, script: &str, args: Array| -> Res<Dynamic> {
+            let args: Vec<serde_json::Value> = args.iter().map(dynamic_to_json).collect();
+            let value = b
+                .shared
+                .block_on_named("browser.execute", async |br| br.execute(script, args).await)?;
+            Ok(json_to_dynamic(value))
+        },
+    );
+    engine.register_fn("wait_for_title", |b: &mut BrowserApi, wanted: &str| {
+        b.shared
+            .block_on(async |br| br.wait_for_title(wanted).await)
+    });
+    engine.register_fn("wait_for_url", |b: &mut BrowserApi, wanted: &str| {
+        b.shared.block_on(async |br| br.wait_for_url(wanted).await)
+    });
+    engine.register_fn("windows", |b: &mut BrowserApi| -> Res<Array> {
+        let windows = b.shared.block_on(async |br| br.windows().await)?;
+        Ok(windows
+            .into_iter()
+            .map(|w| {
+                let mut m = Map::new();
+                m.insert("title".into(), Dynamic::from(w.title));
+                m.insert("url".into(), Dynamic::from(w.url));
+                m.insert("current".into(), Dynamic::from(w.current));
+                Dynamic::from_map(m)
+            })
+            .collect())
+    });
+    engine.register_fn("back", |b: &mut BrowserApi| {
+        b.shared
+            .block_on_named("browser.back", async |br| br.back().await)
+    });
+    engine.register_fn("forward", |b: &mut BrowserApi| {
+        b.shared
+            .block_on_named("browser.forward", async |br| br.forward().await)
+    });
+    engine.register_fn("refresh", |b: &mut BrowserApi| {
+        b.shared
+            .block_on_named("browser.refresh", async |br| br.refresh().await)
+    });
+    engine.register_fn("dialog_text", |b: &mut BrowserApi| {
+        b.shared.block_on(async |br| br.dialog_text().await)
+    });
+    engine.register_fn(
         "set_date",
         |b: &mut BrowserApi, selector: &str, date: &str| {
             b.shared
@@ -144,7 +281,21 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         |b: &mut BrowserApi, selector: &str, path: &str| -> Res<()> {
             let file = b.shared.readable_path(path)?;
             b.shared
-                .block_on(async |br| br.upload(selector, &file).await)
+                .block_on(async |br| br.upload(selector, &[file]).await)
+        },
+    );
+    engine.register_fn(
+        "upload",
+        |b: &mut BrowserApi, selector: &str, paths: Array| -> Res<()> {
+            if paths.is_empty() {
+                return Err(Failure::system("script", "upload: the list of files is empty").into());
+            }
+            let mut files = Vec::new();
+            for p in &paths {
+                files.push(b.shared.readable_path(&p.to_string())?);
+            }
+            b.shared
+                .block_on(async |br| br.upload(selector, &files).await)
         },
     );
     engine.register_fn(
@@ -190,6 +341,25 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         "in_frame",
         |ctx: NativeCallContext, b: &mut BrowserApi, path: &str, body: FnPtr| -> Res<Dynamic> {
             let entered = b.shared.block_on(async |br| br.enter_frames(path).await)?;
+            let result = body.call_within_context::<Dynamic>(&ctx, ());
+            let left = b.shared.block_on(async |br| br.leave_frames(entered).await);
+            let value = result?;
+            left?;
+            Ok(value)
+        },
+    );
+    engine.register_fn(
+        "in_frame",
+        |ctx: NativeCallContext, b: &mut BrowserApi, index: INT, body: FnPtr| -> Res<Dynamic> {
+            if index < 0 {
+                return Err(Failure::system(
+                    "script",
+                    format!("in_frame: {index} is not a frame index (0 is the first)"),
+                )
+                .into());
+            }
+            let path = index.to_string();
+            let entered = b.shared.block_on(async |br| br.enter_frames(&path).await)?;
             let result = body.call_within_context::<Dynamic>(&ctx, ());
             let left = b.shared.block_on(async |br| br.leave_frames(entered).await);
             let value = result?;
@@ -258,4 +428,49 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
             Ok(relative)
         },
     );
+}
+
+/// A JSON value from the page as a Rhai value: objects become maps, arrays arrays,
+/// integers `INT`, other numbers `FLOAT`, `null` unit.
+fn json_to_dynamic(value: serde_json::Value) -> Dynamic {
+    use serde_json::Value;
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from(i as INT),
+            None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN) as rhai::FLOAT),
+        },
+        Value::String(s) => Dynamic::from(s),
+        Value::Array(a) => Dynamic::from_array(a.into_iter().map(json_to_dynamic).collect()),
+        Value::Object(o) => Dynamic::from_map(
+            o.into_iter()
+                .map(|(k, v)| (k.into(), json_to_dynamic(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A Rhai value as a JSON argument for a page script (other types as their text).
+fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
+    use serde_json::{json, Value};
+    if value.is_unit() {
+        Value::Null
+    } else if let Some(b) = value.clone().try_cast::<bool>() {
+        json!(b)
+    } else if let Some(i) = value.clone().try_cast::<INT>() {
+        json!(i)
+    } else if let Some(f) = value.clone().try_cast::<rhai::FLOAT>() {
+        json!(f)
+    } else if let Some(a) = value.read_lock::<Array>() {
+        Value::Array(a.iter().map(dynamic_to_json).collect())
+    } else if let Some(m) = value.read_lock::<Map>() {
+        Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), dynamic_to_json(v)))
+                .collect(),
+        )
+    } else {
+        json!(value.to_string())
+    }
 }

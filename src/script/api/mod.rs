@@ -2,7 +2,7 @@
 //! has an entry in `docs/bot-reference.md` (checked by a test).
 
 mod browser;
-mod item;
+pub(crate) mod item;
 mod mail;
 mod sheet;
 
@@ -129,7 +129,7 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
         _ => Ok(None),
     });
 
-    // ---- log, print, secret, fail_business ------------------------------------
+    // ---- log, print, secret, fail_business, fail_system---------------------------------
     let s = shared.clone();
     engine.on_print(move |text| s.log(text));
     let s = shared.clone();
@@ -160,6 +160,11 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
     });
     engine.register_fn("fail_business", |reason: &str| -> Res<()> {
         Err(Failure::business(reason).into())
+    });
+    // A failure juru retries like any system exception (browser restart, backoff,
+    // `verify(item)` first when the item was submitted).
+    engine.register_fn("fail_system", |reason: &str| -> Res<()> {
+        Err(Failure::system("reported", reason).into())
     });
 
     item::register(engine, shared);
