@@ -217,7 +217,7 @@ fn the_debian_package_installs_the_agent_as_a_service() {
         .arg("check")
         .env("NO_COLOR", "1"));
     assert!(
-        text(&check).contains("schedules.toml (2 schedules)") && text(&check).contains("2 bots"),
+        text(&check).contains("schedules.toml (2 schedules)") && text(&check).contains("3 bots"),
         "{}",
         text(&check)
     );
