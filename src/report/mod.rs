@@ -55,6 +55,9 @@ pub struct RunReport {
     pub error: Option<String>,
     pub time_zone: chrono_tz::Tz,
     pub language: Language,
+    /// The input rows that were not work items, with why, in the report's
+    /// language (`baris 27: baris jumlah`).
+    pub passed_over: Vec<String>,
 }
 
 /// Counts of a run.
@@ -477,6 +480,12 @@ impl RunReport {
                 Cell::Int(c.pending as i64),
             ));
         }
+        if !self.passed_over.is_empty() {
+            lines.push((
+                l("Baris dilewati", "Rows passed over"),
+                Cell::Text(self.passed_over.join("; ")),
+            ));
+        }
         if let Some(e) = &self.error {
             lines.push((l("Run berhenti", "Run stopped"), Cell::Text(e.clone())));
         }
@@ -614,6 +623,7 @@ mod tests {
             error: None,
             time_zone: chrono_tz::Asia::Jakarta,
             language,
+            passed_over: Vec::new(),
         }
     }
 

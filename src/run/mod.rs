@@ -207,6 +207,25 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
         let _ = std::fs::remove_dir_all(&dir);
         return Err(RunError::begin(e));
     }
+    let passed: Vec<store::passed::PassedRows> = table
+        .passed_over
+        .iter()
+        .map(|p| store::passed::PassedRows {
+            first: i64::from(p.first),
+            last: i64::from(p.last),
+            reason: p.why.code().to_string(),
+        })
+        .collect();
+    if let Err(e) = store.record_passed(&id, &passed) {
+        tracing::warn!(run = %id, error = %e, "the passed-over input rows were not recorded");
+    }
+    if !table.passed_over.is_empty() {
+        tracing::info!(
+            run = %id,
+            passed_over = %sheet::describe_all(&table.passed_over, true),
+            "input rows that are not work items"
+        );
+    }
     tracing::info!(run = %id, bot = %bot.name, items = table.rows.len(), "run started");
     let items: Vec<WorkItem> = table
         .rows
@@ -400,11 +419,12 @@ async fn execute_in_span(
     let finished_at = Utc::now();
     let records = {
         let rid = id.clone();
-        let (records, store) = blocking(move || (store.items(&rid), store)).await?;
+        let (records, passed, store) =
+            blocking(move || (store.items(&rid), store.passed(&rid), store)).await?;
         let records = records.map_err(|e| RunError::Failed(e.to_string()))?;
-        (records, store)
+        (records, passed.unwrap_or_default(), store)
     };
-    let (records, store) = records;
+    let (records, passed, store) = records;
     let report = report_from_store(
         &bot,
         &opts,
@@ -416,6 +436,10 @@ async fn execute_in_span(
         started_at,
         finished_at,
     );
+    let report = RunReport {
+        passed_over: passed_texts(&passed, opts.config.language),
+        ..report
+    };
     let output = dir.join("output.xlsx");
     let exceptions = dir.join("exceptions.xlsx");
     let (out_sheet, exc_sheets) = (report.output_sheet(), report.exception_sheets());
@@ -507,7 +531,25 @@ fn report_from_store(
         },
         time_zone: opts.config.time_zone,
         language: opts.config.language,
+        passed_over: Vec::new(),
     }
+}
+
+/// The passed-over rows of a run, as the report says them in `language`.
+fn passed_texts(passed: &[store::passed::PassedRows], language: crate::config::Language) -> Vec<String> {
+    let english = language == crate::config::Language::En;
+    passed
+        .iter()
+        .map(|p| match sheet::Pass::from_code(&p.reason) {
+            Some(why) => sheet::PassedOver {
+                first: u32::try_from(p.first).unwrap_or(0),
+                last: u32::try_from(p.last).unwrap_or(0),
+                why,
+            }
+            .describe(english),
+            None => format!("{}–{}: {}", p.first, p.last, p.reason),
+        })
+        .collect()
 }
 
 /// Continues a run that did not end (killed, power loss, stopped): `done` items are

@@ -75,6 +75,7 @@ mod delimited;
 pub mod guard;
 mod options;
 mod read;
+mod shape;
 mod table;
 mod write;
 mod xls_guard;
@@ -88,6 +89,7 @@ use std::path::PathBuf;
 pub use cell::{date_from_serial, parse_date, parse_display_date, Cell};
 pub use options::{parse_delimiter, CsvOptions, Encoding, ReadOptions, SheetRef};
 pub use read::{read, read_with};
+pub use shape::{describe_all, Pass, PassedOver};
 pub use table::{Row, Table};
 pub use write::{write, OutRow, OutSheet, Tone};
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::cell::{date_from_serial, parse_date};
 use super::guard::{count_text, MAX_CELLS};
 use super::read::too_many_cells;
+use super::shape::{self, PassedOver};
 use super::{Cell, ColumnUse, MissingColumns, ReadOptions, SheetError};
 
 /// How many non-blank rows from the top the automatic header search looks at.
@@ -32,6 +33,9 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// How many non-blank rows the filter left out.
     pub filtered: usize,
+    /// The rows below the header that are not records (total and template
+    /// rows, what lies below the table), with why, in sheet order.
+    pub passed_over: Vec<PassedOver>,
 }
 
 /// One data row of a [`Table`].
@@ -192,6 +196,7 @@ pub(super) fn build(
         headers,
         rows: Vec::with_capacity(rows.len() - header_at - 1),
         filtered: 0,
+        passed_over: Vec::new(),
     };
 
     // Every column the options name must exist: report them all at once.
@@ -235,12 +240,40 @@ pub(super) fn build(
         .iter()
         .map(|(_, cells)| blank(cells))
         .collect();
+    // Total, template and trailing rows are judged as the sheet holds them,
+    // before a merged label is copied into the cells beside it.
+    let required_columns: Vec<usize> = options
+        .required
+        .iter()
+        .filter_map(|r| table.column(r))
+        .collect();
+    let passes = {
+        let view: Vec<(u32, &[Cell])> = rows[header_at + 1..]
+            .iter()
+            .map(|(n, cells)| {
+                let to = cells.len().min(first + width);
+                (*n, cells.get(first..to).unwrap_or(&[]))
+            })
+            .collect();
+        shape::classify(&view, &table.headers, &required_columns)
+    };
     spread_merged(&mut rows[header_at + 1..], &merged, first_column);
 
-    for ((number, cells), was_blank) in rows.drain(header_at + 1..).zip(was_blank) {
+    let mut joins = false;
+    for (((number, cells), was_blank), pass) in rows
+        .drain(header_at + 1..)
+        .zip(was_blank)
+        .zip(passes)
+    {
         if was_blank {
             continue;
         }
+        if let Some(why) = pass {
+            shape::push(&mut table.passed_over, number, why, joins);
+            joins = true;
+            continue;
+        }
+        joins = false;
         let mut cells: Vec<Cell> = cells.into_iter().skip(first).take(width).collect();
         cells.resize(width, Cell::Empty);
         for &c in &date_columns {

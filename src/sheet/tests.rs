@@ -29,6 +29,7 @@ fn table(headers: &[&str]) -> Table {
         headers: strings(headers),
         rows: Vec::new(),
         filtered: 0,
+        passed_over: Vec::new(),
     }
 }
 
