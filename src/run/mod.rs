@@ -536,7 +536,10 @@ fn report_from_store(
 }
 
 /// The passed-over rows of a run, as the report says them in `language`.
-fn passed_texts(passed: &[store::passed::PassedRows], language: crate::config::Language) -> Vec<String> {
+fn passed_texts(
+    passed: &[store::passed::PassedRows],
+    language: crate::config::Language,
+) -> Vec<String> {
     let english = language == crate::config::Language::En;
     passed
         .iter()

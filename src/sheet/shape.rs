@@ -153,9 +153,8 @@ fn is_total_label(text: &str) -> bool {
         return false;
     }
     TOTAL_LABELS.iter().any(|label| {
-        t.strip_prefix(label).is_some_and(|rest| {
-            rest.is_empty() || rest.starts_with([' ', ':', '\u{a0}', '(', '-'])
-        })
+        t.strip_prefix(label)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ':', '\u{a0}', '(', '-']))
     })
 }
 
@@ -212,7 +211,10 @@ pub(super) fn classify(
     required: &[usize],
 ) -> Vec<Option<Pass>> {
     let width = headers.len();
-    let number_col = headers.iter().position(|h| is_number_header(h)).unwrap_or(0);
+    let number_col = headers
+        .iter()
+        .position(|h| is_number_header(h))
+        .unwrap_or(0);
     let filled = |cells: &[Cell]| -> Vec<usize> {
         cells
             .iter()
@@ -285,9 +287,8 @@ pub(super) fn classify(
             continue;
         }
         let number = rows[i].0;
-        let after_break = previous.is_some_and(|(p, was_total)| {
-            was_total || number.saturating_sub(p) > 1
-        });
+        let after_break =
+            previous.is_some_and(|(p, was_total)| was_total || number.saturating_sub(p) > 1);
         previous = Some((number, out[i] == Some(Pass::Total)));
         if i < break_at || out[i].is_some() {
             continue;
@@ -325,8 +326,24 @@ mod unit {
     fn totals_templates_and_signature_blocks() {
         let e = || Cell::Empty;
         let rows = vec![
-            (5, vec![Cell::Int(1), t("198803052010121001"), t("Ani"), Cell::Int(100)]),
-            (6, vec![Cell::Int(2), t("198803052010121002"), t("Budi"), Cell::Int(200)]),
+            (
+                5,
+                vec![
+                    Cell::Int(1),
+                    t("198803052010121001"),
+                    t("Ani"),
+                    Cell::Int(100),
+                ],
+            ),
+            (
+                6,
+                vec![
+                    Cell::Int(2),
+                    t("198803052010121002"),
+                    t("Budi"),
+                    Cell::Int(200),
+                ],
+            ),
             (7, vec![Cell::Int(3), e(), e(), e()]),
             (8, vec![Cell::Int(4), e(), e(), e()]),
             (9, vec![t("JUMLAH"), e(), e(), Cell::Int(300)]),

@@ -260,10 +260,8 @@ pub(super) fn build(
     spread_merged(&mut rows[header_at + 1..], &merged, first_column);
 
     let mut joins = false;
-    for (((number, cells), was_blank), pass) in rows
-        .drain(header_at + 1..)
-        .zip(was_blank)
-        .zip(passes)
+    for (((number, cells), was_blank), pass) in
+        rows.drain(header_at + 1..).zip(was_blank).zip(passes)
     {
         if was_blank {
             continue;

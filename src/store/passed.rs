@@ -40,13 +40,10 @@ impl Store {
             return Ok(());
         }
         self.passed_schema()?;
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| StoreError {
-                path: self.path.clone(),
-                message: format!("recording passed-over rows: {e}"),
-            })?;
+        let tx = self.conn.transaction().map_err(|e| StoreError {
+            path: self.path.clone(),
+            message: format!("recording passed-over rows: {e}"),
+        })?;
         let result = (|| {
             let mut insert = tx.prepare(
                 "INSERT INTO passed_rows (run_id, first_row, last_row, reason) VALUES (?1, ?2, ?3, ?4)",

@@ -256,10 +256,7 @@ fn overlapping_fires_are_skipped_pause_holds_and_trigger_runs_a_bot() {
     // A scheduled run that began before the pause still goes on for a while, and
     // a trigger meanwhile is refused (two runs of one bot never overlap).
     wait_for("the last scheduled run to end", 120, &agent, || {
-        runs(&p)
-            .iter()
-            .all(|r| r.state != "running")
-            .then_some(())
+        runs(&p).iter().all(|r| r.state != "running").then_some(())
     });
     let trigger = p.juru(&["trigger", "kecil"]);
     assert_eq!(trigger.code(), 0, "{trigger}");

@@ -20,3 +20,4 @@ mod schedules;
 mod sheets;
 mod web;
 mod web_attacks;
+mod workbooks;

@@ -1,0 +1,154 @@
+//! Input workbooks as clerks send them (the files of `tests/fixtures/workbooks/`,
+//! written by its `make.py`): what becomes a work item, which rows are passed over
+//! and why, as a real `juru run` of a bot without browser use records them.
+
+use std::path::Path;
+
+use crate::support::{Project, REPO};
+
+/// A bot `gaji` reading `workbook` (copied into its folder) with `input` added to
+/// its `[input]`, whose script only copies the name into an output.
+fn gaji_bot(p: &Project, workbook: &str, input: &str) {
+    let name = Path::new(workbook)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("file name");
+    p.write(
+        "bots/gaji/bot.toml",
+        &format!("name = \"gaji\"\n[input]\nworkbook = \"{name}\"\n{input}\n"),
+    );
+    p.write(
+        "bots/gaji/main.rhai",
+        "fn process(item) {\n    item.output(\"Nama\", `${item[\"Nama\"]}`);\n}\n",
+    );
+    std::fs::copy(
+        Path::new(REPO)
+            .join("tests/fixtures/workbooks")
+            .join(workbook),
+        p.path("bots/gaji").join(name),
+    )
+    .expect("fixture copied");
+}
+
+/// Runs the bot and returns `juru runs show --json` of the run.
+fn run_and_show(p: &Project) -> serde_json::Value {
+    let run = p.juru(&["run", "gaji", "--json"]);
+    assert_eq!(run.code(), 0, "{run}");
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout().lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {run}"));
+    let id = summary["run"].as_str().expect("run id").to_string();
+    let show = p.juru(&["runs", "show", &id, "--json"]);
+    assert_eq!(show.code(), 0, "{show}");
+    serde_json::from_str(show.stdout().trim()).unwrap_or_else(|e| panic!("{e}: {show}"))
+}
+
+fn rows_and_names(show: &serde_json::Value) -> Vec<(i64, String, String)> {
+    show["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["row"].as_i64().unwrap_or(-1),
+                i["state"].as_str().unwrap_or_default().to_string(),
+                i["outputs"]
+                    .as_array()
+                    .and_then(|o| o.iter().find(|pair| pair[0] == "Nama"))
+                    .and_then(|pair| pair[1].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn passed(show: &serde_json::Value) -> Vec<String> {
+    show["passed_over"]
+        .as_array()
+        .expect("passed_over")
+        .iter()
+        .map(|p| p["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_table_ends_where_the_data_ends_in_every_format() {
+    for workbook in ["gaji.xlsx", "gaji.xls", "gaji.ods", "gaji.csv"] {
+        let p = Project::new();
+        gaji_bot(&p, workbook, "");
+        let show = run_and_show(&p);
+        assert_eq!(
+            rows_and_names(&show),
+            vec![
+                (4, "done".into(), "Ani Suryani".into()),
+                (5, "done".into(), "Budi Santoso".into()),
+                (6, "done".into(), "Citra Lestari".into()),
+            ],
+            "{workbook}: {show:#}"
+        );
+        assert_eq!(
+            passed(&show),
+            [
+                "rows 7–10: numbered row without data",
+                "row 11: total row",
+                "rows 13–16: below the table",
+            ],
+            "{workbook}: {show:#}"
+        );
+        assert_eq!(
+            show["passed_over"][1]["reason"], "total",
+            "{workbook}: {show:#}"
+        );
+    }
+}
+
+#[test]
+fn passed_over_rows_are_in_the_summary_and_runs_show() {
+    let p = Project::new();
+    gaji_bot(
+        &p,
+        "gaji.xlsx",
+        "sheet = \"Gaji\"\nrequired = [\"NIP\", \"Nama\"]",
+    );
+    let show = run_and_show(&p);
+    let id = show["run"].as_str().expect("id");
+    // Indonesian by default in the officers' mail and the summary sheet.
+    let outbox = p.files("var/outbox");
+    let mails: String = outbox
+        .iter()
+        .map(|f| std::fs::read_to_string(p.path("var/outbox").join(f)).unwrap_or_default())
+        .collect();
+    let exceptions = juru::sheet::read(
+        &p.path(show["folder"].as_str().expect("folder"))
+            .join("exceptions.xlsx"),
+        Some("Ringkasan"),
+    );
+    let summary_text = match exceptions {
+        Ok(t) => t
+            .rows
+            .iter()
+            .map(|r| {
+                r.cells
+                    .iter()
+                    .map(|c| c.to_text())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("{e}"),
+    };
+    let expected =
+        "baris 7–10: baris bernomor tanpa isi; baris 11: baris jumlah; baris 13–16: di bawah tabel";
+    assert!(
+        summary_text.contains(expected) || mails.contains(expected),
+        "summary: {summary_text}\nmails ({outbox:?}): {mails}"
+    );
+    let plain = p.juru(&["runs", "show", id]);
+    assert_eq!(plain.code(), 0, "{plain}");
+    assert!(
+        plain.stdout().contains("input rows passed over (not work items):\n  rows 7–10: numbered row without data\n  row 11: total row\n  rows 13–16: below the table"),
+        "{plain}"
+    );
+}
