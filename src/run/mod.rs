@@ -875,6 +875,7 @@ fn input_problems(bot: &Bot, error: sheet::SheetError) -> Problems {
                         sheet::ColumnUse::Required => "input.required",
                         sheet::ColumnUse::Dates => "input.dates",
                         sheet::ColumnUse::Filter => "input.filter",
+                        sheet::ColumnUse::Types => "input.columns",
                     };
                     Problem::new(
                         "",

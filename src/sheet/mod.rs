@@ -77,6 +77,7 @@ mod options;
 mod read;
 mod shape;
 mod table;
+mod types;
 mod write;
 mod xls_guard;
 
@@ -91,6 +92,7 @@ pub use options::{parse_delimiter, CsvOptions, Encoding, ReadOptions, SheetRef};
 pub use read::{read, read_with};
 pub use shape::{describe_all, Pass, PassedOver};
 pub use table::{Row, Table};
+pub use types::{parse_number, CellProblem, ColumnType, ValueProblem, TYPE_NAMES};
 pub use write::{write, OutRow, OutSheet, Tone};
 
 /// What went wrong while reading or writing a workbook. The messages are whole
@@ -179,6 +181,7 @@ pub enum ColumnUse {
     Required,
     Dates,
     Filter,
+    Types,
 }
 
 impl fmt::Display for ColumnUse {
@@ -187,6 +190,7 @@ impl fmt::Display for ColumnUse {
             ColumnUse::Required => "required",
             ColumnUse::Dates => "date",
             ColumnUse::Filter => "filter",
+            ColumnUse::Types => "typed",
         })
     }
 }

@@ -108,6 +108,9 @@ pub struct ReadOptions {
     pub filter: Vec<(String, Vec<String>)>,
     /// Columns (after renaming) that must exist.
     pub required: Vec<String>,
+    /// Declared column types (after renaming): values are normalised and
+    /// checked; a value that fails is a problem of its row.
+    pub columns: Vec<(String, super::ColumnType)>,
     pub csv: CsvOptions,
 }
 
@@ -121,6 +124,7 @@ impl Default for ReadOptions {
             dates: Vec::new(),
             filter: Vec::new(),
             required: Vec::new(),
+            columns: Vec::new(),
             csv: CsvOptions::default(),
         }
     }
