@@ -238,7 +238,44 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
             maybe_submitted: false,
         })
         .collect();
-    let todo = (0..items.len()).collect();
+    // Rows whose values are wrong (a formula error, an id Excel stored as a
+    // number, a value of a declared column that fails its type) are business
+    // exceptions from the start: the script never sees them.
+    let english = opts.config.language == crate::config::Language::En;
+    let mut todo = Vec::with_capacity(items.len());
+    let finished_at = Utc::now().to_rfc3339();
+    let no_outputs = cells::outputs_to_json(&[]);
+    for (idx, row) in table.rows.iter().enumerate() {
+        if row.problems.is_empty() {
+            todo.push(idx);
+            continue;
+        }
+        let reason = row
+            .problems
+            .iter()
+            .map(|p| p.describe(english))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let recorded = store.item_finished(
+            &id,
+            idx,
+            &store::ItemEnd {
+                state: store::state::BUSINESS_EXCEPTION,
+                outputs: &no_outputs,
+                reason: Some(&reason),
+                kind: Some("input"),
+                finished_at: &finished_at,
+                ..store::ItemEnd::default()
+            },
+        );
+        match recorded {
+            Ok(()) => tracing::info!(run = %id, row = row.number, reason = %reason, "input row refused"),
+            Err(e) => {
+                tracing::warn!(run = %id, row = row.number, error = %e, "an input row's problem was not recorded");
+                todo.push(idx);
+            }
+        }
+    }
     execute(
         Plan {
             bot,
