@@ -280,9 +280,11 @@ impl InputFile {
             };
             match parsed {
                 Ok(t) => options.columns.push((column, t)),
-                Err(m) => problems
-                    .0
-                    .push(at.problem(&ty, &format!("input.columns.\"{column}\""), m)),
+                Err(m) => {
+                    problems
+                        .0
+                        .push(at.problem(&ty, &format!("input.columns.\"{column}\""), m))
+                }
             }
         }
         if let Some(d) = &self.csv.delimiter {

@@ -269,7 +269,9 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
             },
         );
         match recorded {
-            Ok(()) => tracing::info!(run = %id, row = row.number, reason = %reason, "input row refused"),
+            Ok(()) => {
+                tracing::info!(run = %id, row = row.number, reason = %reason, "input row refused")
+            }
             Err(e) => {
                 tracing::warn!(run = %id, row = row.number, error = %e, "an input row's problem was not recorded");
                 todo.push(idx);

@@ -152,3 +152,124 @@ fn passed_over_rows_are_in_the_summary_and_runs_show() {
         "{plain}"
     );
 }
+
+fn item<'a>(show: &'a serde_json::Value, row: i64) -> &'a serde_json::Value {
+    show["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["row"] == row))
+        .unwrap_or_else(|| panic!("no item of row {row}: {show:#}"))
+}
+
+#[test]
+fn declared_types_normalise_values_and_refuse_damaged_ones() {
+    let p = Project::new();
+    gaji_bot(
+        &p,
+        "pegawai.xlsx",
+        "[input.columns]\nNIK = \"nik\"\nNIP = \"nip\"\n\"Tanggal Mulai\" = \"date\"\n\"Gaji Pokok\" = \"rupiah\"\nAktif = \"yes_no\"",
+    );
+    let show = run_and_show(&p);
+    let good = item(&show, 2);
+    assert_eq!(good["state"], "done", "{show:#}");
+    assert_eq!(
+        good["data"],
+        serde_json::json!([
+            1,
+            "3217027001920004",
+            "198803052010121001",
+            "Dewi Lestari",
+            {"date": "2026-03-09"},
+            4100000,
+            true
+        ]),
+        "{show:#}"
+    );
+    let reasons: Vec<(i64, String, String)> = (3..=7)
+        .map(|row| {
+            let i = item(&show, row);
+            (
+                row,
+                i["state"].as_str().unwrap_or_default().to_string(),
+                i["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let business =
+        |row: i64, reason: &str| (row, "business_exception".to_string(), reason.to_string());
+    assert_eq!(
+        reasons,
+        vec![
+            business(3, "NIP (sel C3) disimpan sebagai angka di Excel sehingga digit terakhir hilang; minta berkas dengan kolom NIP sebagai teks"),
+            business(4, "NIK (sel B4) disimpan sebagai angka di Excel sehingga digit terakhir hilang; minta berkas dengan kolom NIK sebagai teks"),
+            business(5, "sel F5 (kolom Gaji Pokok) berisi galat #VALUE!; perbaiki rumusnya di Excel lalu kirim ulang berkasnya"),
+            business(6, "sel F6 (kolom Gaji Pokok) berisi rumus tanpa nilai tersimpan; buka berkas di Excel atau LibreOffice, simpan ulang, lalu kirim lagi"),
+            business(7, "NIK harus 16 digit, sel B7 berisi \"321702700192\" (12 digit); sel E7 (kolom Tanggal Mulai) bukan tanggal yang dikenali: \"31/02/2026\"; tulis seperti 17/08/1985 atau 17 Agustus 1985"),
+        ],
+        "{show:#}"
+    );
+    // The script never saw the refused rows.
+    for row in 3..=7 {
+        assert_eq!(
+            item(&show, row)["outputs"],
+            serde_json::json!([]),
+            "{show:#}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_declared_column_is_a_config_error() {
+    let p = Project::new();
+    gaji_bot(&p, "pegawai.xlsx", "[input.columns]\nNPWP = \"text\"");
+    let run = p.juru(&["run", "gaji"]);
+    assert_eq!(run.code(), 2, "{run}");
+    assert!(
+        run.stderr()
+            .contains("lacks the typed column \"NPWP\" listed in")
+            && run.stderr().contains("input.columns"),
+        "{run}"
+    );
+    let p = Project::new();
+    gaji_bot(&p, "pegawai.xlsx", "[input.columns]\nNIK = \"ktp\"");
+    let check = p.juru(&["check"]);
+    assert_eq!(check.code(), 2, "{check}");
+    assert!(
+        check
+            .stderr()
+            .contains("input.columns.\"NIK\": \"ktp\" is not a column type juru knows"),
+        "{check}"
+    );
+}
+
+#[test]
+fn undeclared_columns_are_judged_as_a_whole() {
+    let p = Project::new();
+    p.write(
+        "bots/gaji/bot.toml",
+        "name = \"gaji\"\n[input]\nworkbook = \"masuk.csv\"\n",
+    );
+    p.write(
+        "bots/gaji/main.rhai",
+        "fn process(item) {\n    item.output(\"baris\", item.row);\n}\n",
+    );
+    // Indonesian amounts (one of them ambiguous alone), English decimals,
+    // a column of only ambiguous values, a quoted value over two lines.
+    p.write(
+        "bots/gaji/masuk.csv",
+        "Nama,Jumlah,Harga,Kode,Alamat\n\
+         Ani,875.500,2.5,1.500,\"Jl. Merdeka 5\nBogor\"\n\
+         Budi,1.250.000,875.500,2.250,Cibinong\n\
+         Citra,\"1.000.000,50\",12.75,3.750,'0251\n",
+    );
+    let show = run_and_show(&p);
+    let data: Vec<&serde_json::Value> = (2..=4).map(|row| &item(&show, row)["data"]).collect();
+    assert_eq!(
+        data,
+        vec![
+            &serde_json::json!(["Ani", 875500, {"float": 2.5}, "1.500", "Jl. Merdeka 5\nBogor"]),
+            &serde_json::json!(["Budi", 1250000, {"float": 875.5}, "2.250", "Cibinong"]),
+            &serde_json::json!(["Citra", {"float": 1000000.5}, {"float": 12.75}, "3.750", "0251"]),
+        ],
+        "{show:#}"
+    );
+}
