@@ -188,6 +188,8 @@ struct InputFile {
     /// Column -> its declared type (`"nik"`, `"date"`, `"rupiah"`…).
     #[serde(default)]
     columns: BTreeMap<String, Spanned<toml::Value>>,
+    /// Rows hidden by a filter or by hand are passed over.
+    visible_only: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,6 +208,7 @@ impl InputFile {
             required: self.required,
             dates: self.dates,
             trim: self.trim.unwrap_or(true),
+            visible_only: self.visible_only.unwrap_or(false),
             ..ReadOptions::default()
         };
         if let Some(sheet) = &self.sheet {

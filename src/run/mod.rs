@@ -933,6 +933,11 @@ fn input_problems(bot: &Bot, error: sheet::SheetError) -> Problems {
             format!("{e} (input.header_row in {})", manifest.display()),
         )
         .into(),
+        e @ sheet::SheetError::Hidden { .. } => Problem::new(
+            "",
+            format!("{e} (input.visible_only in {})", manifest.display()),
+        )
+        .into(),
         e @ sheet::SheetError::RenameClash { .. } => Problem::new(
             "",
             format!("{e} (input.rename in {})", manifest.display()),

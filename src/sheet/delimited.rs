@@ -132,6 +132,7 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
             merged: Vec::new(),
             marks: super::table::Marks::new(),
             text_file: true,
+            hidden: Default::default(),
         },
     ))
 }

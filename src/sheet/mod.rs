@@ -73,6 +73,7 @@
 mod cell;
 mod delimited;
 pub mod guard;
+mod hidden;
 mod options;
 mod read;
 mod shape;
@@ -169,6 +170,11 @@ pub enum SheetError {
         name: String,
         columns: Vec<String>,
     },
+
+    /// `visible_only` was asked for a workbook whose hidden rows juru cannot
+    /// tell, or whose hidden rows could not be read.
+    #[error("workbook {}: {reason}", .path.display())]
+    Hidden { path: PathBuf, reason: String },
 
     /// The output workbook could not be written.
     #[error("cannot write workbook {}: {reason}", .path.display())]

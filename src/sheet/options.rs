@@ -111,6 +111,9 @@ pub struct ReadOptions {
     /// Declared column types (after renaming): values are normalised and
     /// checked; a value that fails is a problem of its row.
     pub columns: Vec<(String, super::ColumnType)>,
+    /// Pass over the rows hidden by a filter or by hand (.xlsx, .xlsm and
+    /// .ods workbooks; a .csv file hides nothing; other formats are refused).
+    pub visible_only: bool,
     pub csv: CsvOptions,
 }
 
@@ -125,6 +128,7 @@ impl Default for ReadOptions {
             filter: Vec::new(),
             required: Vec::new(),
             columns: Vec::new(),
+            visible_only: false,
             csv: CsvOptions::default(),
         }
     }

@@ -360,6 +360,24 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
             (grid, merged)
         }
     };
+    if options.visible_only {
+        let hidden_err = |reason: String| SheetError::Hidden {
+            path: path.to_path_buf(),
+            reason,
+        };
+        grid.hidden = match &book {
+            Sheets::Xlsx(_) => super::hidden::xlsx(path, &name),
+            Sheets::Ods(_) => super::hidden::ods(path, &name),
+            Sheets::Xls(_) | Sheets::Xlsb(_) => Err(format!(
+                "juru can tell hidden rows only in .xlsx, .xlsm and .ods workbooks (and .csv files, which hide none), not in {}; save it as .xlsx, or leave out input.visible_only",
+                if matches!(book, Sheets::Xls(_)) { "an .xls workbook" } else { "an .xlsb workbook" }
+            )),
+        }
+        .map_err(|reason| match reason.starts_with("juru can tell") {
+            true => hidden_err(reason),
+            false => hidden_err(format!("cannot read which rows are hidden: {reason}")),
+        })?;
+    }
     drop(book);
     grid.merged = merged
         .unwrap_or_default()
@@ -525,6 +543,7 @@ impl<'a> Collect<'a> {
             merged: Vec::new(),
             marks: self.marks,
             text_file: false,
+            hidden: Default::default(),
         }
     }
 }
@@ -577,6 +596,7 @@ fn grid(range: &Range<Data>, sheet: &str, trim: bool, is_1904: bool) -> Result<G
         merged: Vec::new(),
         marks,
         text_file: false,
+        hidden: Default::default(),
     })
 }
 

@@ -133,29 +133,52 @@ fn is_number_header(header: &str) -> bool {
     )
 }
 
-/// Labels of total rows, compared in lower case at the start of the text.
-const TOTAL_LABELS: &[&str] = &[
-    "jumlah",
+/// Labels that start a total row whatever follows (`TOTAL BIDANG A`,
+/// `Subtotal Kecamatan Cibinong`), compared in lower case.
+const TOTAL_LABELS: &[&str] = &["total", "subtotal", "sub total", "sub-total", "grand total"];
+
+/// `jumlah` and its short forms, a total row's label only alone or with one of
+/// [`SUM_QUALIFIERS`] (`Jumlah baris` in a list of figures is no total row).
+const SUM_LABELS: &[&str] = &["jumlah", "jml", "jml."];
+const SUM_QUALIFIERS: &[&str] = &[
     "total",
-    "subtotal",
-    "sub total",
-    "sub-total",
-    "grand total",
-    "jml",
-    "jml.",
+    "keseluruhan",
+    "seluruhnya",
+    "seluruh",
+    "akhir",
+    "semua",
 ];
 
-/// `JUMLAH`, `Total:`, `SUBTOTAL BIDANG A`, `Jumlah Total`: the label of a
-/// total row. Short text only.
+/// `JUMLAH`, `Total:`, `SUBTOTAL BIDANG A`, `Jumlah Total`, `Jumlah (Rp)`:
+/// the label of a total row. Short text only.
 fn is_total_label(text: &str) -> bool {
-    let t = text.trim().to_lowercase();
+    let t = text.trim().to_lowercase().replace('\u{a0}', " ");
     if t.chars().count() > 40 {
         return false;
     }
-    TOTAL_LABELS.iter().any(|label| {
-        t.strip_prefix(label)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ':', '\u{a0}', '(', '-']))
-    })
+    let rest_after = |labels: &[&str]| -> Option<String> {
+        labels.iter().find_map(|label| {
+            t.strip_prefix(label)
+                .filter(|rest| rest.is_empty() || rest.starts_with([' ', ':', '(', '-']))
+                .map(|rest| rest.to_string())
+        })
+    };
+    if rest_after(TOTAL_LABELS).is_some() {
+        return true;
+    }
+    match rest_after(SUM_LABELS) {
+        None => false,
+        Some(rest) => {
+            // Drop a unit in parentheses and colons: `Jumlah (Rp):`.
+            let rest = match (rest.find('('), rest.find(')')) {
+                (Some(a), Some(b)) if a < b => format!("{}{}", &rest[..a], &rest[b + 1..]),
+                _ => rest,
+            };
+            let rest = rest.replace([':', '-'], " ");
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            words.is_empty() || (words.len() == 1 && SUM_QUALIFIERS.contains(&words[0]))
+        }
+    }
 }
 
 /// An amount as a total row shows it: a number, or text of a number
@@ -389,6 +412,10 @@ mod unit {
         assert!(is_total_label("Total"));
         assert!(!is_total_label("Totalitas"));
         assert!(!is_total_label("Jumlahnya berapa"));
+        assert!(is_total_label("Jumlah Total"));
+        assert!(is_total_label("JUMLAH (Rp) :"));
+        assert!(!is_total_label("Jumlah baris"), "a figure in a list");
+        assert!(!is_total_label("Jumlah anak"));
     }
 
     #[test]

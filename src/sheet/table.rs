@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::cell::{date_from_serial, parse_date};
 use super::guard::{count_text, MAX_CELLS};
+use super::hidden::HiddenRows;
 use super::read::too_many_cells;
-use super::shape::{self, PassedOver};
+use super::shape::{self, Pass, PassedOver};
 use super::types::{self, CellProblem, ColumnType, ValueProblem};
 use super::{Cell, ColumnUse, MissingColumns, ReadOptions, SheetError};
 
@@ -101,6 +102,8 @@ pub(super) struct Grid {
     /// Read from a text file (CSV): numbers were text, so a column's
     /// separator convention decides what a number is.
     pub text_file: bool,
+    /// Rows hidden in the workbook (only read for `visible_only`).
+    pub hidden: HiddenRows,
 }
 
 /// What a cell's value does not show by itself.
@@ -132,6 +135,7 @@ pub(super) fn build(
         merged,
         marks,
         text_file,
+        hidden,
     } = grid;
     let empty = || SheetError::Empty {
         path: path.to_path_buf(),
@@ -299,6 +303,11 @@ pub(super) fn build(
         if was_blank {
             continue;
         }
+        let pass = if !hidden.is_empty() && hidden.contains(number) {
+            Some(Pass::Hidden)
+        } else {
+            pass
+        };
         if let Some(why) = pass {
             shape::push(&mut table.passed_over, number, why, joins);
             joins = true;
@@ -720,6 +729,7 @@ mod unit {
             merged: Vec::new(),
             marks: Marks::new(),
             text_file: false,
+            hidden: HiddenRows::default(),
         }
     }
 

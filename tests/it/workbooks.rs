@@ -273,3 +273,42 @@ fn undeclared_columns_are_judged_as_a_whole() {
         "{show:#}"
     );
 }
+
+#[test]
+fn visible_only_passes_over_hidden_rows() {
+    for workbook in ["tersembunyi.xlsx", "tersembunyi.ods"] {
+        let p = Project::new();
+        gaji_bot(&p, workbook, "visible_only = true");
+        let show = run_and_show(&p);
+        assert_eq!(
+            rows_and_names(&show),
+            vec![
+                (2, "done".into(), "Ani".into()),
+                (4, "done".into(), "Citra".into()),
+            ],
+            "{workbook}: {show:#}"
+        );
+        assert_eq!(
+            passed(&show),
+            ["row 3: hidden row", "rows 5–6: hidden row"],
+            "{workbook}: {show:#}"
+        );
+        // Without the key, hidden rows are items as before.
+        let p = Project::new();
+        gaji_bot(&p, workbook, "");
+        let show = run_and_show(&p);
+        assert_eq!(rows_and_names(&show).len(), 5, "{workbook}: {show:#}");
+    }
+    // A format whose hidden rows juru cannot tell is refused before the run starts.
+    let p = Project::new();
+    gaji_bot(&p, "gaji.xls", "visible_only = true");
+    let run = p.juru(&["run", "gaji"]);
+    assert_eq!(run.code(), 2, "{run}");
+    assert!(
+        run.stderr()
+            .contains("juru can tell hidden rows only in .xlsx, .xlsm and .ods workbooks")
+            && run.stderr().contains("input.visible_only"),
+        "{run}"
+    );
+    p.assert_nothing_written();
+}
