@@ -495,7 +495,7 @@ fn infer(rows: &mut [Row], width: usize, settled: &[usize], is_1904: bool, text_
         if census.filled == 0 {
             continue;
         }
-        if census.dates * 2 > census.filled && census.dates < census.filled {
+        if census.dates * 2 >= census.filled && census.dates < census.filled {
             for row in rows.iter_mut() {
                 let cell = &mut row.cells[j];
                 let date = match cell {

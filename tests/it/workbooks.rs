@@ -312,3 +312,98 @@ fn visible_only_passes_over_hidden_rows() {
     );
     p.assert_nothing_written();
 }
+
+#[test]
+fn scripts_get_dates_and_the_workbook_column_order() {
+    let p = Project::new();
+    gaji_bot(
+        &p,
+        "pegawai.xlsx",
+        "[input.columns]\n\"Tanggal Mulai\" = \"date\"",
+    );
+    p.write(
+        "bots/gaji/main.rhai",
+        r#"fn process(item) {
+    let d = item["Tanggal Mulai"];
+    item.output("kolom", item.columns());
+    item.output("jenis", type_of(d));
+    item.output("teks", `mulai ${d}`);
+    if type_of(d) == "Date" {
+        item.output("iso", d.iso());
+        item.output("tahun", d.year);
+        item.output("sebelum", d < date(2026, 1, 1));
+    }
+    item.output("mulai", d);
+}
+"#,
+    );
+    let show = run_and_show(&p);
+    let outputs = |row: i64| item(&show, row)["outputs"].clone();
+    // A real date cell, and in a `date` column date text.
+    assert_eq!(
+        outputs(2),
+        serde_json::json!([
+            ["kolom", "[\"No\", \"NIK\", \"NIP\", \"Nama\", \"Tanggal Mulai\", \"Gaji Pokok\", \"Aktif\"]"],
+            ["jenis", "Date"],
+            ["teks", "mulai 09/03/2026"],
+            ["iso", "2026-03-09"],
+            ["tahun", 2026],
+            ["sebelum", false],
+            ["mulai", {"date": "2026-03-09"}]
+        ]),
+        "{show:#}"
+    );
+    let mulai = |row: i64| {
+        outputs(row)
+            .as_array()
+            .and_then(|o| o.iter().find(|pair| pair[0] == "mulai").cloned())
+            .map(|pair| pair[1].clone())
+    };
+    assert_eq!(
+        mulai(3),
+        Some(serde_json::json!({"date": "1983-04-09"})),
+        "{show:#}"
+    );
+    assert_eq!(
+        mulai(4),
+        Some(serde_json::json!({"date": "1985-08-17"})),
+        "{show:#}"
+    );
+    // output.xlsx holds real dates.
+    let out = juru::sheet::read(
+        &p.path(show["folder"].as_str().expect("folder"))
+            .join("output.xlsx"),
+        None,
+    )
+    .expect("output.xlsx");
+    let col = out.column("mulai").expect("mulai column");
+    assert!(
+        matches!(out.rows[0].cells[col], juru::sheet::Cell::Date(_)),
+        "{:?}",
+        out.rows[0]
+    );
+}
+
+#[test]
+fn a_column_mostly_of_dates_reads_its_date_text() {
+    let p = Project::new();
+    gaji_bot(&p, "tanggal.xlsx", "");
+    let show = run_and_show(&p);
+    let data: Vec<serde_json::Value> = (2..=7)
+        .map(|row| item(&show, row)["data"][1].clone())
+        .collect();
+    assert_eq!(
+        data,
+        vec![
+            serde_json::json!({"date": "2026-03-02"}),
+            serde_json::json!({"date": "2026-03-03"}),
+            serde_json::json!({"date": "2026-03-04"}),
+            serde_json::json!({"date": "1985-08-17"}),
+            serde_json::json!({"date": "1983-04-09"}),
+            serde_json::json!({"date": "2026-03-09"}),
+        ],
+        "{show:#}"
+    );
+    // Beside it, a column of names with one date-like text stays text.
+    assert_eq!(item(&show, 7)["data"][2], "17 Agustus 1985", "{show:#}");
+}

@@ -2,6 +2,7 @@
 //! has an entry in `docs/bot-reference.md` (checked by a test).
 
 mod browser;
+pub mod date;
 mod item;
 mod mail;
 mod sheet;
@@ -162,6 +163,7 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
         Err(Failure::business(reason).into())
     });
 
+    date::register(engine);
     item::register(engine, shared);
     browser::register(engine, shared);
     mail::register(engine, shared);
