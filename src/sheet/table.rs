@@ -407,6 +407,15 @@ enum Form {
 
 /// The form of number text: `None` when it is no number.
 fn number_form(text: &str) -> Option<Form> {
+    // Most text (names, addresses, ids of digits only) is no such number:
+    // tell that without allocating.
+    if !text.bytes().any(|b| b == b'.' || b == b',')
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-' | b' ' | b'R' | b'p'))
+    {
+        return None;
+    }
     let t: String = text
         .trim()
         .trim_start_matches("Rp.")
