@@ -2,7 +2,9 @@
 //! `visible_only`: read from the sheet's XML, streaming, since calamine does
 //! not say. Known for .xlsx/.xlsm (`<row hidden="1">`) and .ods
 //! (`table:visibility="collapse"` or `"filter"`) workbooks; a .csv file hides
-//! nothing. The container was already inspected by [`guard`](super::guard).
+//! nothing. Also the booleans of an .ods sheet, which LibreOffice stores as the
+//! numbers 1 and 0 marked as booleans (calamine reads the numbers). The
+//! container was already inspected by [`guard`](super::guard).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -195,6 +197,87 @@ pub(super) fn ods(path: &Path, sheet: &str) -> Result<HiddenRows, String> {
         buf.clear();
     }
     Ok(hidden.finish())
+}
+
+/// The boolean cells of table `sheet` of an .ods workbook: (0-based row,
+/// 0-based column, value). At most `limit` of them.
+pub(super) fn ods_booleans(
+    path: &Path,
+    sheet: &str,
+    limit: usize,
+) -> Result<Vec<(u32, u32, bool)>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read the file ({e})"))?;
+    let mut archive =
+        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| format!("it is damaged ({e})"))?;
+    let content = archive
+        .by_name("content.xml")
+        .map_err(|e| format!("it has no readable content.xml ({e})"))?;
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(content));
+    let mut buf = Vec::new();
+    let mut found = Vec::new();
+    let mut in_table = false;
+    let mut row: u64 = 0;
+    let mut row_repeats: u64 = 1;
+    let mut col: u64 = 0;
+    let repeats = |e: &BytesStart<'_>, name: &str| {
+        attr(e, name)
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .clamp(1, 1_048_576)
+    };
+    loop {
+        let event = reader.read_event_into(&mut buf);
+        match event {
+            Ok(Event::Start(e)) if e.name().as_ref() == "table:table" => {
+                in_table = attr(&e, "table:name").as_deref() == Some(sheet);
+                row = 0;
+            }
+            Ok(Event::End(e)) if e.name().as_ref() == "table:table" && in_table => break,
+            Ok(Event::Start(e)) if in_table && e.name().as_ref() == "table:table-row" => {
+                row_repeats = repeats(&e, "table:number-rows-repeated");
+                col = 0;
+            }
+            Ok(Event::Empty(e)) if in_table && e.name().as_ref() == "table:table-row" => {
+                row = row.saturating_add(repeats(&e, "table:number-rows-repeated"));
+            }
+            Ok(Event::End(e)) if in_table && e.name().as_ref() == "table:table-row" => {
+                row = row.saturating_add(row_repeats);
+            }
+            Ok(Event::Start(e)) | Ok(Event::Empty(e))
+                if in_table
+                    && matches!(
+                        e.name().as_ref(),
+                        "table:table-cell" | "table:covered-table-cell"
+                    ) =>
+            {
+                let n = repeats(&e, "table:number-columns-repeated");
+                let boolean = attr(&e, "calcext:value-type").as_deref() == Some("boolean")
+                    || attr(&e, "office:value-type").as_deref() == Some("boolean");
+                if boolean {
+                    let value = match attr(&e, "office:boolean-value") {
+                        Some(v) => v.eq_ignore_ascii_case("true"),
+                        None => attr(&e, "office:value")
+                            .and_then(|v| v.trim().parse::<f64>().ok())
+                            .is_some_and(|x| x != 0.0),
+                    };
+                    'cells: for r in row..row.saturating_add(row_repeats) {
+                        for c in col..col.saturating_add(n) {
+                            if found.len() >= limit || r > 1_048_575 || c > 16_383 {
+                                break 'cells;
+                            }
+                            found.push((r as u32, c as u32, value));
+                        }
+                    }
+                }
+                col = col.saturating_add(n);
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(format!("its content.xml is damaged ({e})")),
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -356,7 +356,10 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
                 Sheets::Xls(b) => b.merge_cells_by_sheet_name(&name).ok(),
                 _ => None,
             };
-            let grid = grid(&range, &name, options.trim, is_1904).map_err(stopped)?;
+            let mut grid = grid(&range, &name, options.trim, is_1904).map_err(stopped)?;
+            if matches!(other, Sheets::Ods(_)) {
+                ods_booleans(path, &name, &mut grid);
+            }
             (grid, merged)
         }
     };
@@ -385,6 +388,29 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
         .map(|d| (d.start, d.end))
         .collect();
     build(path, name, grid, options)
+}
+
+/// LibreOffice stores TRUE and FALSE as 1 and 0 marked as booleans, which
+/// calamine reads as numbers: they become [`Cell::Bool`] again. (When the
+/// marks cannot be read, the numbers stay.)
+fn ods_booleans(path: &Path, sheet: &str, grid: &mut Grid) {
+    let Ok(found) = super::hidden::ods_booleans(path, sheet, MAX_CELLS) else {
+        return;
+    };
+    let offset = grid.first_column.saturating_sub(1);
+    for (r, c, value) in found {
+        let Ok(i) = grid.rows.binary_search_by_key(&(r + 1), |(n, _)| *n) else {
+            continue;
+        };
+        let Some(j) = c.checked_sub(offset) else {
+            continue;
+        };
+        if let Some(cell) = grid.rows[i].1.get_mut(j as usize) {
+            if matches!(cell, Cell::Int(_) | Cell::Float(_)) {
+                *cell = Cell::Bool(value);
+            }
+        }
+    }
 }
 
 /// Why reading a sheet stopped: a limit of [`guard`] (the sentence saying

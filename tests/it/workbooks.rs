@@ -407,3 +407,21 @@ fn a_column_mostly_of_dates_reads_its_date_text() {
     // Beside it, a column of names with one date-like text stays text.
     assert_eq!(item(&show, 7)["data"][2], "17 Agustus 1985", "{show:#}");
 }
+
+#[test]
+fn ods_booleans_are_booleans() {
+    use juru::sheet::Cell;
+    let t = juru::sheet::read(
+        &Path::new(REPO).join("tests/fixtures/workbooks/aktif.ods"),
+        None,
+    )
+    .expect("aktif.ods");
+    let cells: Vec<Vec<Cell>> = t.rows.iter().map(|r| r.cells.clone()).collect();
+    assert_eq!(
+        cells,
+        vec![
+            vec![Cell::Text("Ani".into()), Cell::Bool(true), Cell::Int(1)],
+            vec![Cell::Text("Budi".into()), Cell::Bool(false), Cell::Int(0)],
+        ]
+    );
+}
