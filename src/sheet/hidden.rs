@@ -79,16 +79,17 @@ pub(super) fn xlsx(path: &Path, sheet: &str) -> Result<HiddenRows, String> {
     let mut reader = quick_xml::Reader::from_str(&workbook);
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sheet" => {
-                if attr(&e, "name").as_deref() == Some(sheet) {
-                    id = attr(&e, "r:id").or_else(|| {
-                        e.attributes()
-                            .filter_map(Result::ok)
-                            .find(|a| a.key.local_name().as_ref() == "id")
-                            .map(|a| a.value.into_owned())
-                    });
-                    break;
-                }
+            Ok(Event::Start(e)) | Ok(Event::Empty(e))
+                if e.local_name().as_ref() == "sheet"
+                    && attr(&e, "name").as_deref() == Some(sheet) =>
+            {
+                id = attr(&e, "r:id").or_else(|| {
+                    e.attributes()
+                        .filter_map(Result::ok)
+                        .find(|a| a.key.local_name().as_ref() == "id")
+                        .map(|a| a.value.into_owned())
+                });
+                break;
             }
             Ok(Event::Eof) => break,
             Err(e) => return Err(format!("its xl/workbook.xml is damaged ({e})")),
@@ -102,12 +103,11 @@ pub(super) fn xlsx(path: &Path, sheet: &str) -> Result<HiddenRows, String> {
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) | Ok(Event::Empty(e))
-                if e.local_name().as_ref() == "Relationship" =>
+                if e.local_name().as_ref() == "Relationship"
+                    && attr(&e, "Id").as_deref() == Some(id.as_str()) =>
             {
-                if attr(&e, "Id").as_deref() == Some(id.as_str()) {
-                    target = attr(&e, "Target");
-                    break;
-                }
+                target = attr(&e, "Target");
+                break;
             }
             Ok(Event::Eof) => break,
             Err(e) => return Err(format!("its xl/_rels/workbook.xml.rels is damaged ({e})")),

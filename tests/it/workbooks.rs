@@ -153,7 +153,7 @@ fn passed_over_rows_are_in_the_summary_and_runs_show() {
     );
 }
 
-fn item<'a>(show: &'a serde_json::Value, row: i64) -> &'a serde_json::Value {
+fn item(show: &serde_json::Value, row: i64) -> &serde_json::Value {
     show["items"]
         .as_array()
         .and_then(|items| items.iter().find(|i| i["row"] == row))
