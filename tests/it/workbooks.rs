@@ -34,6 +34,9 @@ fn gaji_bot(p: &Project, workbook: &str, input: &str) {
 fn run_and_show(p: &Project) -> serde_json::Value {
     let run = p.juru(&["run", "gaji", "--json"]);
     assert_eq!(run.code(), 0, "{run}");
+    // A bot that only reads its input starts no browser.
+    assert!(!run.stderr().contains("chromedriver started"), "{run}");
+    assert!(p.processes().is_empty(), "{:?}", p.processes());
     let summary: serde_json::Value =
         serde_json::from_str(run.stdout().lines().last().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}: {run}"));
