@@ -171,7 +171,8 @@ pub(super) fn normalise(
     if cell.is_empty() {
         return Ok(Cell::Empty);
     }
-    let text = cell.to_text();
+    // The text of the value, only made when needed (most values pass as they are).
+    let text = || cell.to_text();
     match ty {
         ColumnType::Text => {
             if big {
@@ -188,12 +189,20 @@ pub(super) fn normalise(
             if big || matches!(cell, Cell::Float(_)) {
                 return Err(ValueProblem::StoredAsNumber);
             }
-            let digits = identifier(&text, if ty == ColumnType::Nik { "nik" } else { "nip" });
+            let label = if ty == ColumnType::Nik { "nik" } else { "nip" };
+            let digits = match cell {
+                // The usual case, already clean: no copy to clean.
+                Cell::Text(t) if t.len() == expected && t.bytes().all(|b| b.is_ascii_digit()) => {
+                    return Ok(cell.clone())
+                }
+                Cell::Text(t) => identifier(t, label),
+                _ => identifier(&text(), label),
+            };
             match digits {
                 Some(d) if d.len() == expected => Ok(Cell::Text(d)),
                 _ => Err(ValueProblem::Digits {
                     expected,
-                    text: text.clone(),
+                    text: text(),
                 }),
             }
         }
@@ -201,8 +210,10 @@ pub(super) fn normalise(
             Cell::Date(_) | Cell::DateTime(_) => Ok(cell.clone()),
             Cell::Int(n) => date_from_serial(*n as f64, is_1904)
                 .filter(|_| (1..=2_958_465).contains(n))
-                .ok_or(ValueProblem::NotDate { text }),
-            Cell::Float(x) => date_from_serial(*x, is_1904).ok_or(ValueProblem::NotDate { text }),
+                .ok_or_else(|| ValueProblem::NotDate { text: text() }),
+            Cell::Float(x) => {
+                date_from_serial(*x, is_1904).ok_or_else(|| ValueProblem::NotDate { text: text() })
+            }
             Cell::Text(t) => parse_date(t)
                 .or_else(|| {
                     // A day number typed as text.
@@ -212,13 +223,13 @@ pub(super) fn normalise(
                         .filter(|n| (20_000..=80_000).contains(n))
                         .and_then(|n| date_from_serial(f64::from(n), is_1904))
                 })
-                .ok_or(ValueProblem::NotDate { text }),
-            _ => Err(ValueProblem::NotDate { text }),
+                .ok_or_else(|| ValueProblem::NotDate { text: text() }),
+            _ => Err(ValueProblem::NotDate { text: text() }),
         },
         ColumnType::Rupiah | ColumnType::Number | ColumnType::Integer | ColumnType::Percent => {
             let whole = ty == ColumnType::Integer;
             let not = || ValueProblem::NotNumber {
-                text: text.clone(),
+                text: text(),
                 whole,
             };
             let x = match cell {
@@ -252,8 +263,8 @@ pub(super) fn normalise(
             Cell::Int(0) => Ok(Cell::Bool(false)),
             Cell::Text(t) => yes_no(t)
                 .map(Cell::Bool)
-                .ok_or(ValueProblem::NotYesNo { text }),
-            _ => Err(ValueProblem::NotYesNo { text }),
+                .ok_or_else(|| ValueProblem::NotYesNo { text: text() }),
+            _ => Err(ValueProblem::NotYesNo { text: text() }),
         },
     }
 }
