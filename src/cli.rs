@@ -324,6 +324,9 @@ pub enum RunsCommand {
         /// List every item, also the done ones.
         #[arg(long)]
         all: bool,
+        /// Print the run, every item and the input rows passed over as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Continue a run that did not end (killed, power loss, Ctrl-C): done items are
     /// never redone; an item that was being saved is looked up with the bot's
@@ -954,14 +957,20 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
             };
             close_run(&store, &id)
         }
-        RunsCommand::Show { id, all } => {
+        RunsCommand::Show { id, all, json } => {
             let (config, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
             };
             match (store.run(&id), store.items(&id)) {
                 (Ok(Some(run)), Ok(items)) => {
-                    print_run(&run, &items, all, config.time_zone);
+                    let passed = store.passed(&id).unwrap_or_default();
+                    if json {
+                        outln!("{}", run_json(&run, &items, &passed));
+                    } else {
+                        print_run(&run, &items, all, config.time_zone);
+                        print_passed(&passed);
+                    }
                     ExitCode::SUCCESS
                 }
                 (Ok(None), _) => {
@@ -1081,6 +1090,75 @@ fn print_runs(runs: &[crate::store::RunRecord], tz: chrono_tz::Tz) {
                 r.shown_state().to_string()
             }
         );
+    }
+}
+
+/// `juru runs show --json`: the run, its items and the input rows passed over.
+fn run_json(
+    run: &crate::store::RunRecord,
+    items: &[crate::store::ItemRecord],
+    passed: &[crate::store::passed::PassedRows],
+) -> String {
+    let parse = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text).unwrap_or(serde_json::Value::Null)
+    };
+    serde_json::json!({
+        "run": run.id,
+        "bot": run.bot,
+        "state": run.shown_state(),
+        "error": run.error,
+        "input": run.input,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "folder": run.dir,
+        "headers": parse(&run.headers),
+        "rows": run.total,
+        "done": run.done,
+        "business_exceptions": run.business,
+        "system_exceptions": run.system,
+        "needs_verification": run.needs_verification,
+        "not_processed": run.pending,
+        "items": items.iter().map(|i| serde_json::json!({
+            "row": i.row_number,
+            "state": i.state,
+            "data": parse(&i.data),
+            "outputs": parse(&i.outputs),
+            "reason": i.reason,
+            "kind": i.kind,
+            "attempts": i.attempts,
+        })).collect::<Vec<_>>(),
+        "passed_over": passed.iter().map(|p| serde_json::json!({
+            "first_row": p.first,
+            "last_row": p.last,
+            "reason": p.reason,
+            "text": passed_text(p),
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+/// `rows 12–19: below the table`.
+fn passed_text(p: &crate::store::passed::PassedRows) -> String {
+    match crate::sheet::Pass::from_code(&p.reason) {
+        Some(why) => crate::sheet::PassedOver {
+            first: u32::try_from(p.first).unwrap_or(0),
+            last: u32::try_from(p.last).unwrap_or(0),
+            why,
+        }
+        .describe(true),
+        None => format!("rows {}–{}: {}", p.first, p.last, p.reason),
+    }
+}
+
+/// The input rows a run passed over, under `juru runs show`.
+fn print_passed(passed: &[crate::store::passed::PassedRows]) {
+    if passed.is_empty() {
+        return;
+    }
+    outln!();
+    outln!("input rows passed over (not work items):");
+    for p in passed {
+        outln!("  {}", passed_text(p));
     }
 }
 

@@ -3,7 +3,8 @@
 //! ```text
 //! juru_sheets gen FILE ROWS     write the input workbook (12 columns), as Excel
 //!                               stores one (shared strings, date formats)
-//! juru_sheets read FILE         read it as a bot's input: header found, values typed
+//! juru_sheets read FILE         read it as a bot's input: header found, values typed,
+//!                               six columns declared (nik, nip, date, rupiah, yes_no)
 //! juru_sheets write FILE ROWS   write an output workbook of ROWS rows (12 columns:
 //!                               bold frozen header, filters, fitted widths, date
 //!                               formats, coloured status cells)
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::{Duration, NaiveDate};
-use juru::sheet::{self, Cell, OutRow, OutSheet, ReadOptions, Tone};
+use juru::sheet::{self, Cell, ColumnType, OutRow, OutSheet, ReadOptions, Tone};
 
 const HEADERS: [&str; 12] = [
     "No",
@@ -133,10 +134,28 @@ fn main() -> ExitCode {
         },
         (Some("read"), Some(file)) => {
             let t0 = Instant::now();
-            sheet::read_with(Path::new(file), &ReadOptions::default())
+            // Read as a bot that declares its columns' types reads it.
+            let declared = [
+                ("NIK", ColumnType::Nik),
+                ("NIP", ColumnType::Nip),
+                ("Tanggal Lahir", ColumnType::Date),
+                ("Tanggal Pengajuan", ColumnType::Date),
+                ("Jumlah", ColumnType::Rupiah),
+                ("Lunas", ColumnType::YesNo),
+            ];
+            let options = ReadOptions {
+                columns: declared.iter().map(|(c, t)| (c.to_string(), *t)).collect(),
+                ..ReadOptions::default()
+            };
+            sheet::read_with(Path::new(file), &options)
                 .map(|t| {
                     let seconds = t0.elapsed().as_secs_f64();
                     assert_eq!(t.headers.len(), 12, "12 columns");
+                    assert!(
+                        t.rows.iter().all(|r| r.problems.is_empty()),
+                        "every value passes its type"
+                    );
+                    assert!(t.passed_over.is_empty(), "every row is a record");
                     println!(
                         "{{\"op\": \"read\", \"rows\": {}, \"seconds\": {seconds:.4}}}",
                         t.rows.len()

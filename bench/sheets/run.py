@@ -164,7 +164,11 @@ How fast juru reads a bot's input workbook and writes an output workbook, next t
   `juru_sheets.rs gen`. Both sides make exactly the same rows (`juru_sheets.rs`,
   `openpyxl_side.py`).
 - **read**: juru reads it as a bot's input (`juru::sheet::read_with`: sheet chosen,
-  header row found, every value typed, blank rows skipped); openpyxl loads it and
+  header row found, every value typed, blank rows skipped, where the table ends
+  decided, formula errors looked for, columns judged as a whole, and six columns
+  declared as a bot would in `[input.columns]`: NIK `nik`, NIP `nip`, the two dates
+  `date`, Jumlah `rupiah`, Lunas `yes_no`, each value normalised and checked);
+  openpyxl loads it and
   takes every row's values, in its fastest mode (`read_only=True`) and in its default
   mode.
 - **write**: juru writes it as it writes `output.xlsx` (`juru::sheet::write`: bold

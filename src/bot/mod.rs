@@ -235,6 +235,11 @@ struct InputFile {
     csv: InputCsvFile,
     #[serde(default)]
     attachments: Vec<Spanned<String>>,
+    /// Column -> its declared type (`"nik"`, `"date"`, `"rupiah"`…).
+    #[serde(default)]
+    columns: BTreeMap<String, Spanned<toml::Value>>,
+    /// Rows hidden by a filter or by hand are passed over.
+    visible_only: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +258,7 @@ impl InputFile {
             required: self.required,
             dates: self.dates,
             trim: self.trim.unwrap_or(true),
+            visible_only: self.visible_only.unwrap_or(false),
             ..ReadOptions::default()
         };
         if let Some(sheet) = &self.sheet {
@@ -315,6 +321,23 @@ impl InputFile {
                     &format!("input.filter.\"{column}\""),
                     "expected the value a row must have (\"BARU\"), or a list of values ([\"BARU\", \"ULANG\"])",
                 )),
+            }
+        }
+        for (column, ty) in self.columns {
+            let parsed = match ty.get_ref().as_str() {
+                Some(name) => crate::sheet::ColumnType::parse(name),
+                None => Err(format!(
+                    "expected the column's type as text, one of {}",
+                    crate::sheet::TYPE_NAMES
+                )),
+            };
+            match parsed {
+                Ok(t) => options.columns.push((column, t)),
+                Err(m) => {
+                    problems
+                        .0
+                        .push(at.problem(&ty, &format!("input.columns.\"{column}\""), m))
+                }
             }
         }
         if let Some(d) = &self.csv.delimiter {
@@ -926,6 +949,36 @@ mod tests {
             all.contains("bot.toml:4:1: input.colums: unknown field `colums`"),
             "{all}"
         );
+    }
+
+    #[test]
+    fn declared_column_types() {
+        use crate::sheet::ColumnType;
+        let manifest = OK.replace(
+            "required = [\"NIK\"]\n",
+            "required = [\"NIK\"]\n[input.columns]\nNIK = \"nik\"\n\"Gaji Pokok\" = \"Rupiah\"\n",
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let bot = load(dir.path(), "izin").unwrap();
+        assert_eq!(
+            bot.input.read.columns,
+            vec![
+                ("Gaji Pokok".to_string(), ColumnType::Rupiah),
+                ("NIK".to_string(), ColumnType::Nik),
+            ]
+        );
+        let manifest = OK.replace(
+            "required = [\"NIK\"]\n",
+            "required = [\"NIK\"]\n[input.columns]\nNIK = \"ktp\"\nUmur = 3\n",
+        );
+        let dir = bot_dir(&manifest, "fn process(item) {}\n");
+        let all = load(dir.path(), "izin").unwrap_err().to_string();
+        for expected in [
+            "bot.toml:6:7: input.columns.\"NIK\": \"ktp\" is not a column type juru knows; expected \"text\", \"nik\"",
+            "bot.toml:7:8: input.columns.\"Umur\": expected the column's type as text",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct RunReport {
     pub screenshots_left_out: usize,
     /// The mail size limit in bytes (`[notify] max_mail_mb`), for the note.
     pub max_mail_bytes: u64,
+    /// The input rows that were not work items, with why, in the report's
+    /// language (`baris 27: baris jumlah`).
+    pub passed_over: Vec<String>,
 }
 
 /// `[notify] max_mail_mb` when not set.
@@ -749,6 +752,12 @@ impl RunReport {
                 Cell::Int(c.pending as i64),
             ));
         }
+        if !self.passed_over.is_empty() {
+            lines.push((
+                l("Baris dilewati", "Rows passed over"),
+                Cell::Text(self.passed_over.join("; ")),
+            ));
+        }
         if let Some(e) = &self.error {
             lines.push((
                 l("Proses berhenti", "Run stopped"),
@@ -944,6 +953,7 @@ mod tests {
             resumed: None,
             screenshots_left_out: 0,
             max_mail_bytes: DEFAULT_MAX_MAIL_MB * 1024 * 1024,
+            passed_over: Vec::new(),
         }
     }
 

@@ -215,6 +215,25 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
         let _ = std::fs::remove_dir_all(&dir);
         return Err(RunError::begin(e));
     }
+    let passed: Vec<store::passed::PassedRows> = table
+        .passed_over
+        .iter()
+        .map(|p| store::passed::PassedRows {
+            first: i64::from(p.first),
+            last: i64::from(p.last),
+            reason: p.why.code().to_string(),
+        })
+        .collect();
+    if let Err(e) = store.record_passed(&id, &passed) {
+        tracing::warn!(run = %id, error = %e, "the passed-over input rows were not recorded");
+    }
+    if !table.passed_over.is_empty() {
+        tracing::info!(
+            run = %id,
+            passed_over = %sheet::describe_all(&table.passed_over, true),
+            "input rows that are not work items"
+        );
+    }
     tracing::info!(run = %id, bot = %bot.name, items = table.rows.len(), "run started");
     let items: Vec<WorkItem> = table
         .rows
@@ -227,7 +246,46 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
             maybe_submitted: false,
         })
         .collect();
-    let todo = (0..items.len()).collect();
+    // Rows whose values are wrong (a formula error, an id Excel stored as a
+    // number, a value of a declared column that fails its type) are business
+    // exceptions from the start: the script never sees them.
+    let english = opts.config.language == crate::config::Language::En;
+    let mut todo = Vec::with_capacity(items.len());
+    let finished_at = Utc::now().to_rfc3339();
+    let no_outputs = cells::outputs_to_json(&[]);
+    for (idx, row) in table.rows.iter().enumerate() {
+        if row.problems.is_empty() {
+            todo.push(idx);
+            continue;
+        }
+        let reason = row
+            .problems
+            .iter()
+            .map(|p| p.describe(english))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let recorded = store.item_finished(
+            &id,
+            idx,
+            &store::ItemEnd {
+                state: store::state::BUSINESS_EXCEPTION,
+                outputs: &no_outputs,
+                reason: Some(&reason),
+                kind: Some("input"),
+                finished_at: &finished_at,
+                ..store::ItemEnd::default()
+            },
+        );
+        match recorded {
+            Ok(()) => {
+                tracing::info!(run = %id, row = row.number, reason = %reason, "input row refused")
+            }
+            Err(e) => {
+                tracing::warn!(run = %id, row = row.number, error = %e, "an input row's problem was not recorded");
+                todo.push(idx);
+            }
+        }
+    }
     execute(
         Plan {
             bot,
@@ -428,11 +486,12 @@ async fn execute_in_span(
     let finished_at = Utc::now();
     let records = {
         let rid = id.clone();
-        let (records, store) = blocking(move || (store.items(&rid), store)).await?;
+        let (records, passed, store) =
+            blocking(move || (store.items(&rid), store.passed(&rid), store)).await?;
         let records = records.map_err(|e| RunError::Failed(e.to_string()))?;
-        (records, store)
+        (records, passed.unwrap_or_default(), store)
     };
-    let (records, store) = records;
+    let (records, passed, store) = records;
     // A resumed run started well before this part did: say both.
     let part_started_at =
         finished_at - chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
@@ -450,6 +509,7 @@ async fn execute_in_span(
         finished_at,
     );
     report.resumed = resumed;
+    report.passed_over = passed_texts(&passed, opts.config.language);
     let output = dir.join("output.xlsx");
     let exceptions = dir.join("exceptions.xlsx");
     let out_sheet = report.output_sheet();
@@ -611,7 +671,28 @@ fn report_from_store(
         resumed: None,
         screenshots_left_out: 0,
         max_mail_bytes: bot.max_mail_bytes,
+        passed_over: Vec::new(),
     }
+}
+
+/// The passed-over rows of a run, as the report says them in `language`.
+fn passed_texts(
+    passed: &[store::passed::PassedRows],
+    language: crate::config::Language,
+) -> Vec<String> {
+    let english = language == crate::config::Language::En;
+    passed
+        .iter()
+        .map(|p| match sheet::Pass::from_code(&p.reason) {
+            Some(why) => sheet::PassedOver {
+                first: u32::try_from(p.first).unwrap_or(0),
+                last: u32::try_from(p.last).unwrap_or(0),
+                why,
+            }
+            .describe(english),
+            None => format!("{}–{}: {}", p.first, p.last, p.reason),
+        })
+        .collect()
 }
 
 /// Continues a run that did not end (killed, power loss, stopped): `done` items are
@@ -936,6 +1017,7 @@ fn input_problems(bot: &Bot, error: sheet::SheetError) -> Problems {
                         sheet::ColumnUse::Required => "input.required",
                         sheet::ColumnUse::Dates => "input.dates",
                         sheet::ColumnUse::Filter => "input.filter",
+                        sheet::ColumnUse::Types => "input.columns",
                     };
                     Problem::new(
                         "",
@@ -952,6 +1034,11 @@ fn input_problems(bot: &Bot, error: sheet::SheetError) -> Problems {
         e @ sheet::SheetError::HeaderRow { .. } => Problem::new(
             "",
             format!("{e} (input.header_row in {})", manifest.display()),
+        )
+        .into(),
+        e @ sheet::SheetError::Hidden { .. } => Problem::new(
+            "",
+            format!("{e} (input.visible_only in {})", manifest.display()),
         )
         .into(),
         e @ sheet::SheetError::RenameClash { .. } => Problem::new(

@@ -112,10 +112,13 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
             ),
         })
     })?;
+    // Rows are numbered as a spreadsheet shows the file: one row per record
+    // (a quoted value over several lines is one row), Excel's "sep=" line
+    // not counted.
     let rows = records
         .into_iter()
-        .map(|(line, fields)| {
-            let number = u32::try_from(line + skipped).unwrap_or(u32::MAX);
+        .map(|(record, fields)| {
+            let number = u32::try_from(record).unwrap_or(u32::MAX);
             let cells = fields.iter().map(|f| value(f, options.trim)).collect();
             (number, cells)
         })
@@ -127,6 +130,9 @@ pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<(String, Grid),
             first_column: 1,
             is_1904: false,
             merged: Vec::new(),
+            marks: super::table::Marks::new(),
+            text_file: true,
+            hidden: Default::default(),
         },
     ))
 }
@@ -234,7 +240,8 @@ fn position(d: u8) -> usize {
     CANDIDATES.iter().position(|c| *c == d).unwrap_or(0)
 }
 
-/// The records of the text with the line each starts on (1-based), as RFC 4180
+/// The records of the text with their number (1-based, blank lines counted, a
+/// value over several lines counted once: the row a spreadsheet shows), as RFC 4180
 /// has them: fields split by `delimiter`, records by CR, LF or CR LF, a field
 /// in double quotes may hold delimiters, line breaks and doubled quotes. Quotes
 /// are forgiven where people put them by hand: a quote inside an unquoted
@@ -246,8 +253,10 @@ fn records(text: &str, delimiter: u8) -> Result<Vec<(usize, Vec<String>)>, Limit
     let mut line = 1;
     let mut i = 0;
     let mut values = 0usize;
+    let mut record = 0usize;
     while i < bytes.len() {
         let start_line = line;
+        record += 1;
         let mut fields = Vec::new();
         let mut field: Vec<u8> = Vec::new();
         loop {
@@ -319,7 +328,7 @@ fn records(text: &str, delimiter: u8) -> Result<Vec<(usize, Vec<String>)>, Limit
             if out.len() >= MAX_ROWS {
                 return Err(Limit::Rows);
             }
-            out.push((start_line, fields));
+            out.push((record, fields));
         }
     }
     Ok(out)
@@ -388,6 +397,9 @@ fn value(field: &str, trim: bool) -> Cell {
                     return Cell::Int(i);
                 }
             }
+            // `875.500` may be 875.5 or 875,500: the column decides (see
+            // `table::infer`).
+            Some(f) if f.len() == 3 => {}
             Some(f) if digits(f) => {
                 if let Ok(x) = t.parse::<f64>() {
                     return number_cell(x);
@@ -430,7 +442,7 @@ mod unit {
     }
 
     #[test]
-    fn records_follow_rfc_4180_and_count_lines() {
+    fn records_follow_rfc_4180_and_count_rows() {
         let text = "a,\"b,\"\"c\"\"\",d\r\n\r\n\"multi\nline\",x\ny,z\rlast\"q\",\"t\"rest";
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
@@ -438,8 +450,8 @@ mod unit {
             vec![
                 (1, strings(&["a", "b,\"c\"", "d"])),
                 (3, strings(&["multi\nline", "x"])),
-                (5, strings(&["y", "z"])),
-                (6, strings(&["last\"q\"", "trest"])),
+                (4, strings(&["y", "z"])),
+                (5, strings(&["last\"q\"", "trest"])),
             ]
         );
         assert_eq!(

@@ -73,9 +73,12 @@
 mod cell;
 mod delimited;
 pub mod guard;
+mod hidden;
 mod options;
 mod read;
+mod shape;
 mod table;
+mod types;
 mod write;
 mod xls_guard;
 
@@ -88,7 +91,9 @@ use std::path::PathBuf;
 pub use cell::{date_from_serial, parse_date, parse_display_date, Cell};
 pub use options::{parse_delimiter, CsvOptions, Encoding, ReadOptions, SheetRef};
 pub use read::{read, read_with};
+pub use shape::{describe_all, Pass, PassedOver};
 pub use table::{Row, Table};
+pub use types::{parse_number, CellProblem, ColumnType, ValueProblem, TYPE_NAMES};
 pub use write::{write, write_with_images, OutImage, OutRow, OutSheet, Tone};
 
 /// What went wrong while reading or writing a workbook. The messages are whole
@@ -166,6 +171,11 @@ pub enum SheetError {
         columns: Vec<String>,
     },
 
+    /// `visible_only` was asked for a workbook whose hidden rows juru cannot
+    /// tell, or whose hidden rows could not be read.
+    #[error("workbook {}: {reason}", .path.display())]
+    Hidden { path: PathBuf, reason: String },
+
     /// The output workbook could not be written.
     #[error("cannot write workbook {}: {reason}", .path.display())]
     Write { path: PathBuf, reason: String },
@@ -177,6 +187,7 @@ pub enum ColumnUse {
     Required,
     Dates,
     Filter,
+    Types,
 }
 
 impl fmt::Display for ColumnUse {
@@ -185,6 +196,7 @@ impl fmt::Display for ColumnUse {
             ColumnUse::Required => "required",
             ColumnUse::Dates => "date",
             ColumnUse::Filter => "filter",
+            ColumnUse::Types => "typed",
         })
     }
 }

@@ -108,6 +108,12 @@ pub struct ReadOptions {
     pub filter: Vec<(String, Vec<String>)>,
     /// Columns (after renaming) that must exist.
     pub required: Vec<String>,
+    /// Declared column types (after renaming): values are normalised and
+    /// checked; a value that fails is a problem of its row.
+    pub columns: Vec<(String, super::ColumnType)>,
+    /// Pass over the rows hidden by a filter or by hand (.xlsx, .xlsm and
+    /// .ods workbooks; a .csv file hides nothing; other formats are refused).
+    pub visible_only: bool,
     pub csv: CsvOptions,
 }
 
@@ -121,6 +127,8 @@ impl Default for ReadOptions {
             dates: Vec::new(),
             filter: Vec::new(),
             required: Vec::new(),
+            columns: Vec::new(),
+            visible_only: false,
             csv: CsvOptions::default(),
         }
     }

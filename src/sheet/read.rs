@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::cell::date_cell;
 use super::guard::{self, count_text, size_text, MAX_CELLS, MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS};
-use super::table::{build, header_key, Grid, Table};
+use super::table::{build, header_key, Grid, Mark, Marks, Table};
 use super::{delimited, xls_guard, Cell, ReadOptions, SheetError, SheetRef};
 
 /// File extensions (lower case) read as workbooks.
@@ -313,11 +313,13 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
                     .worksheet_cells_reader(&name)
                     .map_err(|e| stopped(Stop::Reader(e.to_string())))?;
                 while let Some(cell) = reader
-                    .next_cell()
+                    .next_cell_with_formula_metadata()
                     .map_err(|e| stopped(Stop::Reader(e.to_string())))?
                 {
-                    let (r, c) = cell.get_position();
-                    collect.add(r, c, cell.get_value()).map_err(stopped)?;
+                    let (r, c) = cell.pos;
+                    collect
+                        .add(r, c, &cell.value, cell.formula.is_some())
+                        .map_err(stopped)?;
                 }
             }
             let grid = collect.finish(is_1904);
@@ -339,7 +341,9 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
                     .map_err(|e| stopped(Stop::Reader(e.to_string())))?
                 {
                     let (r, c) = cell.get_position();
-                    collect.add(r, c, cell.get_value()).map_err(stopped)?;
+                    collect
+                        .add(r, c, cell.get_value(), false)
+                        .map_err(stopped)?;
                 }
             }
             (collect.finish(is_1904), None)
@@ -352,10 +356,31 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
                 Sheets::Xls(b) => b.merge_cells_by_sheet_name(&name).ok(),
                 _ => None,
             };
-            let grid = grid(&range, &name, options.trim, is_1904).map_err(stopped)?;
+            let mut grid = grid(&range, &name, options.trim, is_1904).map_err(stopped)?;
+            if matches!(other, Sheets::Ods(_)) {
+                ods_booleans(path, &name, &mut grid);
+            }
             (grid, merged)
         }
     };
+    if options.visible_only {
+        let hidden_err = |reason: String| SheetError::Hidden {
+            path: path.to_path_buf(),
+            reason,
+        };
+        grid.hidden = match &book {
+            Sheets::Xlsx(_) => super::hidden::xlsx(path, &name),
+            Sheets::Ods(_) => super::hidden::ods(path, &name),
+            Sheets::Xls(_) | Sheets::Xlsb(_) => Err(format!(
+                "juru can tell hidden rows only in .xlsx, .xlsm and .ods workbooks (and .csv files, which hide none), not in {}; save it as .xlsx, or leave out input.visible_only",
+                if matches!(book, Sheets::Xls(_)) { "an .xls workbook" } else { "an .xlsb workbook" }
+            )),
+        }
+        .map_err(|reason| match reason.starts_with("juru can tell") {
+            true => hidden_err(reason),
+            false => hidden_err(format!("cannot read which rows are hidden: {reason}")),
+        })?;
+    }
     drop(book);
     grid.merged = merged
         .unwrap_or_default()
@@ -363,6 +388,29 @@ fn read_workbook(path: &Path, ext: &str, options: &ReadOptions) -> Result<Table,
         .map(|d| (d.start, d.end))
         .collect();
     build(path, name, grid, options)
+}
+
+/// LibreOffice stores TRUE and FALSE as 1 and 0 marked as booleans, which
+/// calamine reads as numbers: they become [`Cell::Bool`] again. (When the
+/// marks cannot be read, the numbers stay.)
+fn ods_booleans(path: &Path, sheet: &str, grid: &mut Grid) {
+    let Ok(found) = super::hidden::ods_booleans(path, sheet, MAX_CELLS) else {
+        return;
+    };
+    let offset = grid.first_column.saturating_sub(1);
+    for (r, c, value) in found {
+        let Ok(i) = grid.rows.binary_search_by_key(&(r + 1), |(n, _)| *n) else {
+            continue;
+        };
+        let Some(j) = c.checked_sub(offset) else {
+            continue;
+        };
+        if let Some(cell) = grid.rows[i].1.get_mut(j as usize) {
+            if matches!(cell, Cell::Int(_) | Cell::Float(_)) {
+                *cell = Cell::Bool(value);
+            }
+        }
+    }
 }
 
 /// Why reading a sheet stopped: a limit of [`guard`] (the sentence saying
@@ -416,6 +464,7 @@ struct Collect<'a> {
     rows: Vec<(u32, Vec<Cell>)>,
     /// Cells held so far, empty ones in between included.
     cells: usize,
+    marks: Marks,
 }
 
 impl<'a> Collect<'a> {
@@ -425,10 +474,11 @@ impl<'a> Collect<'a> {
             trim,
             rows: Vec::new(),
             cells: 0,
+            marks: Marks::new(),
         }
     }
 
-    fn add(&mut self, r: u32, c: u32, value: &DataRef<'_>) -> Result<(), Stop> {
+    fn add(&mut self, r: u32, c: u32, value: &DataRef<'_>, formula: bool) -> Result<(), Stop> {
         let text_len = match value {
             DataRef::SharedString(s) => s.len(),
             DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
@@ -436,6 +486,17 @@ impl<'a> Collect<'a> {
         };
         if text_len > MAX_CELL_TEXT {
             return Err(long_text(self.sheet, r, c, text_len));
+        }
+        let mark = match value {
+            DataRef::Error(e) => Some(Mark::Error(e.to_string())),
+            DataRef::Float(x) if is_big(*x) => Some(Mark::Big),
+            DataRef::Empty if formula => Some(Mark::NoValue),
+            _ => None,
+        };
+        if let Some(mark) = mark {
+            if (c as usize) < MAX_COLUMNS {
+                self.marks.insert((r.saturating_add(1), c as usize), mark);
+            }
         }
         let value = convert_ref(value, self.trim);
         if value == Cell::Empty {
@@ -506,6 +567,9 @@ impl<'a> Collect<'a> {
             first_column: 1,
             is_1904,
             merged: Vec::new(),
+            marks: self.marks,
+            text_file: false,
+            hidden: Default::default(),
         }
     }
 }
@@ -526,6 +590,7 @@ fn grid(range: &Range<Data>, sheet: &str, trim: bool, is_1904: bool) -> Result<G
     }
     let (start_row, start_col) = range.start().unwrap_or((0, 0));
     let mut rows = Vec::with_capacity(height);
+    let mut marks = Marks::new();
     for (i, r) in range.rows().enumerate() {
         let offset = u32::try_from(i).unwrap_or(u32::MAX);
         let number = offset.saturating_add(start_row).saturating_add(1);
@@ -537,6 +602,15 @@ fn grid(range: &Range<Data>, sheet: &str, trim: bool, is_1904: bool) -> Result<G
                     return Err(long_text(sheet, number - 1, col, s.len()));
                 }
             }
+            match d {
+                Data::Error(e) => {
+                    marks.insert((number, j), Mark::Error(e.to_string()));
+                }
+                Data::Float(x) if is_big(*x) => {
+                    marks.insert((number, j), Mark::Big);
+                }
+                _ => {}
+            }
             cells.push(convert(d, trim));
         }
         rows.push((number, cells));
@@ -546,6 +620,9 @@ fn grid(range: &Range<Data>, sheet: &str, trim: bool, is_1904: bool) -> Result<G
         first_column: start_col.saturating_add(1),
         is_1904,
         merged: Vec::new(),
+        marks,
+        text_file: false,
+        hidden: Default::default(),
     })
 }
 
@@ -601,15 +678,37 @@ fn convert_ref(data: &DataRef<'_>, trim: bool) -> Cell {
 }
 
 /// Text, trimmed when asked; text of only spaces is [`Cell::Empty`] either way.
+/// A no-break space is a space, and the apostrophe people type before digits
+/// to keep them text (`'3217027001920004`) is not part of the value.
 pub(super) fn text_cell(s: &str, trim: bool) -> Cell {
+    let cleaned;
+    let s = if s.contains('\u{a0}') {
+        cleaned = s.replace('\u{a0}', " ");
+        cleaned.as_str()
+    } else {
+        s
+    };
     let t = s.trim();
+    let t = match t.strip_prefix('\'') {
+        Some(rest) if !rest.trim().is_empty() && !rest.contains('\'') => rest,
+        _ => t,
+    };
     if t.is_empty() {
         Cell::Empty
     } else if trim {
         Cell::Text(t.to_string())
+    } else if t.len() != s.trim().len() {
+        // Only the apostrophe goes; the spaces stay.
+        Cell::Text(s.replacen('\'', "", 1))
     } else {
         Cell::Text(s.to_string())
     }
+}
+
+/// An integral number read as an identifier's digits ([`number_cell`]): more
+/// than the 15 significant digits Excel keeps.
+pub(super) fn is_big(x: f64) -> bool {
+    x.is_finite() && x.fract() == 0.0 && (IDENTIFIER_FROM..IDENTIFIER_UP_TO).contains(&x.abs())
 }
 
 /// A number: [`Cell::Int`] when integral, [`Cell::Float`] when not; an

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::cell::{date_from_serial, parse_date};
 use super::guard::{count_text, MAX_CELLS};
+use super::hidden::HiddenRows;
 use super::read::too_many_cells;
+use super::shape::{self, Pass, PassedOver};
+use super::types::{self, CellProblem, ColumnType, ValueProblem};
 use super::{Cell, ColumnUse, MissingColumns, ReadOptions, SheetError};
 
 /// How many non-blank rows from the top the automatic header search looks at.
@@ -32,6 +35,9 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// How many non-blank rows the filter left out.
     pub filtered: usize,
+    /// The rows below the header that are not records (total and template
+    /// rows, what lies below the table), with why, in sheet order.
+    pub passed_over: Vec<PassedOver>,
 }
 
 /// One data row of a [`Table`].
@@ -41,6 +47,10 @@ pub struct Row {
     pub number: u32,
     /// One cell per header, in the same order.
     pub cells: Vec<Cell>,
+    /// What is wrong with the row's values (a formula error, a formula
+    /// without a saved value, a value of a declared column that fails its
+    /// type): a row with problems is a record a person must fix, not work.
+    pub problems: Vec<CellProblem>,
 }
 
 impl Table {
@@ -86,7 +96,28 @@ pub(super) struct Grid {
     pub is_1904: bool,
     /// Merged regions, 0-based.
     pub merged: Vec<Merged>,
+    /// What the values of some cells do not show, by (1-based row number,
+    /// index in the row's cells).
+    pub marks: Marks,
+    /// Read from a text file (CSV): numbers were text, so a column's
+    /// separator convention decides what a number is.
+    pub text_file: bool,
+    /// Rows hidden in the workbook (only read for `visible_only`).
+    pub hidden: HiddenRows,
 }
+
+/// What a cell's value does not show by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// A number of 16 digits or more, read as its digits: Excel kept only 15.
+    Big,
+    /// A formula whose result is this error (`#VALUE!`).
+    Error(String),
+    /// A formula saved without its result.
+    NoValue,
+}
+
+pub(super) type Marks = HashMap<(u32, usize), Mark>;
 
 /// A merged region: `((first row, first column), (last row, last column))`, 0-based.
 pub(super) type Merged = ((u32, u32), (u32, u32));
@@ -102,6 +133,9 @@ pub(super) fn build(
         first_column,
         is_1904,
         merged,
+        marks,
+        text_file,
+        hidden,
     } = grid;
     let empty = || SheetError::Empty {
         path: path.to_path_buf(),
@@ -192,6 +226,7 @@ pub(super) fn build(
         headers,
         rows: Vec::with_capacity(rows.len() - header_at - 1),
         filtered: 0,
+        passed_over: Vec::new(),
     };
 
     // Every column the options name must exist: report them all at once.
@@ -200,10 +235,12 @@ pub(super) fn build(
         (!names.is_empty()).then_some(MissingColumns { used_for, names })
     };
     let filter_columns: Vec<String> = options.filter.iter().map(|(c, _)| c.clone()).collect();
+    let typed_columns: Vec<String> = options.columns.iter().map(|(c, _)| c.clone()).collect();
     let missing: Vec<MissingColumns> = [
         find_all(&options.required, ColumnUse::Required),
         find_all(&options.dates, ColumnUse::Dates),
         find_all(&filter_columns, ColumnUse::Filter),
+        find_all(&typed_columns, ColumnUse::Types),
     ]
     .into_iter()
     .flatten()
@@ -221,6 +258,11 @@ pub(super) fn build(
         .iter()
         .filter_map(|d| table.column(d))
         .collect();
+    let typed: Vec<(usize, ColumnType)> = options
+        .columns
+        .iter()
+        .filter_map(|(c, ty)| table.column(c).map(|i| (i, *ty)))
+        .collect();
     let filters: Vec<(usize, Vec<String>)> = options
         .filter
         .iter()
@@ -235,12 +277,43 @@ pub(super) fn build(
         .iter()
         .map(|(_, cells)| blank(cells))
         .collect();
+    // Total, template and trailing rows are judged as the sheet holds them,
+    // before a merged label is copied into the cells beside it.
+    let required_columns: Vec<usize> = options
+        .required
+        .iter()
+        .filter_map(|r| table.column(r))
+        .collect();
+    let passes = {
+        let view: Vec<(u32, &[Cell])> = rows[header_at + 1..]
+            .iter()
+            .map(|(n, cells)| {
+                let to = cells.len().min(first + width);
+                (*n, cells.get(first..to).unwrap_or(&[]))
+            })
+            .collect();
+        shape::classify(&view, &table.headers, &required_columns)
+    };
     spread_merged(&mut rows[header_at + 1..], &merged, first_column);
 
-    for ((number, cells), was_blank) in rows.drain(header_at + 1..).zip(was_blank) {
+    let mut joins = false;
+    for (((number, cells), was_blank), pass) in
+        rows.drain(header_at + 1..).zip(was_blank).zip(passes)
+    {
         if was_blank {
             continue;
         }
+        let pass = if !hidden.is_empty() && hidden.contains(number) {
+            Some(Pass::Hidden)
+        } else {
+            pass
+        };
+        if let Some(why) = pass {
+            shape::push(&mut table.passed_over, number, why, joins);
+            joins = true;
+            continue;
+        }
+        joins = false;
         let mut cells: Vec<Cell> = cells.into_iter().skip(first).take(width).collect();
         cells.resize(width, Cell::Empty);
         for &c in &date_columns {
@@ -250,12 +323,242 @@ pub(super) fn build(
             .iter()
             .all(|(c, keys)| keys.contains(&header_key(&cells[*c].to_text())));
         if keep {
-            table.rows.push(Row { number, cells });
+            let mut problems = Vec::new();
+            let mut big = vec![false; width];
+            let name = |j: usize| {
+                format!(
+                    "{}{number}",
+                    column_letters(u64::from(first_column) + (first + j) as u64)
+                )
+            };
+            if !marks.is_empty() {
+                for (j, is_big) in big.iter_mut().enumerate() {
+                    let problem = match marks.get(&(number, first + j)) {
+                        Some(Mark::Error(code)) => {
+                            ValueProblem::FormulaError { code: code.clone() }
+                        }
+                        Some(Mark::NoValue) => ValueProblem::NoCachedValue,
+                        Some(Mark::Big) => {
+                            *is_big = true;
+                            continue;
+                        }
+                        None => continue,
+                    };
+                    problems.push(CellProblem {
+                        cell: name(j),
+                        column: table.headers[j].clone(),
+                        problem,
+                    });
+                }
+            }
+            for &(j, ty) in &typed {
+                if problems.iter().any(|p| p.column == table.headers[j]) {
+                    continue;
+                }
+                match types::normalise(&cells[j], ty, big[j], is_1904) {
+                    Ok(value) => cells[j] = value,
+                    Err(problem) => problems.push(CellProblem {
+                        cell: name(j),
+                        column: table.headers[j].clone(),
+                        problem,
+                    }),
+                }
+            }
+            table.rows.push(Row {
+                number,
+                cells,
+                problems,
+            });
         } else {
             table.filtered += 1;
         }
     }
+    let settled: Vec<usize> = typed
+        .iter()
+        .map(|(j, _)| *j)
+        .chain(date_columns.iter().copied())
+        .collect();
+    infer(&mut table.rows, width, &settled, is_1904, text_file);
     Ok(table)
+}
+
+/// What the cells of a column are, to judge the column as a whole.
+#[derive(Default)]
+struct Census {
+    filled: usize,
+    dates: usize,
+    numbers: usize,
+    /// Text in the Indonesian form only (`1.250.000`, `1.000,5`, `12,5`).
+    indonesian: usize,
+    /// Text in the English form only (`1,250,000`, `1,000.50`), or (from a
+    /// text file) numbers written with a decimal point.
+    english: usize,
+    /// Text either way (`875.500`, `1,500`).
+    ambiguous: usize,
+}
+
+/// How a number written as text reads.
+#[derive(PartialEq)]
+enum Form {
+    Indonesian,
+    English,
+    Ambiguous,
+}
+
+/// The form of number text: `None` when it is no number.
+fn number_form(text: &str) -> Option<Form> {
+    // Most text (names, addresses, ids of digits only) is no such number:
+    // tell that without allocating.
+    if !text.bytes().any(|b| b == b'.' || b == b',')
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-' | b' ' | b'R' | b'p'))
+    {
+        return None;
+    }
+    let t: String = text
+        .trim()
+        .trim_start_matches("Rp.")
+        .trim_start_matches("Rp")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let t = t.strip_prefix('-').unwrap_or(&t);
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+        || !t.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let grouped = |s: &str, sep: char| {
+        let groups: Vec<&str> = s.split(sep).collect();
+        groups.len() >= 2
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+    };
+    let dots = t.matches('.').count();
+    let commas = t.matches(',').count();
+    match (dots, commas) {
+        (0, 0) => None,
+        (1, 0) if grouped(t, '.') => Some(Form::Ambiguous),
+        (0, 1) if grouped(t, ',') => Some(Form::Ambiguous),
+        (_, 0) if grouped(t, '.') => Some(Form::Indonesian),
+        (0, _) if grouped(t, ',') => Some(Form::English),
+        (0, 1) => Some(Form::Indonesian),
+        (1, 0) => Some(Form::English),
+        _ => {
+            let (whole, _) = t.rsplit_once([',', '.'])?;
+            let last = t[whole.len()..].chars().next()?;
+            if last == ',' && (!whole.contains(',')) && (whole.len() <= 3 || grouped(whole, '.')) {
+                Some(Form::Indonesian)
+            } else if last == '.' && !whole.contains('.') && grouped(whole, ',') {
+                Some(Form::English)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// English number text (`1,250,000.5`) as a number.
+fn english_number(text: &str) -> Option<f64> {
+    let t: String = text
+        .trim()
+        .trim_start_matches("Rp.")
+        .trim_start_matches("Rp")
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ',')
+        .collect();
+    t.parse().ok()
+}
+
+/// Columns nobody declared, judged as a whole: in a column mostly of dates,
+/// date text and day numbers become dates; in a column mostly of numbers,
+/// number text becomes numbers, read by the separator convention the column
+/// shows (text that could be read either way stays text when the column does
+/// not say which).
+fn infer(rows: &mut [Row], width: usize, settled: &[usize], is_1904: bool, text_file: bool) {
+    for j in (0..width).filter(|j| !settled.contains(j)) {
+        let mut census = Census::default();
+        for row in rows.iter() {
+            let cell = &row.cells[j];
+            if cell.is_empty() {
+                continue;
+            }
+            census.filled += 1;
+            match cell {
+                Cell::Date(_) | Cell::DateTime(_) => census.dates += 1,
+                Cell::Float(_) if text_file => census.english += 1,
+                Cell::Int(_) | Cell::Float(_) => census.numbers += 1,
+                Cell::Text(t) => match number_form(t) {
+                    Some(Form::Indonesian) => census.indonesian += 1,
+                    Some(Form::English) => census.english += 1,
+                    Some(Form::Ambiguous) => census.ambiguous += 1,
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        if census.filled == 0 {
+            continue;
+        }
+        if census.dates * 2 >= census.filled && census.dates < census.filled {
+            for row in rows.iter_mut() {
+                let cell = &mut row.cells[j];
+                let date = match cell {
+                    Cell::Text(t) => parse_date(t),
+                    Cell::Int(n) if (20_000..=80_000).contains(n) => {
+                        date_from_serial(*n as f64, is_1904)
+                    }
+                    _ => None,
+                };
+                if let Some(date) = date {
+                    *cell = date;
+                }
+            }
+            continue;
+        }
+        let numeric = census.numbers + census.indonesian + census.english + census.ambiguous;
+        if numeric * 2 <= census.filled
+            || census.indonesian + census.english + census.ambiguous == 0
+        {
+            continue;
+        }
+        // Which convention: a workbook's text is Indonesian unless it shows
+        // English; a text file must show one of them, and only one.
+        let indonesian = if text_file {
+            match (census.indonesian > 0, census.english > 0) {
+                (true, false) => Some(true),
+                (false, true) => Some(false),
+                _ => None,
+            }
+        } else {
+            (census.english == 0).then_some(true)
+        };
+        let Some(indonesian) = indonesian else {
+            continue;
+        };
+        for row in rows.iter_mut() {
+            let cell = &mut row.cells[j];
+            let Cell::Text(t) = cell else {
+                continue;
+            };
+            let value = match number_form(t) {
+                None => None,
+                Some(_) if indonesian => types::parse_number(t),
+                Some(_) => english_number(t),
+            };
+            if let Some(x) = value {
+                *cell = if x.fract() == 0.0 && x.abs() < 1e15 {
+                    Cell::Int(x as i64)
+                } else {
+                    Cell::Float(x)
+                };
+            }
+        }
+    }
 }
 
 /// The first of the top rows that is mostly filled, mostly with text: the
@@ -433,6 +736,9 @@ mod unit {
             first_column: 1,
             is_1904: false,
             merged: Vec::new(),
+            marks: Marks::new(),
+            text_file: false,
+            hidden: HiddenRows::default(),
         }
     }
 

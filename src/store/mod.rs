@@ -17,6 +17,7 @@ pub mod actions;
 pub mod fires;
 pub mod gate;
 pub mod notices;
+pub mod passed;
 pub mod trends;
 
 pub use gate::{owner_alive, BeginError, Refusal};

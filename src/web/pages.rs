@@ -1455,19 +1455,20 @@ async fn run_page(
         };
         let items = st.items(&rid)?;
         let actions = st.actions(Some(&rid), 200)?;
+        let passed = st.passed(&rid)?;
         let children: Vec<RunRecord> = st
             .runs(Some(&run.bot), 500)?
             .into_iter()
             .filter(|r| r.parent.as_deref() == Some(rid.as_str()))
             .collect();
-        Ok(Some((run, items, actions, children)))
+        Ok(Some((run, items, actions, children, passed)))
     })
     .await
     {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some((run, items, actions, children)) = found else {
+    let Some((run, items, actions, children, passed)) = found else {
         return error_page(
             Some(&s),
             StatusCode::NOT_FOUND,
@@ -1559,6 +1560,26 @@ async fn run_page(
         );
     }
     body.push_str("</table>");
+    if !passed.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>{}</h2><ul id=\"passed-over\">",
+            t(en, "Baris yang dilewati", "Rows passed over")
+        );
+        for p in &passed {
+            let text = match crate::sheet::Pass::from_code(&p.reason) {
+                Some(why) => crate::sheet::PassedOver {
+                    first: u32::try_from(p.first).unwrap_or(0),
+                    last: u32::try_from(p.last).unwrap_or(0),
+                    why,
+                }
+                .describe(en),
+                None => format!("{}–{}: {}", p.first, p.last, p.reason),
+            };
+            let _ = write!(body, "<li>{}</li>", esc(&text));
+        }
+        body.push_str("</ul>");
+    }
     if !actions.is_empty() {
         let _ = write!(
             body,

@@ -26,3 +26,4 @@ mod sheets;
 mod simpeg;
 mod web;
 mod web_attacks;
+mod workbooks;

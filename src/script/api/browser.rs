@@ -13,7 +13,7 @@ use crate::script::Shared;
 fn field_value(value: &Dynamic) -> FieldValue {
     match value.clone().try_cast::<bool>() {
         Some(b) => FieldValue::Flag(b),
-        None => FieldValue::Text(value.to_string()),
+        None => FieldValue::Text(super::date::text_of(value)),
     }
 }
 
@@ -127,7 +127,7 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
     engine.register_fn(
         "type",
         |b: &mut BrowserApi, selector: &str, text: Dynamic| {
-            let text = text.to_string();
+            let text = super::date::text_of(&text);
             b.shared
                 .block_on(async |br| br.type_text(selector, &text).await)
         },
@@ -274,6 +274,15 @@ pub(super) fn register(engine: &mut Engine, _shared: &Rc<Shared>) {
         |b: &mut BrowserApi, selector: &str, date: &str| {
             b.shared
                 .block_on(async |br| br.set_date(selector, date).await)
+        },
+    );
+    engine.register_fn(
+        "set_date",
+        |b: &mut BrowserApi, selector: &str, date: super::date::ScriptDate| {
+            let date = date.text();
+            let date = date.get(..10).unwrap_or(&date).to_string();
+            b.shared
+                .block_on(async |br| br.set_date(selector, &date).await)
         },
     );
     engine.register_fn(

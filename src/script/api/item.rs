@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use rhai::{Dynamic, Engine, Map, INT};
 
+use super::date::ScriptDate;
 use super::{Failure, Res};
 use crate::script::{ItemInput, MAX_STRING_BYTES};
 use crate::sheet::Cell;
@@ -113,12 +114,17 @@ impl Item {
     }
 }
 
-/// A cell as a script value: text, INT, FLOAT, bool; dates as "dd/mm/yyyy"; empty as "".
+/// A cell as a script value: text, INT, FLOAT, bool; dates as `Date` (printed
+/// "dd/mm/yyyy"); empty as "".
 pub fn cell_to_dynamic(cell: &Cell) -> Dynamic {
     match cell {
         Cell::Int(i) => Dynamic::from(*i as INT),
         Cell::Float(f) => Dynamic::from(*f),
         Cell::Bool(b) => Dynamic::from(*b),
+        Cell::Date(_) | Cell::DateTime(_) => match ScriptDate::from_cell(cell) {
+            Some(d) => Dynamic::from(d),
+            None => Dynamic::from(cell.to_text()),
+        },
         other => Dynamic::from(other.to_text()),
     }
 }
@@ -133,6 +139,8 @@ pub fn dynamic_to_cell(value: &Dynamic) -> Cell {
         Cell::Float(f)
     } else if let Some(b) = value.clone().try_cast::<bool>() {
         Cell::Bool(b)
+    } else if let Some(d) = value.clone().try_cast::<ScriptDate>() {
+        d.to_cell()
     } else {
         let text = value.to_string();
         if text.is_empty() {
@@ -157,6 +165,15 @@ pub(super) fn register(engine: &mut Engine, shared: &std::rc::Rc<crate::script::
         item.inner.borrow().input.index as INT
     });
     engine.register_fn("to_map", |item: &mut Item| item.to_map());
+    engine.register_fn("columns", |item: &mut Item| -> rhai::Array {
+        item.inner
+            .borrow()
+            .input
+            .fields
+            .iter()
+            .map(|(h, _)| Dynamic::from(h.clone()))
+            .collect()
+    });
     let s = shared.clone();
     engine.register_fn("submitted", move |item: &mut Item| {
         item.inner.borrow_mut().submitted = true;

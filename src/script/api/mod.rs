@@ -2,6 +2,7 @@
 //! has an entry in `docs/bot-reference.md` (checked by a test).
 
 mod browser;
+pub mod date;
 pub(crate) mod item;
 mod mail;
 mod sheet;
@@ -167,6 +168,7 @@ pub(super) fn register(engine: &mut Engine, shared: &Rc<Shared>, vars: BTreeMap<
         Err(Failure::system("reported", reason).into())
     });
 
+    date::register(engine);
     item::register(engine, shared);
     browser::register(engine, shared);
     mail::register(engine, shared);
