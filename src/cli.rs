@@ -782,20 +782,10 @@ async fn run_bot(
     trigger: &str,
     json: bool,
 ) -> ExitCode {
-    let config = AgentConfig::load(&dirs.config);
-    let bot = bot::load(&dirs.bots, name);
-    let (mut config, bot) = match (config, bot) {
-        (Ok(c), Ok(b)) => (c, b),
-        (c, b) => {
-            let mut problems = Problems::default();
-            if let Err(p) = c {
-                problems.extend(p);
-            }
-            if let Err(p) = b {
-                problems.extend(p);
-            }
-            return print_problems(&problems);
-        }
+    let (mut config, bot) = match config_and_bot(dirs, Some(name)) {
+        Ok((c, Some(b))) => (c, b),
+        Ok((_, None)) => return ExitCode::from(2),
+        Err(code) => return code,
     };
     if headed {
         config.browser.headless = false;

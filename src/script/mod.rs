@@ -662,17 +662,7 @@ impl Shared {
         if *self.cancel.borrow() {
             return Err(ScriptError::Cancelled);
         }
-        let browser = match sessions.open() {
-            Ok(b) => b,
-            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
-            Err(e) => {
-                self.session_failed.set(true);
-                sessions.failed(e.message());
-                return Err(ScriptError::Cancelled);
-            }
-        };
-        tracing::info!(bot = %self.bot, "the browser opened");
-        self.browser.replace(Some(browser));
+        self.start_session(sessions)?;
         if !self.has_login {
             return Ok(());
         }
@@ -720,19 +710,26 @@ impl Shared {
             if stopped {
                 return Err(ScriptError::Cancelled);
             }
-            let browser = match sessions.open() {
-                Ok(b) => b,
-                Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
-                Err(e) => {
-                    self.session_failed.set(true);
-                    sessions.failed(e.message());
-                    return Err(ScriptError::Cancelled);
-                }
-            };
-            tracing::info!(bot = %self.bot, "the browser opened");
-            self.browser.replace(Some(browser));
+            self.start_session(sessions)?;
             tried += 1;
         }
+    }
+
+    /// Opens one browser session and makes it the script's. A browser that cannot
+    /// be opened stops the run ([`Sessions::failed`]); either way `Err(Cancelled)`.
+    fn start_session(&self, sessions: &mut dyn Sessions) -> Result<(), ScriptError> {
+        let browser = match sessions.open() {
+            Ok(b) => b,
+            Err(ScriptError::Cancelled) => return Err(ScriptError::Cancelled),
+            Err(e) => {
+                self.session_failed.set(true);
+                sessions.failed(e.message());
+                return Err(ScriptError::Cancelled);
+            }
+        };
+        tracing::info!(bot = %self.bot, "the browser opened");
+        self.browser.replace(Some(browser));
+        Ok(())
     }
 
     /// A file a script may read: `path` relative to the bot folder, the run's work
