@@ -27,17 +27,8 @@ fn output_rows(p: &Project) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
-/// The items of the project's only run, from its store.
 fn items(p: &Project) -> Vec<juru::store::ItemRecord> {
-    let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
-    let id = p
-        .run_dir()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    store.items(&id).unwrap()
+    p.run_items()
 }
 
 // ---- what a person sees --------------------------------------------------------------

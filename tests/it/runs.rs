@@ -7,15 +7,7 @@ use std::time::{Duration, Instant};
 use crate::support::{lab_bot, run_lab, PortalHandle, Project};
 
 fn items(p: &Project) -> Vec<juru::store::ItemRecord> {
-    let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
-    let id = p
-        .run_dir()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    store.items(&id).unwrap()
+    p.run_items()
 }
 
 #[test]

@@ -7,23 +7,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use calamine::{open_workbook_auto, Reader};
-use juru::store::{ItemRecord, Store};
+use juru::store::ItemRecord;
 
 use crate::support::{lab_bot, run_lab, PortalHandle, Project, Run};
 
 /// The first line of /etc/passwd on every Linux machine.
 const PASSWD: &str = "root:x:0:0";
 
-fn items(p: &Project) -> Vec<ItemRecord> {
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
-    let id = p
-        .run_dir()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    store.items(&id).unwrap()
+fn items(p: &Project) -> Vec<juru::store::ItemRecord> {
+    p.run_items()
 }
 
 /// The item's outputs (stored as `[[name, value], ...]`).

@@ -164,6 +164,17 @@ impl Project {
         assert!(files.is_empty(), "left behind: {files:?}");
     }
 
+    /// The items of the project's only run, as its store holds them.
+    pub fn run_items(&self) -> Vec<juru::store::ItemRecord> {
+        let store = juru::store::Store::open(&self.path("var/juru.db")).expect("the store");
+        let dir = self.run_dir();
+        let id = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("a run folder name");
+        store.items(id).expect("the run's items")
+    }
+
     /// The only run folder under var/runs.
     pub fn run_dir(&self) -> PathBuf {
         let runs: Vec<_> = std::fs::read_dir(self.path("var/runs"))
