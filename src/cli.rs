@@ -590,7 +590,7 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
     use chrono::Datelike;
     let mut problems = Problems::default();
     let (zone, store) = match AgentConfig::load(&dirs.config) {
-        Ok(c) => (c.time_zone, Some(dirs.data.join(&c.store_path))),
+        Ok(c) => (c.time_zone, Some(c.store_location(&dirs.data))),
         Err(p) => {
             problems.extend(p);
             (chrono_tz::Asia::Jakarta, None)
@@ -598,8 +598,8 @@ pub fn schedules(dirs: &Dirs, count: usize, from: Option<chrono::NaiveDateTime>)
     };
     // Paused schedules are in the store; without one (no agent ever ran) none is.
     let store = store
-        .filter(|path| path.is_file())
-        .and_then(|path| crate::store::Store::open(&path).ok());
+        .filter(|l| l.file().is_none_or(|f| f.is_file()))
+        .and_then(|l| crate::store::Store::open(l).ok());
     let paused = |name: &str| {
         store
             .as_ref()
@@ -869,7 +869,7 @@ fn load_config(dirs: &Dirs, headed: bool) -> Result<AgentConfig, ExitCode> {
 /// The agent configuration and the run history it names.
 fn open_store(dirs: &Dirs) -> Result<(AgentConfig, crate::store::Store), ExitCode> {
     let config = load_config(dirs, false)?;
-    match crate::store::Store::open(&dirs.data.join(&config.store_path)) {
+    match crate::store::Store::open(config.store_location(&dirs.data)) {
         Ok(store) => Ok((config, store)),
         Err(e) => {
             eprintln!("error: {e}");

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{alive, Paths};
+use super::Paths;
 use crate::bot;
 use crate::config::{AgentConfig, Schedules};
 use crate::store::Store;
@@ -21,7 +21,7 @@ fn problems(p: &Problems) -> ExitCode {
 }
 
 fn open(paths: &Paths, config: &AgentConfig) -> Result<Store, ExitCode> {
-    Store::open(&paths.data.join(&config.store_path)).map_err(|e| {
+    Store::open(config.store_location(&paths.data)).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(1)
     })
@@ -89,17 +89,17 @@ pub async fn trigger(paths: &Paths, bot_name: &str) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let agents: Vec<i64> = match store.agent_pids() {
-        Ok(p) => p.into_iter().filter(|p| alive(*p)).collect(),
+    let alive = match store.any_agent_alive() {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     };
-    if agents.is_empty() {
+    if !alive {
         eprintln!(
             "error: no juru agent is running on {} (start one with `juru agent`, or run the bot now with `juru run {bot_name}`)",
-            store.path().display()
+            store.location()
         );
         return ExitCode::from(1);
     }
@@ -138,10 +138,9 @@ pub async fn trigger(paths: &Paths, bot_name: &str) -> ExitCode {
         }
         if tokio::time::Instant::now() >= deadline {
             eprintln!(
-                "error: the agent (pid {}) did not take the request within {} s; it stays in {} and runs when the agent reads it",
-                agents.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+                "error: no agent took the request within {} s; it stays in {} and runs when an agent reads it",
                 TAKE_WITHIN.as_secs(),
-                store.path().display()
+                store.location()
             );
             return ExitCode::from(1);
         }

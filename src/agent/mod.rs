@@ -64,6 +64,9 @@ pub const MAIL_GAP: Duration = Duration::from_secs(10);
 /// (an editor writes a file in several steps).
 const SETTLE: Duration = Duration::from_millis(300);
 
+/// How often an agent on a shared store looks for run requests.
+const SHARED_LOOK: Duration = Duration::from_secs(2);
+
 /// The shortest time between two looks for run requests while the store is busy.
 const REQUESTS_GAP: Duration = Duration::from_millis(500);
 
@@ -171,9 +174,9 @@ where
     F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 {
     let store = store.clone();
-    let path = store
+    let place = store
         .lock()
-        .map(|s| s.path().to_path_buf())
+        .map(|s| s.location().to_string())
         .unwrap_or_default();
     tokio::task::spawn_blocking(move || {
         let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -182,20 +185,10 @@ where
     .await
     .unwrap_or_else(|e| {
         Err(StoreError {
-            path,
+            place,
             message: format!("a store task stopped: {e}"),
         })
     })
-}
-
-/// Whether a process with this pid exists.
-pub(crate) fn alive(pid: i64) -> bool {
-    if pid <= 0 || pid > i32::MAX as i64 {
-        return false;
-    }
-    // SAFETY: signal 0 only asks whether the process exists.
-    let r = unsafe { libc::kill(pid as i32, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// A run the agent is about to start.
@@ -238,19 +231,24 @@ struct Agent {
 pub async fn run(paths: Paths) -> Result<(), AgentError> {
     let loaded = load(&paths).map_err(AgentError::Invalid)?;
     let _lock = lock::DataLock::acquire(&paths.data).map_err(AgentError::Failed)?;
-    let store_path = paths.data.join(&loaded.config.store_path);
+    let location = loaded.config.store_location(&paths.data);
+    let name = loaded.config.agent_name.clone();
+    let web = (loaded.config.web.enabled).then(|| loaded.config.web.listen.to_string());
     let store = tokio::task::spawn_blocking(move || {
-        let s = Store::open(&store_path)?;
-        s.agent_started()?;
+        let s = Store::open(location)?;
+        if let Err(taken) = s.agent_started(&name, web.as_deref())? {
+            return Ok(Err(taken.to_string()));
+        }
         for id in s.mark_interrupted()? {
             tracing::warn!(run = %id, "a run was interrupted: its process stopped without ending it");
         }
         s.settle_fires()?;
-        Ok::<_, StoreError>(s)
+        Ok::<_, StoreError>(Ok(s))
     })
     .await
     .map_err(|e| AgentError::Failed(e.to_string()))?
-    .map_err(|e| AgentError::Failed(e.to_string()))?;
+    .map_err(|e| AgentError::Failed(e.to_string()))?
+    .map_err(AgentError::Failed)?;
     let store = Arc::new(Mutex::new(store));
     crate::browser::sweep_profiles();
     let (stop, finish, abort) = Stop::new();
@@ -304,6 +302,12 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
     let mut reload_at: Option<tokio::time::Instant> = None;
     let mut last_mail = now();
     let mut mail_at = agent.next_mail(last_mail).await;
+    // A store on a server (a fleet's PostgreSQL) cannot be watched: requests made
+    // through it (`juru trigger`, another agent's dashboard) are looked for every
+    // few seconds.
+    let shared = agent.loaded.config.store.url.is_some();
+    let mut shared_look = tokio::time::interval(SHARED_LOOK);
+    shared_look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
         let next = agent.next_fire();
@@ -332,6 +336,11 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                 notify::ready();
                 seen = fingerprint(&agent.paths.config);
                 reload_at = None;
+            }
+            _ = shared_look.tick(), if shared => {
+                if requests_at.is_none() {
+                    requests_at = Some(now());
+                }
             }
             changes = watcher.changed() => {
                 if changes.config {
@@ -1099,9 +1108,9 @@ impl Agent {
         let store = self
             .store
             .lock()
-            .map(|s| s.path().to_path_buf())
-            .unwrap_or_default();
-        wake::Watcher::new(&self.paths.config, &store, self.outbox().dir())
+            .ok()
+            .and_then(|s| s.path().map(Path::to_path_buf));
+        wake::Watcher::new(&self.paths.config, store.as_deref(), self.outbox().dir())
     }
 
     /// When to retry pending outbox mail next: when the first pending message is

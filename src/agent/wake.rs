@@ -63,12 +63,13 @@ const FILES: WatchMask = WatchMask::CLOSE_WRITE
     .union(WatchMask::DELETE);
 
 impl Watcher {
-    /// Watches `config` (and `config/calendars`), the folder of the database `store`
-    /// and `outbox/pending` (created when missing).
-    pub fn new(config: &Path, store: &Path, outbox: &Path) -> Watcher {
+    /// Watches `config` (and `config/calendars`), the folder of the database file
+    /// `store` (none for a store on a server: the agent looks at it every few
+    /// seconds instead) and `outbox/pending` (created when missing).
+    pub fn new(config: &Path, store: Option<&Path>, outbox: &Path) -> Watcher {
         let mut fallback = tokio::time::interval(TICK);
         fallback.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let store_files = match store.file_name() {
+        let store_files = match store.and_then(|s| s.file_name()) {
             Some(name) => ["", "-wal", "-journal"]
                 .iter()
                 .map(|suffix| {
@@ -88,16 +89,18 @@ impl Watcher {
         };
         let pending = outbox.join("pending");
         let _ = std::fs::create_dir_all(&pending);
-        let store_dir = match store.parent() {
+        let store_dir = store.map(|s| match s.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
-        };
+        });
         let started = Inotify::init().and_then(|inotify| {
-            let watches: [(&Path, WatchMask, Kind); 3] = [
+            let mut watches: Vec<(&Path, WatchMask, Kind)> = vec![
                 (config, FILES, Kind::Config),
-                (&store_dir, FILES | WatchMask::MODIFY, Kind::Store),
                 (&pending, FILES, Kind::Pending),
             ];
+            if let Some(dir) = &store_dir {
+                watches.push((dir, FILES | WatchMask::MODIFY, Kind::Store));
+            }
             for (path, mask, kind) in watches {
                 let wd = inotify.watches().add(path, mask).map_err(|e| {
                     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
@@ -246,7 +249,7 @@ mod tests {
         std::fs::create_dir_all(data.join("runs")).unwrap();
         let store = data.join("juru.db");
         std::fs::write(&store, b"").unwrap();
-        let mut w = Watcher::new(&config, &store, &data.join("outbox"));
+        let mut w = Watcher::new(&config, Some(&store), &data.join("outbox"));
         assert!(w.is_watching());
         assert!(data.join("outbox/pending").is_dir());
 

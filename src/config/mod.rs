@@ -41,8 +41,8 @@ pub struct AgentConfig {
     pub language: Language,
     pub browser: browser::Settings,
     pub mail: mail::Settings,
-    /// SQLite file of run history, relative paths taken from the data dir.
-    pub store_path: PathBuf,
+    /// Where run history lives (`[store]`).
+    pub store: StoreSettings,
     /// At most this many browser sessions at once on this machine (`[limits]`).
     pub max_browsers: usize,
     /// At most this many runs at once in `juru agent` (`[limits]`).
@@ -55,6 +55,35 @@ pub struct AgentConfig {
     /// `[agent] resume_on_start`: at start the agent continues the runs a crash or
     /// a stop left with items (default true).
     pub resume_on_start: bool,
+    /// `[agent] name`: the agent's name in a fleet (default the host name).
+    pub agent_name: String,
+}
+
+/// `[store]` of agent.toml: a SQLite file (`path`, relative to the data folder) or
+/// a PostgreSQL database shared by a fleet (`url`, with the password from the
+/// secret `password_secret`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub path: PathBuf,
+    pub url: Option<String>,
+    pub password_secret: Option<String>,
+}
+
+impl AgentConfig {
+    /// Where the store is, for a data folder `data`.
+    pub fn store_location(&self, data: &Path) -> crate::store::Location {
+        match &self.store.url {
+            Some(url) => crate::store::Location::Postgres {
+                url: url.clone(),
+                password: self
+                    .store
+                    .password_secret
+                    .as_ref()
+                    .and_then(|name| self.secrets.get(name).cloned()),
+            },
+            None => crate::store::Location::File(data.join(&self.store.path)),
+        }
+    }
 }
 
 /// Where the agent serves the dashboard (`[web]` of agent.toml).
@@ -155,6 +184,7 @@ struct AgentFile {
 #[serde(deny_unknown_fields, default)]
 struct AgentSection {
     resume_on_start: Option<bool>,
+    name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -240,6 +270,54 @@ fn load_secrets(path: &Path) -> Result<std::collections::BTreeMap<String, String
 #[serde(deny_unknown_fields, default)]
 struct StoreFile {
     path: Option<String>,
+    url: Option<Spanned<String>>,
+    password_secret: Option<Spanned<String>>,
+}
+
+impl StoreFile {
+    fn validate(self, at: &Located, problems: &mut Problems) -> StoreSettings {
+        let url = self.url.as_ref().and_then(|u| {
+            let text = u.get_ref().trim();
+            let postgres = text.starts_with("postgres://") || text.starts_with("postgresql://");
+            match text.parse::<postgres::Config>() {
+                Ok(_) if postgres => Some(text.to_string()),
+                _ => {
+                    problems.0.push(at.problem(
+                        u,
+                        "store.url",
+                        "expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret)".to_string(),
+                    ));
+                    None
+                }
+            }
+        });
+        if self.url.is_some() && self.path.is_some() {
+            if let Some(u) = &self.url {
+                problems.0.push(at.problem(
+                    u,
+                    "store.url",
+                    "set either store.url (a PostgreSQL database) or store.path (a SQLite file), not both".to_string(),
+                ));
+            }
+        }
+        if let Some(p) = &self.password_secret {
+            if !valid_secret_name(p.get_ref()) {
+                problems.0.push(at.problem(
+                    p,
+                    "store.password_secret",
+                    format!(
+                        "expected the name of a secret such as \"store_password\" (letters, digits, `_`, `-`, `.`), got \"{}\"; the password itself never goes in this file",
+                        p.get_ref()
+                    ),
+                ));
+            }
+        }
+        StoreSettings {
+            path: PathBuf::from(self.path.unwrap_or_else(|| "juru.db".into())),
+            url,
+            password_secret: self.password_secret.map(|p| p.into_inner()),
+        }
+    }
 }
 
 impl AgentFile {
@@ -276,7 +354,29 @@ impl AgentFile {
 
         let browser = self.browser.validate(at, &mut problems);
         let mail = self.mail.validate(at, &mut problems);
-        let store_path = PathBuf::from(self.store.path.unwrap_or_else(|| "juru.db".into()));
+        let store = self.store.validate(at, &mut problems);
+        let agent_name = match &self.agent.name {
+            None => crate::store::fleet::host_name(),
+            Some(n) => {
+                let name = n.get_ref().trim();
+                let ok = !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                if !ok {
+                    problems.0.push(at.problem(
+                        n,
+                        "agent.name",
+                        format!(
+                            "expected a name of up to 64 letters, digits, `-`, `_` or `.` (e.g. \"kanwil-1\"), got \"{}\"",
+                            n.get_ref()
+                        ),
+                    ));
+                }
+                name.to_string()
+            }
+        };
         let max_browsers = match &self.limits.max_browsers {
             None => 4,
             Some(n) if (1..=64).contains(n.get_ref()) => *n.get_ref() as usize,
@@ -350,12 +450,13 @@ impl AgentFile {
             language,
             browser,
             mail,
-            store_path,
+            store,
             max_browsers,
             max_concurrent_runs,
             secrets: Default::default(),
             web,
             resume_on_start: self.agent.resume_on_start.unwrap_or(true),
+            agent_name,
         })
     }
 }

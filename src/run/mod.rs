@@ -170,8 +170,8 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
     let table = read_input(&bot, input_path.clone()).await?;
 
     // The run's identity, folder and store rows.
-    let store_path = opts.data_dir.join(&opts.config.store_path);
-    let mut store = blocking(move || Store::open(&store_path))
+    let store_at = opts.config.store_location(&opts.data_dir);
+    let mut store = blocking(move || Store::open(store_at))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
     let input_text = input_path.display().to_string();
@@ -706,8 +706,8 @@ pub async fn resume(
     stop: Stop,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let store_path = opts.data_dir.join(&opts.config.store_path);
-    let mut store = blocking(move || Store::open(&store_path))
+    let store_at = opts.config.store_location(&opts.data_dir);
+    let mut store = blocking(move || Store::open(store_at))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
     let record = store
@@ -719,7 +719,7 @@ pub async fn resume(
                     "",
                     format!(
                         "there is no run \"{run_id}\" in {}; `juru runs` lists the runs",
-                        store.path().display()
+                        store.location()
                     ),
                 )
                 .into(),
@@ -866,8 +866,8 @@ pub async fn retry(
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let started_at = Utc::now();
-    let store_path = opts.data_dir.join(&opts.config.store_path);
-    let mut store = blocking(move || Store::open(&store_path))
+    let store_at = opts.config.store_location(&opts.data_dir);
+    let mut store = blocking(move || Store::open(store_at))
         .await?
         .map_err(|e| RunError::Failed(e.to_string()))?;
     let record = store

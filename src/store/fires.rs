@@ -2,48 +2,12 @@
 //! (schedule, scheduled_for) key, the paused state of schedules, requests to run a
 //! bot now (`juru trigger`) and the agents that are alive to answer them.
 //!
-//! Each method creates its tables first (`CREATE TABLE IF NOT EXISTS`), so a store
-//! written by an older juru gains them on first use. Insert-or-ignore on the fire
-//! key decides who fires a tick: the first writer wins, across restarts and across
-//! agents sharing one database.
+//! Insert-or-ignore on the fire key decides who fires a tick: the first writer
+//! wins, across restarts and across agents sharing one database (the unique key is
+//! the same on SQLite and PostgreSQL).
 
-use rusqlite::{params, OptionalExtension};
-
+use super::db::{args, DbError};
 use super::{Store, StoreError};
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS fires (
-    schedule      TEXT NOT NULL,
-    scheduled_for TEXT NOT NULL,
-    state         TEXT NOT NULL,
-    reason        TEXT,
-    run_id        TEXT,
-    recorded_at   TEXT NOT NULL,
-    PRIMARY KEY (schedule, scheduled_for)
-);
-CREATE TABLE IF NOT EXISTS schedule_state (
-    schedule   TEXT PRIMARY KEY,
-    paused     INTEGER NOT NULL DEFAULT 0,
-    changed_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS schedule_watch (
-    schedule      TEXT PRIMARY KEY,
-    watched_since TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS requests (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    bot          TEXT NOT NULL,
-    input        TEXT,
-    requested_at TEXT NOT NULL,
-    taken_by     INTEGER,
-    taken_at     TEXT,
-    result       TEXT
-);
-CREATE TABLE IF NOT EXISTS agents (
-    pid        INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL
-);
-";
 
 /// States of a fire.
 pub mod fire_state {
@@ -66,6 +30,8 @@ pub struct FireRecord {
     pub state: String,
     pub reason: Option<String>,
     pub run_id: Option<String>,
+    /// The agent that claimed it.
+    pub agent: Option<String>,
 }
 
 /// A request to run a bot now.
@@ -87,39 +53,21 @@ pub fn fire_key(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl Store {
-    fn agent_schema(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(SCHEMA)
-            .and_then(|_| {
-                // Stores written before requests had a result gain the column.
-                let has = self
-                    .conn
-                    .prepare("SELECT 1 FROM pragma_table_info('requests') WHERE name = 'result'")?
-                    .exists([])?;
-                if !has {
-                    self.conn
-                        .execute_batch("ALTER TABLE requests ADD COLUMN result TEXT")?;
-                }
-                Ok(())
-            })
-            .map_err(|e| self.err("preparing the agent tables", e))
-    }
-
     /// When the agent first looked after `schedule` (recording `now` the first
     /// time): fires before it were never the agent's to run.
     pub fn watched_since(&self, schedule: &str, now: &str) -> Result<String, StoreError> {
-        self.agent_schema()?;
-        self.conn
+        self.db
             .execute(
-                "INSERT OR IGNORE INTO schedule_watch (schedule, watched_since) VALUES (?1, ?2)",
-                params![schedule, now],
+                "INSERT INTO schedule_watch (schedule, watched_since) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                args![schedule, now],
             )
             .and_then(|_| {
-                self.conn.query_row(
-                    "SELECT watched_since FROM schedule_watch WHERE schedule = ?1",
-                    [schedule],
-                    |r| r.get(0),
-                )
+                self.db
+                    .query_one(
+                        "SELECT watched_since FROM schedule_watch WHERE schedule = ?1",
+                        args![schedule],
+                    )?
+                    .get(0)
             })
             .map_err(|e| self.err("reading when a schedule was first watched", e))
     }
@@ -128,29 +76,35 @@ impl Store {
     /// become `interrupted`, and so do fires whose run was cut short (they end
     /// when the resumed run ends, [`Store::end_fires_of_run`]); fires whose run did
     /// end take its outcome. How many fires changed.
+    ///
+    /// Only this agent's fires (or those of an agent that is gone) are touched.
     pub fn settle_fires(&self) -> Result<usize, StoreError> {
-        self.agent_schema()?;
         let at = now();
-        let settle = || -> rusqlite::Result<usize> {
-            let mut n = self.conn.execute(
-                "UPDATE fires SET state = 'interrupted', reason = 'the agent stopped before the run began', recorded_at = ?1
-                 WHERE state IN ('queued', 'started') AND run_id IS NULL",
-                [&at],
+        // Fires this agent claimed, or an agent that is gone: another live agent's
+        // fire that waits for its run is its own business.
+        let mine = "(agent IS NULL OR agent = ?2 OR agent NOT IN (SELECT name FROM agents WHERE until > ?3))";
+        let (me, unix) = (super::fleet::agent_name(), chrono::Utc::now().timestamp());
+        let settle = || -> Result<usize, DbError> {
+            let mut n = self.db.execute(
+                &format!("UPDATE fires SET state = 'interrupted', reason = 'the agent stopped before the run began', recorded_at = ?1
+                 WHERE state IN ('queued', 'started') AND run_id IS NULL AND {mine}"),
+                args![at.as_str(), me.as_str(), unix],
             )?;
-            n += self.conn.execute(
+            n += self.db.execute(
                 "UPDATE fires SET state = CASE (SELECT state FROM runs WHERE id = fires.run_id)
                         WHEN 'finished' THEN 'done' ELSE 'failed' END,
                     reason = (SELECT error FROM runs WHERE id = fires.run_id), recorded_at = ?1
                  WHERE state IN ('queued', 'started', 'interrupted') AND run_id IS NOT NULL
                    AND (SELECT state FROM runs WHERE id = fires.run_id) IN ('finished', 'failed', 'closed')",
-                [&at],
+                args![at.as_str()],
             )?;
-            n += self.conn.execute(
-                "UPDATE fires SET state = 'interrupted', reason = 'the run was cut short; it ends when it is resumed', recorded_at = ?1
-                 WHERE state IN ('queued', 'started') AND run_id IS NOT NULL",
-                [&at],
+            n += self.db.execute(
+                &format!("UPDATE fires SET state = 'interrupted', reason = 'the run was cut short; it ends when it is resumed', recorded_at = ?1
+                 WHERE state IN ('queued', 'started') AND run_id IS NOT NULL AND {mine}
+                   AND (SELECT state FROM runs WHERE id = fires.run_id) <> 'running'"),
+                args![at.as_str(), me.as_str(), unix],
             )?;
-            Ok(n)
+            Ok(n as usize)
         };
         settle().map_err(|e| self.err("settling fires", e))
     }
@@ -162,11 +116,10 @@ impl Store {
         state: &str,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.agent_schema()?;
-        self.conn
+        self.db
             .execute(
                 "UPDATE fires SET state = ?2, reason = ?3, recorded_at = ?4 WHERE run_id = ?1",
-                params![run_id, state, reason, now()],
+                args![run_id, state, reason, now()],
             )
             .map(|_| ())
             .map_err(|e| self.err("ending the fires of a run", e))
@@ -181,12 +134,18 @@ impl Store {
         state: &str,
         reason: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.agent_schema()?;
-        self.conn
+        self.db
             .execute(
-                "INSERT OR IGNORE INTO fires (schedule, scheduled_for, state, reason, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![schedule, scheduled_for, state, reason, now()],
+                "INSERT INTO fires (schedule, scheduled_for, state, reason, recorded_at, agent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                args![
+                    schedule,
+                    scheduled_for,
+                    state,
+                    reason,
+                    now(),
+                    super::fleet::agent_name()
+                ],
             )
             .map(|n| n == 1)
             .map_err(|e| self.err("recording a fire", e))
@@ -201,12 +160,11 @@ impl Store {
         reason: Option<&str>,
         run_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.agent_schema()?;
-        self.conn
+        self.db
             .execute(
                 "UPDATE fires SET state = ?3, reason = ?4, run_id = coalesce(?5, run_id), recorded_at = ?6
                  WHERE schedule = ?1 AND scheduled_for = ?2",
-                params![schedule, scheduled_for, state, reason, run_id, now()],
+                args![schedule, scheduled_for, state, reason, run_id, now()],
             )
             .map(|_| ())
             .map_err(|e| self.err("updating a fire", e))
@@ -214,13 +172,12 @@ impl Store {
 
     /// The latest recorded fire time of a schedule.
     pub fn last_fire(&self, schedule: &str) -> Result<Option<String>, StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .query_row(
+        self.db
+            .query_one(
                 "SELECT max(scheduled_for) FROM fires WHERE schedule = ?1",
-                [schedule],
-                |r| r.get(0),
+                args![schedule],
             )
+            .and_then(|r| r.get(0))
             .map_err(|e| self.err("reading the last fire", e))
     }
 
@@ -230,34 +187,42 @@ impl Store {
         schedule: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FireRecord>, StoreError> {
-        self.agent_schema()?;
-        let read = || -> rusqlite::Result<Vec<FireRecord>> {
-            let mut stmt = self.conn.prepare(
-                "SELECT schedule, scheduled_for, state, reason, run_id FROM fires
-                 WHERE ?1 IS NULL OR schedule = ?1 ORDER BY scheduled_for DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![schedule, limit as i64], |r| {
-                Ok(FireRecord {
-                    schedule: r.get(0)?,
-                    scheduled_for: r.get(1)?,
-                    state: r.get(2)?,
-                    reason: r.get(3)?,
-                    run_id: r.get(4)?,
-                })
-            })?;
-            rows.collect()
+        const COLUMNS: &str =
+            "SELECT schedule, scheduled_for, state, reason, run_id, agent FROM fires";
+        let rows = match schedule {
+            Some(s) => self.db.query(
+                &format!("{COLUMNS} WHERE schedule = ?1 ORDER BY scheduled_for DESC LIMIT ?2"),
+                args![s, limit],
+            ),
+            None => self.db.query(
+                &format!("{COLUMNS} ORDER BY scheduled_for DESC LIMIT ?1"),
+                args![limit],
+            ),
         };
-        read().map_err(|e| self.err("listing fires", e))
+        rows.and_then(|rows| {
+            rows.iter()
+                .map(|r| {
+                    Ok(FireRecord {
+                        schedule: r.get(0)?,
+                        scheduled_for: r.get(1)?,
+                        state: r.get(2)?,
+                        reason: r.get(3)?,
+                        run_id: r.get(4)?,
+                        agent: r.get(5)?,
+                    })
+                })
+                .collect()
+        })
+        .map_err(|e| self.err("listing fires", e))
     }
 
     /// Pauses or resumes a schedule.
     pub fn set_paused(&self, schedule: &str, paused: bool) -> Result<(), StoreError> {
-        self.agent_schema()?;
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO schedule_state (schedule, paused, changed_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(schedule) DO UPDATE SET paused = ?2, changed_at = ?3",
-                params![schedule, paused as i64, now()],
+                 ON CONFLICT (schedule) DO UPDATE SET paused = ?2, changed_at = ?3",
+                args![schedule, paused, now()],
             )
             .map(|_| ())
             .map_err(|e| self.err("pausing a schedule", e))
@@ -265,15 +230,13 @@ impl Store {
 
     /// Whether a schedule is paused.
     pub fn is_paused(&self, schedule: &str) -> Result<bool, StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT paused FROM schedule_state WHERE schedule = ?1",
-                [schedule],
-                |r| r.get::<_, i64>(0),
+                args![schedule],
             )
-            .optional()
-            .map(|p| p.unwrap_or(0) != 0)
+            .and_then(|r| r.map(|r| r.get::<bool>(0)).transpose())
+            .map(|p| p.unwrap_or(false))
             .map_err(|e| self.err("reading the schedule state", e))
     }
 
@@ -285,24 +248,20 @@ impl Store {
     /// Asks a running agent to run `bot` now over the workbook `input` (a path);
     /// the request id.
     pub fn request_run_with(&self, bot: &str, input: Option<&str>) -> Result<i64, StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .execute(
-                "INSERT INTO requests (bot, input, requested_at) VALUES (?1, ?2, ?3)",
-                params![bot, input, now()],
+        self.db
+            .query_one(
+                "INSERT INTO requests (bot, input, requested_at) VALUES (?1, ?2, ?3) RETURNING id",
+                args![bot, input, now()],
             )
-            .map(|_| self.conn.last_insert_rowid())
+            .and_then(|r| r.get(0))
             .map_err(|e| self.err("recording a request", e))
     }
 
     /// Whether a request was taken by an agent yet.
     pub fn request_taken(&self, id: i64) -> Result<bool, StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .query_row("SELECT taken_at FROM requests WHERE id = ?1", [id], |r| {
-                r.get::<_, Option<String>>(0)
-            })
-            .optional()
+        self.db
+            .query_opt("SELECT taken_at FROM requests WHERE id = ?1", args![id])
+            .and_then(|r| r.map(|r| r.get::<Option<String>>(0)).transpose())
             .map(|t| t.flatten().is_some())
             .map_err(|e| self.err("reading a request", e))
     }
@@ -310,100 +269,52 @@ impl Store {
     /// What the agent did with a request (`started`, or `refused: why`), once it
     /// decided.
     pub fn request_result(&self, id: i64) -> Result<Option<String>, StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .query_row("SELECT result FROM requests WHERE id = ?1", [id], |r| {
-                r.get::<_, Option<String>>(0)
-            })
-            .optional()
+        self.db
+            .query_opt("SELECT result FROM requests WHERE id = ?1", args![id])
+            .and_then(|r| r.map(|r| r.get::<Option<String>>(0)).transpose())
             .map(Option::flatten)
             .map_err(|e| self.err("reading a request", e))
     }
 
     /// Records what the agent did with a request.
     pub fn set_request_result(&self, id: i64, result: &str) -> Result<(), StoreError> {
-        self.agent_schema()?;
-        self.conn
+        self.db
             .execute(
                 "UPDATE requests SET result = ?2 WHERE id = ?1",
-                params![id, result],
+                args![id, result],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording a request's result", e))
     }
 
-    /// Takes every open request for this process, oldest first.
+    /// Takes every open request for this process, oldest first: on a shared
+    /// store, the agent that takes a request first runs it.
     pub fn take_requests(&mut self) -> Result<Vec<Request>, StoreError> {
-        self.agent_schema()?;
-        let path = self.path.clone();
-        let fail = |e: rusqlite::Error| StoreError {
-            path: path.clone(),
-            message: format!("taking requests: {e}"),
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let taken = (|| {
-            let mut stmt = tx.prepare(
-                "SELECT id, bot, input FROM requests WHERE taken_at IS NULL ORDER BY id",
-            )?;
-            let open: Vec<Request> = stmt
-                .query_map([], |r| {
-                    Ok(Request {
-                        id: r.get(0)?,
-                        bot: r.get(1)?,
-                        input: r.get(2)?,
+        self.db
+            .deciding(|db| {
+                let open = db
+                    .query(
+                        "SELECT id, bot, input FROM requests WHERE taken_at IS NULL ORDER BY id",
+                        args![],
+                    )?
+                    .iter()
+                    .map(|r| {
+                        Ok(Request {
+                            id: r.get(0)?,
+                            bot: r.get(1)?,
+                            input: r.get(2)?,
+                        })
                     })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            drop(stmt);
-            for r in &open {
-                tx.execute(
-                    "UPDATE requests SET taken_by = ?2, taken_at = ?3 WHERE id = ?1",
-                    params![r.id, std::process::id() as i64, now()],
-                )?;
-            }
-            Ok::<_, rusqlite::Error>(open)
-        })()
-        .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-        Ok(taken)
-    }
-
-    /// Records this process as a running agent.
-    pub fn agent_started(&self) -> Result<(), StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO agents (pid, started_at) VALUES (?1, ?2)",
-                params![std::process::id() as i64, now()],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("recording the agent", e))
-    }
-
-    /// Removes this process from the running agents.
-    pub fn agent_stopped(&self) -> Result<(), StoreError> {
-        self.agent_schema()?;
-        self.conn
-            .execute(
-                "DELETE FROM agents WHERE pid = ?1",
-                [std::process::id() as i64],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("removing the agent", e))
-    }
-
-    /// The pids recorded as running agents (some may have died without saying so).
-    pub fn agent_pids(&self) -> Result<Vec<i64>, StoreError> {
-        self.agent_schema()?;
-        let read = || -> rusqlite::Result<Vec<i64>> {
-            let mut stmt = self.conn.prepare("SELECT pid FROM agents")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect()
-        };
-        read().map_err(|e| self.err("listing agents", e))
+                    .collect::<Result<Vec<_>, DbError>>()?;
+                for r in &open {
+                    db.execute(
+                        "UPDATE requests SET taken_by = ?2, taken_at = ?3 WHERE id = ?1",
+                        args![r.id, std::process::id() as i64, now()],
+                    )?;
+                }
+                Ok(open)
+            })
+            .map_err(|e: DbError| self.err("taking requests", e))
     }
 }
 
@@ -413,119 +324,126 @@ mod tests {
 
     #[test]
     fn a_fire_key_is_claimed_once_across_connections() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("juru.db");
-        let a = Store::open(&path).unwrap();
-        let b = Store::open(&path).unwrap();
-        let key = "2026-11-27T00:30:00+00:00";
-        assert!(a
-            .claim_fire("pagi", key, fire_state::STARTED, None)
-            .unwrap());
-        assert!(!b
-            .claim_fire("pagi", key, fire_state::STARTED, None)
-            .unwrap());
-        b.update_fire("pagi", key, fire_state::DONE, None, Some("run-1"))
-            .unwrap();
-        let fires = a.fires(Some("pagi"), 10).unwrap();
-        assert_eq!(fires.len(), 1);
-        assert_eq!(fires[0].state, "done");
-        assert_eq!(fires[0].run_id.as_deref(), Some("run-1"));
-        assert_eq!(a.last_fire("pagi").unwrap().as_deref(), Some(key));
-        assert_eq!(a.last_fire("sore").unwrap(), None);
+        crate::store::each_backend(|path| {
+            let a = Store::open(&path).unwrap();
+            let b = Store::open(&path).unwrap();
+            let key = "2026-11-27T00:30:00+00:00";
+            assert!(a
+                .claim_fire("pagi", key, fire_state::STARTED, None)
+                .unwrap());
+            assert!(!b
+                .claim_fire("pagi", key, fire_state::STARTED, None)
+                .unwrap());
+            b.update_fire("pagi", key, fire_state::DONE, None, Some("run-1"))
+                .unwrap();
+            let fires = a.fires(Some("pagi"), 10).unwrap();
+            assert_eq!(fires.len(), 1);
+            assert_eq!(fires[0].state, "done");
+            assert_eq!(fires[0].run_id.as_deref(), Some("run-1"));
+            assert_eq!(a.last_fire("pagi").unwrap().as_deref(), Some(key));
+            assert_eq!(a.last_fire("sore").unwrap(), None);
+        });
     }
 
     #[test]
     fn pause_and_requests_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
-        assert!(!s.is_paused("pagi").unwrap());
-        s.set_paused("pagi", true).unwrap();
-        assert!(s.is_paused("pagi").unwrap());
-        s.set_paused("pagi", false).unwrap();
-        assert!(!s.is_paused("pagi").unwrap());
-        let id = s.request_run("lab").unwrap();
-        assert!(!s.request_taken(id).unwrap());
-        let taken = s.take_requests().unwrap();
-        assert_eq!(
-            taken,
-            vec![Request {
-                id,
-                bot: "lab".into(),
-                input: None,
-            }]
-        );
-        assert!(s.request_taken(id).unwrap());
-        assert!(s.take_requests().unwrap().is_empty());
+        crate::store::each_backend(|path| {
+            let mut s = Store::open(&path).unwrap();
+            assert!(!s.is_paused("pagi").unwrap());
+            s.set_paused("pagi", true).unwrap();
+            assert!(s.is_paused("pagi").unwrap());
+            s.set_paused("pagi", false).unwrap();
+            assert!(!s.is_paused("pagi").unwrap());
+            let id = s.request_run("lab").unwrap();
+            assert!(!s.request_taken(id).unwrap());
+            let taken = s.take_requests().unwrap();
+            assert_eq!(
+                taken,
+                vec![Request {
+                    id,
+                    bot: "lab".into(),
+                    input: None,
+                }]
+            );
+            assert!(s.request_taken(id).unwrap());
+            assert!(s.take_requests().unwrap().is_empty());
+        });
     }
 
     #[test]
     fn fires_left_by_a_crash_end_with_their_run() {
-        use crate::store::{NewItem, NewRun};
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
-        // Claimed, then the agent died before the run began.
-        s.claim_fire("pagi", "t1", fire_state::QUEUED, None)
+        crate::store::each_backend(|path| {
+            use crate::store::{NewItem, NewRun};
+            let mut s = Store::open(&path).unwrap();
+            // Claimed, then the agent died before the run began.
+            s.claim_fire("pagi", "t1", fire_state::QUEUED, None)
+                .unwrap();
+            // Claimed and tied to a run that was cut short.
+            s.claim_fire("pagi", "t2", fire_state::QUEUED, None)
+                .unwrap();
+            s.begin_run(
+                &NewRun {
+                    id: "r2",
+                    bot: "demo",
+                    trigger: "schedule:pagi",
+                    input: "in.xlsx",
+                    dir: "runs/r2",
+                    started_at: "t2",
+                    headers: "[]",
+                    vars: "{}",
+                    parent: None,
+                    only_input: None,
+                    fire: Some(("pagi", "t2")),
+                },
+                &[NewItem {
+                    row: 2,
+                    data: "[]".into(),
+                    submitted: false,
+                }],
+            )
             .unwrap();
-        // Claimed and tied to a run that was cut short.
-        s.claim_fire("pagi", "t2", fire_state::QUEUED, None)
-            .unwrap();
-        s.begin_run(
-            &NewRun {
-                id: "r2",
-                bot: "demo",
-                trigger: "schedule:pagi",
-                input: "in.xlsx",
-                dir: "runs/r2",
-                started_at: "t2",
-                headers: "[]",
-                vars: "{}",
-                parent: None,
-                only_input: None,
-                fire: Some(("pagi", "t2")),
-            },
-            &[NewItem {
-                row: 2,
-                data: "[]".into(),
-                submitted: false,
-            }],
-        )
-        .unwrap();
-        let by_key = |s: &Store, k: &str| {
-            s.fires(Some("pagi"), 10)
-                .unwrap()
-                .into_iter()
-                .find(|f| f.scheduled_for == k)
-                .unwrap()
-        };
-        assert_eq!(by_key(&s, "t2").run_id.as_deref(), Some("r2"));
-        assert_eq!(by_key(&s, "t2").state, "started");
-        s.settle_fires().unwrap();
-        assert_eq!(by_key(&s, "t1").state, "interrupted");
-        assert_eq!(by_key(&s, "t2").state, "interrupted");
-        // The resumed run ends: so does its fire.
-        s.end_fires_of_run("r2", fire_state::DONE, None).unwrap();
-        assert_eq!(by_key(&s, "t2").state, "done");
-        // A run that ended while no agent watched: settled from the run.
-        s.claim_fire("pagi", "t3", fire_state::STARTED, None)
-            .unwrap();
-        s.update_fire("pagi", "t3", fire_state::STARTED, None, Some("r2"))
-            .unwrap();
-        s.finish_run("r2", "finished", None, "t9").unwrap();
-        s.settle_fires().unwrap();
-        assert_eq!(by_key(&s, "t3").state, "done");
+            let by_key = |s: &Store, k: &str| {
+                s.fires(Some("pagi"), 10)
+                    .unwrap()
+                    .into_iter()
+                    .find(|f| f.scheduled_for == k)
+                    .unwrap()
+            };
+            assert_eq!(by_key(&s, "t2").run_id.as_deref(), Some("r2"));
+            assert_eq!(by_key(&s, "t2").state, "started");
+            // The agent dies: its run's owner is gone.
+            s.db.batch("UPDATE runs SET pid = 2147483000 WHERE id = 'r2'")
+                .unwrap();
+            assert_eq!(s.mark_interrupted().unwrap(), vec!["r2".to_string()]);
+            s.settle_fires().unwrap();
+            assert_eq!(by_key(&s, "t1").state, "interrupted");
+            assert_eq!(by_key(&s, "t2").state, "interrupted");
+            // The resumed run ends: so does its fire.
+            s.end_fires_of_run("r2", fire_state::DONE, None).unwrap();
+            assert_eq!(by_key(&s, "t2").state, "done");
+            // A run that ended while no agent watched: settled from the run.
+            s.claim_fire("pagi", "t3", fire_state::STARTED, None)
+                .unwrap();
+            s.update_fire("pagi", "t3", fire_state::STARTED, None, Some("r2"))
+                .unwrap();
+            s.finish_run("r2", "finished", None, "t9").unwrap();
+            s.settle_fires().unwrap();
+            assert_eq!(by_key(&s, "t3").state, "done");
+        });
     }
 
     #[test]
     fn a_schedule_is_watched_from_its_first_sight() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(&dir.path().join("juru.db")).unwrap();
-        assert_eq!(
-            s.watched_since("pagi", "2026-01-01T00:00:00Z").unwrap(),
-            "2026-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            s.watched_since("pagi", "2026-06-01T00:00:00Z").unwrap(),
-            "2026-01-01T00:00:00Z"
-        );
+        crate::store::each_backend(|path| {
+            let s = Store::open(&path).unwrap();
+            assert_eq!(
+                s.watched_since("pagi", "2026-01-01T00:00:00Z").unwrap(),
+                "2026-01-01T00:00:00Z"
+            );
+            assert_eq!(
+                s.watched_since("pagi", "2026-06-01T00:00:00Z").unwrap(),
+                "2026-01-01T00:00:00Z"
+            );
+        });
     }
 }

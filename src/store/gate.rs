@@ -18,10 +18,11 @@
 //! A resume is held back only by a run that goes on. A run's owner is its process,
 //! known by pid *and* that process's start (boot id and start time), so a pid the
 //! system gave to another program after a crash or reboot is not mistaken for it.
+//! An owner on another machine (a fleet sharing one PostgreSQL store) is alive
+//! while its lease holds ([`super::fleet`]).
 
-use rusqlite::{params, Connection, OptionalExtension};
-
-use super::{RunRecord, StoreError};
+use super::db::{args, Db, DbError};
+use super::{fleet, RunRecord, StoreError};
 
 /// Why a run may not start now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,18 +77,33 @@ pub(crate) fn me() -> Option<String> {
     identity(std::process::id() as i64)
 }
 
+/// This machine's boot id (changes at every boot).
+pub(crate) fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|b| b.trim().to_string())
+}
+
 fn identity(pid: i64) -> Option<String> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let boot = boot_id()?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name, which is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 1..];
     let start = rest.split_whitespace().nth(19)?;
-    Some(format!("{}:{start}", boot.trim()))
+    Some(format!("{boot}:{start}"))
 }
 
-/// Whether the process that owns a run is still there: `pid` exists and, when the
-/// owner was recorded, it is the same process (not a recycled pid).
-pub fn owner_alive(pid: Option<i64>, owner: Option<&str>) -> bool {
+/// Whether the process that owns a run is still there. On this machine (the
+/// owner's boot id is ours, or no owner was recorded): `pid` exists and is the same
+/// process (not a recycled pid). Elsewhere, or before the last boot: its lease,
+/// which runs until `lease_until`, still holds.
+pub fn owner_alive(pid: Option<i64>, owner: Option<&str>, lease_until: Option<i64>) -> bool {
+    if let Some(o) = owner {
+        let here = boot_id().is_some_and(|b| o.starts_with(&format!("{b}:")));
+        if !here {
+            return fleet::lease_holds(lease_until);
+        }
+    }
     let Some(pid) = pid.filter(|p| *p > 0 && *p <= i32::MAX as i64) else {
         return false;
     };
@@ -107,7 +123,9 @@ impl RunRecord {
     /// The state to show people: a run left `running` by a process that is gone is
     /// `interrupted`.
     pub fn shown_state(&self) -> &str {
-        if self.state == "running" && !owner_alive(self.pid, self.owner.as_deref()) {
+        if self.state == "running"
+            && !owner_alive(self.pid, self.owner.as_deref(), self.lease_until)
+        {
             "interrupted"
         } else {
             &self.state
@@ -124,35 +142,44 @@ impl RunRecord {
 /// run over `input` (when known) that retries items of `parent` (when it does), the
 /// first reason found.
 pub(super) fn refusal(
-    conn: &Connection,
+    db: &Db,
     bot: &str,
     only_input: Option<&str>,
     input: Option<&str>,
     parent: Option<&str>,
-) -> rusqlite::Result<Option<Refusal>> {
-    let mut stmt = conn.prepare(
-        "SELECT r.id, r.state, r.pid, r.owner, r.input,
-                (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress'))
+) -> Result<Option<Refusal>, DbError> {
+    let select = "SELECT r.id, r.state, r.pid, r.owner, r.input,
+                (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress')),
+                (SELECT max(l.until) FROM leases l WHERE l.owner = r.owner)
          FROM runs r
-         WHERE r.bot = ?1 AND (?2 IS NULL OR r.input = ?2)
-           AND r.state IN ('running', 'interrupted', 'cancelled', 'failed')
-         ORDER BY r.started_at",
-    )?;
-    let rows = stmt
-        .query_map(params![bot, only_input], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+         WHERE r.bot = ?1 AND r.state IN ('running', 'interrupted', 'cancelled', 'failed')";
+    let rows = match only_input {
+        Some(only) => db.query(
+            &format!("{select} AND r.input = ?2 ORDER BY r.started_at"),
+            args![bot, only],
+        )?,
+        None => db.query(&format!("{select} ORDER BY r.started_at"), args![bot])?,
+    };
     let mut unfinished = None;
-    for (run, state, pid, owner, run_input, left) in rows {
-        if state == "running" && owner_alive(pid, owner.as_deref()) {
+    for row in rows {
+        let (run, state, pid, owner, run_input, left, lease): (
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            String,
+            i64,
+            Option<i64>,
+        ) = (
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+        );
+        if state == "running" && owner_alive(pid, owner.as_deref(), lease) {
             return Ok(Some(Refusal::Busy {
                 bot: bot.to_string(),
                 run,
@@ -181,16 +208,16 @@ pub(super) fn refusal(
 
 /// A run that goes on in a live process and stands in the way of resuming `run`
 /// (the run itself, or another run of its bot).
-pub(super) fn busy(conn: &Connection, bot: &str, run: &str) -> rusqlite::Result<Option<Refusal>> {
-    let own: Option<(String, Option<i64>, Option<String>)> = conn
-        .query_row(
-            "SELECT state, pid, owner FROM runs WHERE id = ?1",
-            [run],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    if let Some((state, pid, owner)) = own {
-        if state == "running" && owner_alive(pid, owner.as_deref()) {
+pub(super) fn busy(db: &Db, bot: &str, run: &str) -> Result<Option<Refusal>, DbError> {
+    let own = db.query_opt(
+        "SELECT r.state, r.pid, r.owner, (SELECT max(l.until) FROM leases l WHERE l.owner = r.owner)
+         FROM runs r WHERE r.id = ?1",
+        args![run],
+    )?;
+    if let Some(row) = own {
+        let (state, pid, owner, lease): (String, Option<i64>, Option<String>, Option<i64>) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        if state == "running" && owner_alive(pid, owner.as_deref(), lease) {
             return Ok(Some(Refusal::Busy {
                 bot: bot.to_string(),
                 run: run.to_string(),
@@ -198,7 +225,7 @@ pub(super) fn busy(conn: &Connection, bot: &str, run: &str) -> rusqlite::Result<
             }));
         }
     }
-    Ok(refusal(conn, bot, None, None, None)?
+    Ok(refusal(db, bot, None, None, None)?
         .filter(|r| matches!(r, Refusal::Busy { run: other, .. } if other != run)))
 }
 
@@ -216,7 +243,7 @@ impl super::Store {
         input: Option<&str>,
         parent: Option<&str>,
     ) -> Result<Option<Refusal>, StoreError> {
-        refusal(&self.conn, bot, only_input, input, parent)
+        refusal(&self.db, bot, only_input, input, parent)
             .map_err(|e| self.err("checking the runs", e))
     }
 
@@ -229,10 +256,10 @@ impl super::Store {
             .iter()
             .filter(|r| r.shown_state() == "interrupted" && r.state == "running")
         {
-            self.conn
+            self.db
                 .execute(
                     "UPDATE runs SET state = 'interrupted', error = 'its process stopped without ending it' WHERE id = ?1 AND state = 'running'",
-                    [&r.id],
+                    args![&r.id],
                 )
                 .map_err(|e| self.err("marking an interrupted run", e))?;
             marked.push(r.id.clone());
@@ -243,12 +270,12 @@ impl super::Store {
     /// Gives up an unfinished run: its remaining items are not done (they stay
     /// `pending` in its history) and it no longer holds back new runs of its bot.
     pub fn close_run(&self, id: &str, at: &str) -> Result<bool, StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE runs SET state = 'closed', finished_at = ?2, pid = NULL, owner = NULL,
                      error = coalesce(error, 'closed by hand with items left')
                  WHERE id = ?1 AND state IN ('interrupted', 'cancelled', 'running', 'failed')",
-                params![id, at],
+                args![id, at],
             )
             .map(|n| n == 1)
             .map_err(|e| self.err("closing a run", e))
@@ -286,102 +313,113 @@ mod tests {
 
     #[test]
     fn one_run_of_a_bot_at_a_time_across_connections() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("juru.db");
-        let mut a = Store::open(&path).unwrap();
-        let mut b = Store::open(&path).unwrap();
-        a.begin_run(&new_run("r1", "in.xlsx", false), &items())
-            .unwrap();
-        // The same process owns r1 and is alive: busy, for any input.
-        match b.begin_run(&new_run("r2", "other.xlsx", false), &items()) {
-            Err(BeginError::Refused(Refusal::Busy { run, .. })) => assert_eq!(run, "r1"),
-            other => panic!("expected busy, got {other:?}"),
-        }
-        assert!(!b.has_run("r2").unwrap());
-        // A bot that allows parallel runs is held back only by the same input.
-        assert!(b
-            .begin_run(&new_run("r3", "other.xlsx", true), &items())
-            .is_ok());
-        assert!(matches!(
-            b.begin_run(&new_run("r4", "in.xlsx", true), &items()),
-            Err(BeginError::Refused(Refusal::Busy { .. }))
-        ));
-        // Finished runs hold nothing back.
-        a.finish_run("r1", "finished", None, "t").unwrap();
-        a.finish_run("r3", "finished", None, "t").unwrap();
-        assert!(b
-            .begin_run(&new_run("r5", "in.xlsx", false), &items())
-            .is_ok());
+        crate::store::each_backend(|path| {
+            let mut a = Store::open(&path).unwrap();
+            let mut b = Store::open(&path).unwrap();
+            a.begin_run(&new_run("r1", "in.xlsx", false), &items())
+                .unwrap();
+            // The same process owns r1 and is alive: busy, for any input.
+            match b.begin_run(&new_run("r2", "other.xlsx", false), &items()) {
+                Err(BeginError::Refused(Refusal::Busy { run, .. })) => assert_eq!(run, "r1"),
+                other => panic!("expected busy, got {other:?}"),
+            }
+            assert!(!b.has_run("r2").unwrap());
+            // A bot that allows parallel runs is held back only by the same input.
+            assert!(b
+                .begin_run(&new_run("r3", "other.xlsx", true), &items())
+                .is_ok());
+            assert!(matches!(
+                b.begin_run(&new_run("r4", "in.xlsx", true), &items()),
+                Err(BeginError::Refused(Refusal::Busy { .. }))
+            ));
+            // Finished runs hold nothing back.
+            a.finish_run("r1", "finished", None, "t").unwrap();
+            a.finish_run("r3", "finished", None, "t").unwrap();
+            assert!(b
+                .begin_run(&new_run("r5", "in.xlsx", false), &items())
+                .is_ok());
+        });
     }
 
     #[test]
     fn a_dead_run_must_be_resumed_or_closed_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
-        s.begin_run(&new_run("r1", "in.xlsx", false), &items())
-            .unwrap();
-        // Its owner is gone: a pid that does not exist.
-        s.conn
-            .execute("UPDATE runs SET pid = 2147483000 WHERE id = 'r1'", [])
-            .unwrap();
-        assert_eq!(s.run("r1").unwrap().unwrap().shown_state(), "interrupted");
-        match s.begin_run(&new_run("r2", "in.xlsx", false), &items()) {
-            Err(BeginError::Refused(r @ Refusal::Unfinished { .. })) => {
-                assert!(r.to_string().contains("juru runs resume r1"), "{r}")
+        crate::store::each_backend(|path| {
+            let mut s = Store::open(&path).unwrap();
+            s.begin_run(&new_run("r1", "in.xlsx", false), &items())
+                .unwrap();
+            // Its owner is gone: a pid that does not exist.
+            s.db.batch("UPDATE runs SET pid = 2147483000 WHERE id = 'r1'")
+                .unwrap();
+            assert_eq!(s.run("r1").unwrap().unwrap().shown_state(), "interrupted");
+            match s.begin_run(&new_run("r2", "in.xlsx", false), &items()) {
+                Err(BeginError::Refused(r @ Refusal::Unfinished { .. })) => {
+                    assert!(r.to_string().contains("juru runs resume r1"), "{r}")
+                }
+                other => panic!("expected unfinished, got {other:?}"),
             }
-            other => panic!("expected unfinished, got {other:?}"),
-        }
-        assert_eq!(s.mark_interrupted().unwrap(), vec!["r1".to_string()]);
-        assert_eq!(s.run("r1").unwrap().unwrap().state, "interrupted");
-        // A resume takes it over; a second claim from a live owner is refused.
-        s.claim_run("r1").unwrap();
-        assert!(matches!(
-            s.claim_run("r1"),
-            Err(BeginError::Refused(Refusal::Busy { .. }))
-        ));
-        // Cancelled with items left: still unfinished; closed: out of the way.
-        s.finish_run("r1", "cancelled", None, "t").unwrap();
-        assert!(s.run("r1").unwrap().unwrap().unfinished());
-        assert!(s.admission("demo", None, None, None).unwrap().is_some());
-        assert!(s.close_run("r1", "t2").unwrap());
-        assert_eq!(s.admission("demo", None, None, None).unwrap(), None);
-        assert_eq!(s.items("r1").unwrap()[0].state, state::PENDING);
+            assert_eq!(s.mark_interrupted().unwrap(), vec!["r1".to_string()]);
+            assert_eq!(s.run("r1").unwrap().unwrap().state, "interrupted");
+            // A resume takes it over; a second claim from a live owner is refused.
+            s.claim_run("r1").unwrap();
+            assert!(matches!(
+                s.claim_run("r1"),
+                Err(BeginError::Refused(Refusal::Busy { .. }))
+            ));
+            // Cancelled with items left: still unfinished; closed: out of the way.
+            s.finish_run("r1", "cancelled", None, "t").unwrap();
+            assert!(s.run("r1").unwrap().unwrap().unfinished());
+            assert!(s.admission("demo", None, None, None).unwrap().is_some());
+            assert!(s.close_run("r1", "t2").unwrap());
+            assert_eq!(s.admission("demo", None, None, None).unwrap(), None);
+            assert_eq!(s.items("r1").unwrap()[0].state, state::PENDING);
+        });
     }
 
     #[test]
     fn a_failed_run_with_items_left_holds_back_its_own_input_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("juru.db")).unwrap();
-        s.begin_run(&new_run("r1", "in.xlsx", false), &items())
-            .unwrap();
-        s.finish_run("r1", "failed", Some("circuit breaker"), "t")
-            .unwrap();
-        match s.begin_run(&new_run("r2", "in.xlsx", false), &items()) {
-            Err(BeginError::Refused(Refusal::Unfinished { run, state, .. })) => {
-                assert_eq!((run.as_str(), state.as_str()), ("r1", "failed"))
+        crate::store::each_backend(|path| {
+            let mut s = Store::open(&path).unwrap();
+            s.begin_run(&new_run("r1", "in.xlsx", false), &items())
+                .unwrap();
+            s.finish_run("r1", "failed", Some("circuit breaker"), "t")
+                .unwrap();
+            match s.begin_run(&new_run("r2", "in.xlsx", false), &items()) {
+                Err(BeginError::Refused(Refusal::Unfinished { run, state, .. })) => {
+                    assert_eq!((run.as_str(), state.as_str()), ("r1", "failed"))
+                }
+                other => panic!("expected unfinished, got {other:?}"),
             }
-            other => panic!("expected unfinished, got {other:?}"),
-        }
-        // Another input may run; a retry of r1's own items too.
-        assert_eq!(
-            s.admission("demo", None, Some("next.xlsx"), None).unwrap(),
-            None
-        );
-        assert_eq!(
-            s.admission("demo", None, Some("in.xlsx"), Some("r1"))
-                .unwrap(),
-            None
-        );
-        s.begin_run(&new_run("r3", "next.xlsx", false), &items())
-            .unwrap();
+            // Another input may run; a retry of r1's own items too.
+            assert_eq!(
+                s.admission("demo", None, Some("next.xlsx"), None).unwrap(),
+                None
+            );
+            assert_eq!(
+                s.admission("demo", None, Some("in.xlsx"), Some("r1"))
+                    .unwrap(),
+                None
+            );
+            s.begin_run(&new_run("r3", "next.xlsx", false), &items())
+                .unwrap();
+        });
     }
 
     #[test]
     fn a_recycled_pid_is_not_the_owner() {
         let me = std::process::id() as i64;
-        assert!(owner_alive(Some(me), me_identity().as_deref()));
-        assert!(!owner_alive(Some(me), Some("another-boot:1")));
-        assert!(!owner_alive(None, None));
+        assert!(owner_alive(Some(me), me_identity().as_deref(), None));
+        let boot = boot_id().unwrap();
+        assert!(!owner_alive(Some(me), Some(&format!("{boot}:1")), None));
+        assert!(!owner_alive(None, None, None));
+        // An owner elsewhere (another machine, or before a reboot): its lease decides.
+        let later = chrono::Utc::now().timestamp() + 60;
+        assert!(owner_alive(Some(me), Some("another-boot:1"), Some(later)));
+        assert!(!owner_alive(
+            Some(me),
+            Some("another-boot:1"),
+            Some(later - 120)
+        ));
+        assert!(!owner_alive(Some(me), Some("another-boot:1"), None));
     }
 
     fn me_identity() -> Option<String> {

@@ -1,32 +1,126 @@
-//! Run history and per-item checkpoints in a SQLite file (`var/juru.db` by default).
+//! Run history and per-item checkpoints: a SQLite file (`var/juru.db` by default)
+//! on one machine, or a PostgreSQL database a fleet of agents shares (`[store] url`).
 //!
 //! Every state change of an item is written before the next one starts, so after a
 //! crash the store says exactly how far a run got: `done` items are never redone, and
 //! an item left `in_progress` is known to be "maybe submitted" when its `submitted`
-//! mark is set. SQLite calls are blocking: use the store from a blocking thread. One
+//! mark is set. Store calls are blocking: use the store from a blocking thread. One
 //! [`Store`] is one connection; several workers share one behind a mutex.
 //!
 //! The store knows runs and items as plain records (JSON text for row data, outputs
-//! and variables); it knows nothing of bots, browsers or workbooks.
+//! and variables); it knows nothing of bots, browsers or workbooks. Callers never ask
+//! which backend they talk to: what differs lives in [`db`] and [`schema`].
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
 pub mod actions;
+pub mod copy;
+pub(crate) mod db;
 pub mod fires;
+pub mod fleet;
 pub mod gate;
 pub mod notices;
 pub mod passed;
+pub mod schema;
+#[doc(hidden)]
+pub mod throwaway;
 pub mod trends;
 
+use db::{args, Db, DbError, Row};
 pub use gate::{owner_alive, BeginError, Refusal};
 
 #[derive(Debug, thiserror::Error)]
-#[error("store {}: {message}", path.display())]
+#[error("store {place}: {message}")]
 pub struct StoreError {
-    pub path: PathBuf,
+    /// The file, or the database address without its password.
+    pub place: String,
     pub message: String,
+}
+
+/// Where a store lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL database: `postgres://user@host:port/db` (a password in the
+    /// address is allowed but `password` from a secret is better).
+    Postgres {
+        url: String,
+        password: Option<String>,
+    },
+}
+
+impl Location {
+    /// A store address as written in agent.toml or on the command line: a
+    /// `postgres://` or `postgresql://` URL, else a file path (relative to `base`).
+    pub fn parse(text: &str, base: &Path) -> Location {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres {
+                url: text.to_string(),
+                password: None,
+            }
+        } else {
+            Location::File(base.join(text))
+        }
+    }
+
+    /// Whether several machines can share the store.
+    pub fn shared(&self) -> bool {
+        matches!(self, Location::Postgres { .. })
+    }
+
+    /// The SQLite file, when the store is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Location::File(p) => Some(p),
+            Location::Postgres { .. } => None,
+        }
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Location {
+        Location::File(p.to_path_buf())
+    }
+}
+impl From<&PathBuf> for Location {
+    fn from(p: &PathBuf) -> Location {
+        Location::File(p.clone())
+    }
+}
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Location {
+        Location::File(p)
+    }
+}
+impl From<&Location> for Location {
+    fn from(l: &Location) -> Location {
+        l.clone()
+    }
+}
+
+/// Shows a location without any password.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            Location::Postgres { url, .. } => match url::Url::parse(url) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    write!(f, "{u}")
+                }
+                Err(_) => f.write_str("postgres://(an address that does not parse)"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
 }
 
 /// States an item goes through.
@@ -116,6 +210,9 @@ pub struct RunRecord {
     pub system: i64,
     pub needs_verification: i64,
     pub pending: i64,
+    /// Until when (Unix seconds) the owner's lease in a shared store runs: an owner
+    /// on another machine is alive while its lease lasts ([`fleet`]).
+    pub lease_until: Option<i64>,
 }
 
 /// One item as stored.
@@ -137,56 +234,14 @@ pub struct ItemRecord {
     pub submitted: bool,
     pub commands: i64,
     pub finished_at: Option<String>,
+    /// The agent whose worker last took the item.
+    pub agent: Option<String>,
 }
 
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+    location: Location,
 }
-
-const SCHEMA_VERSION: i64 = 2;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    id          TEXT PRIMARY KEY,
-    bot         TEXT NOT NULL,
-    trigger     TEXT NOT NULL,
-    input       TEXT NOT NULL,
-    dir         TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    started_at  TEXT NOT NULL,
-    finished_at TEXT,
-    error       TEXT,
-    headers     TEXT NOT NULL DEFAULT '[]',
-    vars        TEXT NOT NULL DEFAULT '{}',
-    parent      TEXT,
-    pid         INTEGER,
-    owner       TEXT
-);
-CREATE TABLE IF NOT EXISTS items (
-    run_id      TEXT NOT NULL REFERENCES runs(id),
-    idx         INTEGER NOT NULL,
-    row_number  INTEGER NOT NULL,
-    state       TEXT NOT NULL,
-    data        TEXT NOT NULL,
-    outputs     TEXT NOT NULL DEFAULT '{}',
-    reason      TEXT,
-    kind        TEXT,
-    screenshot  TEXT,
-    page_url    TEXT,
-    page_title  TEXT,
-    log         TEXT,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    worker      INTEGER,
-    submitted   INTEGER NOT NULL DEFAULT 0,
-    commands    INTEGER NOT NULL DEFAULT 0,
-    started_at  TEXT,
-    finished_at TEXT,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE INDEX IF NOT EXISTS items_state ON items(run_id, state);
-CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
-";
 
 const RUN_COLUMNS: &str = "r.id, r.bot, r.trigger, r.input, r.dir, r.state, r.started_at, r.finished_at, r.error, r.headers, r.vars, r.parent, r.pid, r.owner,
     (SELECT count(*) FROM items i WHERE i.run_id = r.id),
@@ -194,11 +249,12 @@ const RUN_COLUMNS: &str = "r.id, r.bot, r.trigger, r.input, r.dir, r.state, r.st
     (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'business_exception'),
     (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'system_exception'),
     (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'needs_verification'),
-    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress'))";
+    (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress')),
+    (SELECT max(l.until) FROM leases l WHERE l.owner = r.owner)";
 
-const ITEM_COLUMNS: &str = "idx, row_number, state, data, outputs, reason, kind, screenshot, page_url, page_title, log, attempts, worker, submitted, commands, finished_at";
+const ITEM_COLUMNS: &str = "idx, row_number, state, data, outputs, reason, kind, screenshot, page_url, page_title, log, attempts, worker, submitted, commands, finished_at, agent";
 
-fn run_record(r: &Row) -> rusqlite::Result<RunRecord> {
+fn run_record(r: &Row) -> Result<RunRecord, DbError> {
     Ok(RunRecord {
         id: r.get(0)?,
         bot: r.get(1)?,
@@ -220,10 +276,11 @@ fn run_record(r: &Row) -> rusqlite::Result<RunRecord> {
         system: r.get(17)?,
         needs_verification: r.get(18)?,
         pending: r.get(19)?,
+        lease_until: r.get(20)?,
     })
 }
 
-fn item_record(r: &Row) -> rusqlite::Result<ItemRecord> {
+fn item_record(r: &Row) -> Result<ItemRecord, DbError> {
     Ok(ItemRecord {
         idx: r.get(0)?,
         row_number: r.get(1)?,
@@ -238,72 +295,88 @@ fn item_record(r: &Row) -> rusqlite::Result<ItemRecord> {
         log: r.get(10)?,
         attempts: r.get(11)?,
         worker: r.get(12)?,
-        submitted: r.get::<_, i64>(13)? != 0,
+        submitted: r.get(13)?,
         commands: r.get(14)?,
         finished_at: r.get(15)?,
+        agent: r.get(16)?,
     })
 }
 
 impl Store {
-    /// Opens (creating when needed) the SQLite file in WAL mode.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    /// Opens a store: a SQLite file (created when needed, in WAL mode) or a
+    /// PostgreSQL database, and brings its schema up to date ([`schema`]).
+    pub fn open(location: impl Into<Location>) -> Result<Store, StoreError> {
+        let store = Store::connect(location.into())?;
+        schema::migrate(&store.db).map_err(|e| store.err("preparing the schema", e))?;
+        store.start_lease()?;
+        Ok(store)
+    }
+
+    /// Opens a store without touching its schema (`juru store migrate` reports
+    /// before it changes anything).
+    pub fn connect(location: Location) -> Result<Store, StoreError> {
         let fail = |message: String| StoreError {
-            path: path.to_path_buf(),
+            place: location.to_string(),
             message,
         };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| fail(format!("cannot create its folder: {e}")))?;
-        }
-        let conn = Connection::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .and_then(|_| conn.pragma_update(None, "journal_mode", "WAL"))
-            .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
-            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-            .map_err(|e| fail(format!("cannot prepare the connection: {e}")))?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| fail(format!("cannot read the schema version: {e}")))?;
-        if version > SCHEMA_VERSION {
-            return Err(fail(format!(
-                "it was written by a newer juru (schema {version}, this one knows {SCHEMA_VERSION})"
-            )));
-        }
-        conn.execute_batch(SCHEMA)
-            .and_then(|_| {
-                // Schema 2: the owner of a run (a recycled pid is not its owner).
-                let has_owner = conn
-                    .prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'owner'")?
-                    .exists([])?;
-                if !has_owner {
-                    conn.execute_batch("ALTER TABLE runs ADD COLUMN owner TEXT")?;
+        let db = match &location {
+            Location::File(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| fail(format!("cannot create its folder: {e}")))?;
                 }
-                Ok(())
-            })
-            .and_then(|_| conn.pragma_update(None, "user_version", SCHEMA_VERSION))
-            .map_err(|e| fail(format!("cannot prepare the schema: {e}")))?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
+                let conn = rusqlite::Connection::open(path)
+                    .map_err(|e| fail(format!("cannot open: {e}")))?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .and_then(|_| conn.pragma_update(None, "journal_mode", "WAL"))
+                    .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
+                    .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+                    .map_err(|e| fail(format!("cannot prepare the connection: {e}")))?;
+                Db::Sqlite(conn)
+            }
+            Location::Postgres { url, password } => {
+                let mut config: postgres::Config = url.parse().map_err(|e| {
+                    fail(format!(
+                        "not a PostgreSQL address ({e}); expected postgres://user@host:port/database"
+                    ))
+                })?;
+                if let Some(p) = password {
+                    config.password(p);
+                }
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(std::time::Duration::from_secs(10));
+                }
+                config.application_name("juru");
+                let client = config
+                    .connect(postgres::NoTls)
+                    .map_err(|e| fail(format!("cannot connect: {}", DbError::from(e))))?;
+                Db::Postgres(std::sync::Mutex::new(client))
+            }
+        };
+        Ok(Store { db, location })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
-    fn err(&self, what: &str, e: rusqlite::Error) -> StoreError {
+    /// The SQLite file, when the store is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.location.file()
+    }
+
+    fn err(&self, what: &str, e: DbError) -> StoreError {
         StoreError {
-            path: self.path.clone(),
+            place: self.location.to_string(),
             message: format!("{what}: {e}"),
         }
     }
 
     /// Whether a run with this id exists.
     pub fn has_run(&self, id: &str) -> Result<bool, StoreError> {
-        self.conn
-            .query_row("SELECT 1 FROM runs WHERE id = ?1", [id], |_| Ok(()))
-            .optional()
+        self.db
+            .query_opt("SELECT 1 FROM runs WHERE id = ?1", args![id])
             .map(|r| r.is_some())
             .map_err(|e| self.err("looking up a run", e))
     }
@@ -312,97 +385,74 @@ impl Store {
     /// this process: the gate every start of a run passes ([`gate`]). Refused while
     /// another run of the bot goes on or waits to be resumed.
     pub fn begin_run(&mut self, run: &NewRun, items: &[NewItem]) -> Result<(), BeginError> {
-        let path = self.path.clone();
-        let fail = |e: rusqlite::Error| {
-            BeginError::Store(StoreError {
-                path: path.clone(),
-                message: format!("recording run {}: {e}", run.id),
-            })
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        if let Some(refusal) =
-            gate::refusal(&tx, run.bot, run.only_input, Some(run.input), run.parent)
-                .map_err(fail)?
-        {
-            return Err(BeginError::Refused(refusal));
-        }
-        let result = (|| {
-            tx.execute(
-                "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at, headers, vars, parent, pid, owner)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    run.id,
-                    run.bot,
-                    run.trigger,
-                    run.input,
-                    run.dir,
-                    run.started_at,
-                    run.headers,
-                    run.vars,
-                    run.parent,
-                    std::process::id() as i64,
-                    gate::me()
-                ],
-            )?;
-            let mut stmt = tx.prepare(
-                "INSERT INTO items (run_id, idx, row_number, state, data, submitted) VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
-            )?;
-            for (idx, item) in items.iter().enumerate() {
-                stmt.execute(params![
-                    run.id,
-                    idx as i64,
-                    item.row,
-                    item.data,
-                    item.submitted as i64
-                ])?;
-            }
-            drop(stmt);
-            if let Some((schedule, at)) = run.fire {
-                tx.execute(
-                    "UPDATE fires SET state = 'started', run_id = ?3, recorded_at = ?4
-                     WHERE schedule = ?1 AND scheduled_for = ?2",
-                    params![schedule, at, run.id, chrono::Utc::now().to_rfc3339()],
+        let fail =
+            |e: DbError| BeginError::Store(self.err(&format!("recording run {}", run.id), e));
+        self.db
+            .deciding(|db| {
+                if let Some(refusal) =
+                    gate::refusal(db, run.bot, run.only_input, Some(run.input), run.parent)?
+                {
+                    return Ok(Err(refusal));
+                }
+                db.execute(
+                    "INSERT INTO runs (id, bot, trigger, input, dir, state, started_at, headers, vars, parent, pid, owner)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11)",
+                    args![
+                        run.id,
+                        run.bot,
+                        run.trigger,
+                        run.input,
+                        run.dir,
+                        run.started_at,
+                        run.headers,
+                        run.vars,
+                        run.parent,
+                        std::process::id() as i64,
+                        gate::me()
+                    ],
                 )?;
-            }
-            Ok::<(), rusqlite::Error>(())
-        })();
-        result.and_then(|_| tx.commit()).map_err(fail)
+                for (idx, item) in items.iter().enumerate() {
+                    db.execute(
+                        "INSERT INTO items (run_id, idx, row_number, state, data, submitted) VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
+                        args![run.id, idx, item.row, item.data.as_str(), item.submitted],
+                    )?;
+                }
+                if let Some((schedule, at)) = run.fire {
+                    db.execute(
+                        "UPDATE fires SET state = 'started', run_id = ?3, recorded_at = ?4
+                         WHERE schedule = ?1 AND scheduled_for = ?2",
+                        args![schedule, at, run.id, chrono::Utc::now().to_rfc3339()],
+                    )?;
+                }
+                Ok::<_, DbError>(Ok(()))
+            })
+            .map_err(fail)?
+            .map_err(BeginError::Refused)
     }
 
     /// Takes over an unfinished run for this process (resume): state `running`,
     /// this process its owner, no end yet. Refused while the run or another run of
     /// its bot goes on in a live process.
     pub fn claim_run(&mut self, id: &str) -> Result<(), BeginError> {
-        let path = self.path.clone();
-        let fail = |e: rusqlite::Error| {
-            BeginError::Store(StoreError {
-                path: path.clone(),
-                message: format!("claiming run {id}: {e}"),
+        let fail = |e: DbError| BeginError::Store(self.err(&format!("claiming run {id}"), e));
+        self.db
+            .deciding(|db| {
+                let Some(row) = db.query_opt("SELECT bot FROM runs WHERE id = ?1", args![id])?
+                else {
+                    return Err(DbError(format!("there is no run {id}")));
+                };
+                let bot: String = row.get(0)?;
+                if let Some(refusal) = gate::busy(db, &bot, id)? {
+                    return Ok(Err(refusal));
+                }
+                db.execute(
+                    "UPDATE runs SET state = 'running', pid = ?2, owner = ?3, finished_at = NULL, error = NULL WHERE id = ?1",
+                    args![id, std::process::id() as i64, gate::me()],
+                )?;
+                Ok(Ok(()))
             })
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let bot: Option<String> = tx
-            .query_row("SELECT bot FROM runs WHERE id = ?1", [id], |r| r.get(0))
-            .optional()
-            .map_err(fail)?;
-        let Some(bot) = bot else {
-            return Err(fail(rusqlite::Error::QueryReturnedNoRows));
-        };
-        if let Some(refusal) = gate::busy(&tx, &bot, id).map_err(fail)? {
-            return Err(BeginError::Refused(refusal));
-        }
-        tx.execute(
-            "UPDATE runs SET state = 'running', pid = ?2, owner = ?3, finished_at = NULL, error = NULL WHERE id = ?1",
-            params![id, std::process::id() as i64, gate::me()],
-        )
-        .map_err(fail)?;
-        tx.commit().map_err(fail)
+            .map_err(fail)?
+            .map_err(BeginError::Refused)
     }
 
     /// Marks an item `in_progress` for one more attempt by `worker`. The item's
@@ -415,11 +465,11 @@ impl Store {
         at: &str,
         worker: usize,
     ) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
-                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3, worker = ?4
+                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3, worker = ?4, agent = ?5
                  WHERE run_id = ?1 AND idx = ?2",
-                params![run_id, idx as i64, at, worker as i64],
+                args![run_id, idx, at, worker, fleet::agent_name()],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording an item start", e))
@@ -427,10 +477,10 @@ impl Store {
 
     /// Records that the item reached the system (the script's `item.submitted()`).
     pub fn item_submitted(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE items SET submitted = 1 WHERE run_id = ?1 AND idx = ?2",
-                params![run_id, idx as i64],
+                args![run_id, idx],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording a submission", e))
@@ -439,10 +489,10 @@ impl Store {
     /// Records that `verify(item)` looked the item up and did not find it in the
     /// system: it may be done again.
     pub fn item_not_submitted(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE items SET submitted = 0 WHERE run_id = ?1 AND idx = ?2",
-                params![run_id, idx as i64],
+                args![run_id, idx],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording a verification", e))
@@ -451,10 +501,10 @@ impl Store {
     /// Puts an item back to `pending` (a retry waits, or the run stopped before it);
     /// its submitted mark stays.
     pub fn item_pending(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE items SET state = 'pending' WHERE run_id = ?1 AND idx = ?2",
-                params![run_id, idx as i64],
+                args![run_id, idx],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording a pending item", e))
@@ -462,14 +512,14 @@ impl Store {
 
     /// Records how an item ended.
     pub fn item_finished(&self, run_id: &str, idx: usize, end: &ItemEnd) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE items SET state = ?3, outputs = ?4, reason = ?5, kind = ?6, screenshot = ?7, page_url = ?8,
                      page_title = ?9, log = ?10, commands = commands + ?11, finished_at = ?12
                  WHERE run_id = ?1 AND idx = ?2",
-                params![
+                args![
                     run_id,
-                    idx as i64,
+                    idx,
                     end.state,
                     end.outputs,
                     end.reason,
@@ -494,10 +544,10 @@ impl Store {
         error: Option<&str>,
         at: &str,
     ) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4, pid = NULL, owner = NULL WHERE id = ?1",
-                params![run_id, state, error, at],
+                args![run_id, state, error, at],
             )
             .map(|_| ())
             .map_err(|e| self.err("recording the run end", e))
@@ -505,56 +555,64 @@ impl Store {
 
     /// A run with its item counts.
     pub fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 &format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?1"),
-                [id],
-                run_record,
+                args![id],
             )
-            .optional()
+            .and_then(|r| r.as_ref().map(run_record).transpose())
             .map_err(|e| self.err("reading a run", e))
     }
 
     /// The newest runs first, optionally of one bot.
     pub fn runs(&self, bot: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs r WHERE (?1 IS NULL OR r.bot = ?1) ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
-            ))
-            .map_err(|e| self.err("listing runs", e))?;
-        let rows = stmt
-            .query_map(params![bot, limit as i64], run_record)
-            .map_err(|e| self.err("listing runs", e))?;
-        rows.collect::<Result<Vec<_>, _>>()
+        let rows = match bot {
+            Some(bot) => self.db.query(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs r WHERE r.bot = ?1 ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
+                ),
+                args![bot, limit],
+            ),
+            None => self.db.query(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?1"
+                ),
+                args![limit],
+            ),
+        };
+        rows.and_then(|rows| rows.iter().map(run_record).collect())
             .map_err(|e| self.err("listing runs", e))
     }
 
     /// The items of a run in input order.
     pub fn items(&self, run_id: &str) -> Result<Vec<ItemRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 ORDER BY idx"
-            ))
-            .map_err(|e| self.err("reading items", e))?;
-        let rows = stmt
-            .query_map([run_id], item_record)
-            .map_err(|e| self.err("reading items", e))?;
-        rows.collect::<Result<Vec<_>, _>>()
+        self.db
+            .query(
+                &format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 ORDER BY idx"),
+                args![run_id],
+            )
+            .and_then(|rows| rows.iter().map(item_record).collect())
             .map_err(|e| self.err("reading items", e))
     }
+}
+
+/// Runs a store test once on a SQLite file and once on a fresh database of the
+/// throwaway PostgreSQL cluster, so both backends pass the same tests.
+#[cfg(test)]
+pub(crate) fn each_backend(test: impl Fn(Location)) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    test(Location::File(dir.path().join("juru.db")));
+    let cluster = throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+    test(
+        cluster
+            .fresh_database("store_test")
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("juru.db")).unwrap();
-        (dir, store)
-    }
 
     fn begin(store: &mut Store, id: &str) {
         let run = NewRun {
@@ -582,89 +640,111 @@ mod tests {
 
     #[test]
     fn run_lifecycle_is_recorded() {
-        let (dir, mut store) = store();
-        begin(&mut store, "r1");
-        assert!(store.has_run("r1").unwrap());
-        store.item_started("r1", 0, "t", 1).unwrap();
-        store.item_submitted("r1", 0).unwrap();
-        store
-            .item_finished(
-                "r1",
-                0,
-                &ItemEnd {
-                    state: state::DONE,
-                    outputs: "{\"No\":\"1\"}",
-                    commands: 7,
-                    finished_at: "t2",
-                    ..ItemEnd::default()
-                },
-            )
-            .unwrap();
-        store.item_started("r1", 1, "t", 2).unwrap();
-        store
-            .item_finished(
-                "r1",
-                1,
-                &ItemEnd {
-                    state: state::BUSINESS_EXCEPTION,
-                    outputs: "{}",
-                    reason: Some("NIK salah"),
-                    kind: Some("business"),
-                    log: Some("membuka formulir"),
-                    finished_at: "t3",
-                    ..ItemEnd::default()
-                },
-            )
-            .unwrap();
-        store.finish_run("r1", "finished", None, "t4").unwrap();
-        let r = store.run("r1").unwrap().unwrap();
-        assert_eq!(
-            (r.total, r.done, r.business, r.system, r.pending),
-            (2, 1, 1, 0, 0)
-        );
-        assert_eq!(r.state, "finished");
-        assert_eq!(r.headers, "[\"NIK\"]");
-        let items = store.items("r1").unwrap();
-        assert_eq!(items[1].reason.as_deref(), Some("NIK salah"));
-        assert_eq!(items[1].log.as_deref(), Some("membuka formulir"));
-        assert_eq!(
-            (items[0].worker, items[0].submitted, items[0].commands),
-            (Some(1), true, 7)
-        );
-        assert_eq!(items[0].row_number, 2);
+        each_backend(|path| {
+            let mut store = Store::open(&path).unwrap();
+            begin(&mut store, "r1");
+            assert!(store.has_run("r1").unwrap());
+            store.item_started("r1", 0, "t", 1).unwrap();
+            store.item_submitted("r1", 0).unwrap();
+            store
+                .item_finished(
+                    "r1",
+                    0,
+                    &ItemEnd {
+                        state: state::DONE,
+                        outputs: "{\"No\":\"1\"}",
+                        commands: 7,
+                        finished_at: "t2",
+                        ..ItemEnd::default()
+                    },
+                )
+                .unwrap();
+            store.item_started("r1", 1, "t", 2).unwrap();
+            store
+                .item_finished(
+                    "r1",
+                    1,
+                    &ItemEnd {
+                        state: state::BUSINESS_EXCEPTION,
+                        outputs: "{}",
+                        reason: Some("NIK salah"),
+                        kind: Some("business"),
+                        log: Some("membuka formulir"),
+                        finished_at: "t3",
+                        ..ItemEnd::default()
+                    },
+                )
+                .unwrap();
+            store.finish_run("r1", "finished", None, "t4").unwrap();
+            let r = store.run("r1").unwrap().unwrap();
+            assert_eq!(
+                (r.total, r.done, r.business, r.system, r.pending),
+                (2, 1, 1, 0, 0)
+            );
+            assert_eq!(r.state, "finished");
+            assert_eq!(r.headers, "[\"NIK\"]");
+            let items = store.items("r1").unwrap();
+            assert_eq!(items[1].reason.as_deref(), Some("NIK salah"));
+            assert_eq!(items[1].log.as_deref(), Some("membuka formulir"));
+            assert_eq!(
+                (items[0].worker, items[0].submitted, items[0].commands),
+                (Some(1), true, 7)
+            );
+            assert_eq!(items[0].row_number, 2);
+            assert_eq!(items[0].agent, Some(fleet::agent_name()));
 
-        // Reopening the file sees the same history.
-        drop(store);
-        let store = Store::open(&dir.path().join("juru.db")).unwrap();
-        assert_eq!(store.items("r1").unwrap().len(), 2);
-        assert_eq!(store.runs(Some("demo"), 10).unwrap().len(), 1);
-        assert_eq!(store.runs(Some("lain"), 10).unwrap().len(), 0);
+            // Reopening the store sees the same history.
+            drop(store);
+            let store = Store::open(&path).unwrap();
+            assert_eq!(store.items("r1").unwrap().len(), 2);
+            assert_eq!(store.runs(Some("demo"), 10).unwrap().len(), 1);
+            assert_eq!(store.runs(Some("lain"), 10).unwrap().len(), 0);
+            assert_eq!(store.runs(None, 10).unwrap().len(), 1);
+        });
     }
 
     #[test]
     fn the_submitted_mark_stays_until_verify_clears_it() {
-        let (_dir, mut store) = store();
-        begin(&mut store, "r1");
-        store.item_started("r1", 0, "t", 1).unwrap();
-        store.item_submitted("r1", 0).unwrap();
-        store.item_pending("r1", 0).unwrap();
-        store.item_started("r1", 0, "t", 1).unwrap();
-        let item = &store.items("r1").unwrap()[0];
-        assert_eq!(
-            (item.attempts, item.submitted, item.state.as_str()),
-            (2, true, "in_progress")
-        );
-        store.item_not_submitted("r1", 0).unwrap();
-        assert!(!store.items("r1").unwrap()[0].submitted);
-        assert_eq!(store.run("r1").unwrap().unwrap().pending, 2);
+        each_backend(|path| {
+            let mut store = Store::open(&path).unwrap();
+            begin(&mut store, "r1");
+            store.item_started("r1", 0, "t", 1).unwrap();
+            store.item_submitted("r1", 0).unwrap();
+            store.item_pending("r1", 0).unwrap();
+            store.item_started("r1", 0, "t", 1).unwrap();
+            let item = &store.items("r1").unwrap()[0];
+            assert_eq!(
+                (item.attempts, item.submitted, item.state.as_str()),
+                (2, true, "in_progress")
+            );
+            store.item_not_submitted("r1", 0).unwrap();
+            assert!(!store.items("r1").unwrap()[0].submitted);
+            assert_eq!(store.run("r1").unwrap().unwrap().pending, 2);
+        });
     }
 
     #[test]
     fn a_newer_schema_is_refused() {
-        let (dir, store) = store();
-        store.conn.pragma_update(None, "user_version", 99).unwrap();
-        drop(store);
-        let err = Store::open(&dir.path().join("juru.db")).err().unwrap();
-        assert!(err.to_string().contains("newer juru"), "{err}");
+        each_backend(|path| {
+            let store = Store::open(&path).unwrap();
+            store
+                .db
+                .batch("UPDATE schema_version SET version = 99")
+                .unwrap();
+            drop(store);
+            let err = Store::open(&path).err().unwrap();
+            assert!(err.to_string().contains("newer juru"), "{err}");
+        });
+    }
+
+    #[test]
+    fn a_store_address_hides_its_password() {
+        let l = Location::parse("postgres://juru:rahasia@db:5432/juru", Path::new("/var"));
+        assert!(l.shared());
+        assert_eq!(l.to_string(), "postgres://juru:***@db:5432/juru");
+        assert_eq!(
+            Location::parse("juru.db", Path::new("/var")),
+            Location::File(PathBuf::from("/var/juru.db"))
+        );
     }
 }

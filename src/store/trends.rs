@@ -2,7 +2,7 @@
 //! fires since a point in time, as plain rows the caller adds up. Blocking, like
 //! every store call; nothing here writes or changes the schema.
 
-use rusqlite::params;
+use super::db::args;
 
 use super::{Store, StoreError};
 
@@ -38,71 +38,72 @@ pub struct TrendFire {
 impl Store {
     /// The items of the runs started at or after `since` (RFC 3339, UTC).
     pub fn trend_items(&self, since: &str) -> Result<Vec<TrendItem>, StoreError> {
-        let read = || -> rusqlite::Result<Vec<TrendItem>> {
-            let mut stmt = self.conn.prepare(
+        self.db
+            .query(
                 "SELECT runs.bot, items.state, runs.started_at, items.started_at, items.finished_at
                  FROM items JOIN runs ON runs.id = items.run_id
                  WHERE runs.started_at >= ?1 ORDER BY runs.started_at",
-            )?;
-            let rows = stmt.query_map(params![since], |r| {
-                Ok(TrendItem {
-                    bot: r.get(0)?,
-                    state: r.get(1)?,
-                    run_started_at: r.get(2)?,
-                    started_at: r.get(3)?,
-                    finished_at: r.get(4)?,
-                })
-            })?;
-            rows.collect()
-        };
-        read().map_err(|e| self.err("reading the items for trends", e))
+                args![since],
+            )
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(TrendItem {
+                            bot: r.get(0)?,
+                            state: r.get(1)?,
+                            run_started_at: r.get(2)?,
+                            started_at: r.get(3)?,
+                            finished_at: r.get(4)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| self.err("reading the items for trends", e))
     }
 
     /// The runs started at or after `since` (RFC 3339, UTC), oldest first.
     pub fn trend_runs(&self, since: &str) -> Result<Vec<TrendRun>, StoreError> {
-        let read = || -> rusqlite::Result<Vec<TrendRun>> {
-            let mut stmt = self.conn.prepare(
+        self.db
+            .query(
                 "SELECT bot, started_at, finished_at FROM runs
                  WHERE started_at >= ?1 ORDER BY started_at",
-            )?;
-            let rows = stmt.query_map(params![since], |r| {
-                Ok(TrendRun {
-                    bot: r.get(0)?,
-                    started_at: r.get(1)?,
-                    finished_at: r.get(2)?,
-                })
-            })?;
-            rows.collect()
-        };
-        read().map_err(|e| self.err("reading the runs for trends", e))
+                args![since],
+            )
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(TrendRun {
+                            bot: r.get(0)?,
+                            started_at: r.get(1)?,
+                            finished_at: r.get(2)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| self.err("reading the runs for trends", e))
     }
 
-    /// The schedule fires at or after `since` (RFC 3339, UTC), oldest first; none
-    /// when the store never recorded a fire.
+    /// The schedule fires at or after `since` (RFC 3339, UTC), oldest first.
     pub fn trend_fires(&self, since: &str) -> Result<Vec<TrendFire>, StoreError> {
-        let read = || -> rusqlite::Result<Vec<TrendFire>> {
-            let exists = self
-                .conn
-                .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fires'")?
-                .exists([])?;
-            if !exists {
-                return Ok(Vec::new());
-            }
-            let mut stmt = self.conn.prepare(
+        self.db
+            .query(
                 "SELECT fires.schedule, fires.scheduled_for, fires.state, runs.started_at
                  FROM fires LEFT JOIN runs ON runs.id = fires.run_id
                  WHERE fires.scheduled_for >= ?1 ORDER BY fires.scheduled_for",
-            )?;
-            let rows = stmt.query_map(params![since], |r| {
-                Ok(TrendFire {
-                    schedule: r.get(0)?,
-                    scheduled_for: r.get(1)?,
-                    state: r.get(2)?,
-                    run_started_at: r.get(3)?,
-                })
-            })?;
-            rows.collect()
-        };
-        read().map_err(|e| self.err("reading the fires for trends", e))
+                args![since],
+            )
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(TrendFire {
+                            schedule: r.get(0)?,
+                            scheduled_for: r.get(1)?,
+                            state: r.get(2)?,
+                            run_started_at: r.get(3)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| self.err("reading the fires for trends", e))
     }
 }

@@ -281,9 +281,9 @@ pub(super) async fn with_store<T: Send + 'static>(
     app: &Shared,
     f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Response> {
-    let path = app.paths.data.join(&app.config.store_path);
+    let location = app.config.store_location(&app.paths.data);
     let joined = tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&path)?;
+        let mut store = Store::open(location)?;
         f(&mut store)
     })
     .await;
