@@ -87,7 +87,7 @@ pub fn fire_key(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl Store {
-    fn agent_schema(&self) -> Result<(), StoreError> {
+    pub(super) fn agent_schema(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch(SCHEMA)
             .and_then(|_| {

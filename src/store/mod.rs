@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 pub mod actions;
 pub mod fires;
 pub mod gate;
+pub mod metrics;
 pub mod notices;
 pub mod passed;
 pub mod trends;
