@@ -311,7 +311,12 @@ impl Out {
         let mut l = labels.to_vec();
         l.push(("le", "+Inf"));
         self.sample(&format!("{name}_bucket"), &l, h.count);
-        self.sample(&format!("{name}_sum"), labels, num(h.sum));
+        // Sums of many millisecond times, without the float noise of adding them.
+        self.sample(
+            &format!("{name}_sum"),
+            labels,
+            num((h.sum * 1000.0).round() / 1000.0),
+        );
         self.sample(&format!("{name}_count"), labels, h.count);
     }
 }
