@@ -11,7 +11,8 @@
 //! A scrape costs two store queries: every run (with the fires that started it),
 //! and the ended items of the runs not yet tallied. A run that `finished` or was
 //! `closed` never changes again: its tally is kept in memory, so its items are read
-//! once per process, not once per scrape. Store calls run on a blocking thread.
+//! once per process, not once per scrape; scrapes are answered one at a time. Store
+//! calls run on a blocking thread.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -92,6 +93,9 @@ pub(crate) struct Tally {
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     final_runs: Mutex<HashMap<String, Tally>>,
+    /// Held while the store is read: scrapes are answered one at a time, so many at
+    /// once (after a start, when every item is read) cost no more than one.
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 /// Everything one scrape shows.
@@ -236,6 +240,7 @@ pub(super) async fn metrics(State(app): State<Shared>) -> Response {
     })
     .await
     .ok();
+    let _turn = app.metrics.one_at_a_time.lock().await;
     let shared = app.clone();
     let store = with_store(&app, move |st| {
         let runs = st.metric_runs()?;
