@@ -119,6 +119,8 @@ pub struct Browser {
     guard_sync: String,
     guard_async: String,
     _profile: Option<tempfile::TempDir>,
+    /// Counts the session as open ([`super::sessions_in_use`]) until it is dropped.
+    _in_use: super::in_use::InUse,
 }
 
 /// Browser profile folders are `juru-chromium-<pid>-XXXXXX` in the temp folder, `<pid>`
@@ -325,6 +327,7 @@ impl Browser {
             guard_sync: address::guard(&settings.allowed_hosts, false),
             guard_async: address::guard(&settings.allowed_hosts, true),
             _profile: profile,
+            _in_use: super::in_use::InUse::new(),
         };
         if let Some(dir) = downloads {
             // Headless Chromium honours this more reliably than the profile prefs.

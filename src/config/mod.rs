@@ -96,6 +96,9 @@ pub struct WebSettings {
     /// `trusted_proxy`: the reverse proxies (an address or a list) whose
     /// `X-Forwarded-For` and `X-Forwarded-Proto` headers juru believes; none by default.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `metrics`: serve `GET /metrics` (Prometheus, no login) beside the dashboard;
+    /// on by default.
+    pub metrics: bool,
 }
 
 impl Default for WebSettings {
@@ -104,6 +107,7 @@ impl Default for WebSettings {
             enabled: false,
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             trusted_proxies: Vec::new(),
+            metrics: true,
         }
     }
 }
@@ -194,6 +198,7 @@ struct WebFile {
     listen: Option<Spanned<String>>,
     /// An address or a list of addresses.
     trusted_proxy: Option<Spanned<toml::Value>>,
+    metrics: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -404,6 +409,7 @@ impl AgentFile {
 
         let mut web = WebSettings {
             enabled: self.web.enabled.unwrap_or(false),
+            metrics: self.web.metrics.unwrap_or(true),
             ..WebSettings::default()
         };
         if let Some(listen) = &self.web.listen {
@@ -885,6 +891,15 @@ mod tests {
         assert_eq!(c.language, Language::Id);
         assert!(c.browser.headless);
         assert!(matches!(c.mail.transport, mail::Transport::File));
+    }
+
+    #[test]
+    fn metrics_are_served_unless_turned_off() {
+        assert!(AgentConfig::parse("agent.toml", "").unwrap().web.metrics);
+        let c = AgentConfig::parse("agent.toml", "[web]\nmetrics = false\n").unwrap();
+        assert!(!c.web.metrics);
+        let err = AgentConfig::parse("config/agent.toml", "[web]\nmetrics = \"ya\"\n").unwrap_err();
+        assert!(err.to_string().contains("web.metrics"), "{err}");
     }
 
     #[test]

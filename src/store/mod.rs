@@ -19,6 +19,7 @@ pub(crate) mod db;
 pub mod fires;
 pub mod fleet;
 pub mod gate;
+pub mod metrics;
 pub mod notices;
 pub mod passed;
 pub mod schema;

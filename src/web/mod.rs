@@ -27,11 +27,16 @@
 //! re-queued item becomes a new run started by this process with
 //! [`crate::run::retry`]; "run now" leaves a request for the agent.
 //!
+//! `GET /metrics` ([`metrics`]) is the one address without a login: the numbers
+//! for Prometheus (counts and names of bots and schedules, no row data), served
+//! unless `[web] metrics = false`.
+//!
 //! Store calls are blocking and run on blocking threads; each request opens the
 //! store. Pages speak Indonesian by default, English when the user or session
 //! chooses it.
 
 mod files;
+mod metrics;
 mod pages;
 mod trends;
 mod upload;
@@ -150,6 +155,8 @@ pub(crate) struct App {
     /// Login attempts that did not succeed (or are being checked), per key.
     pub failures: Mutex<HashMap<String, VecDeque<Instant>>>,
     pub stop: Stop,
+    /// What `/metrics` keeps between scrapes.
+    pub metrics: metrics::Cache,
     _stop_senders: (watch::Sender<bool>, watch::Sender<bool>),
 }
 
@@ -298,6 +305,7 @@ impl Dashboard {
             login_tokens: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             stop,
+            metrics: metrics::Cache::default(),
             _stop_senders: (finish, abort),
         });
         let router = pages::router(app);

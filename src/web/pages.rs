@@ -46,6 +46,7 @@ pub(super) fn router(app: Shared) -> Router {
         .route("/trends", get(super::trends::trends_page))
         .route("/exceptions/{action}", post(exception_action))
         .route("/users", get(users_page))
+        .route("/metrics", get(super::metrics::metrics))
         .route("/static/juru.css", get(style_sheet))
         .route("/static/juru.js", get(script))
         .fallback(not_found)

@@ -22,7 +22,7 @@ use crate::store::trends::{TrendFire, TrendItem, TrendRun};
 /// Days shown.
 pub(crate) const DAYS: i64 = 30;
 /// A fire whose run started more than this after its time counts as late.
-const LATE_AFTER_SECS: i64 = 120;
+pub(super) const LATE_AFTER_SECS: i64 = 120;
 
 const GREEN: &str = "#2e7d32";
 const AMBER: &str = "#e0a100";

@@ -16,6 +16,7 @@ mod input;
 mod inspect;
 mod lifecycle;
 mod mail;
+mod metrics;
 mod package;
 mod quirks;
 mod reports;
