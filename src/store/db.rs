@@ -162,7 +162,30 @@ pub enum Kind {
 /// One connection.
 pub enum Db {
     Sqlite(rusqlite::Connection),
-    Postgres(Mutex<postgres::Client>),
+    /// Dropped through [`blocking_pg`]: closing the client blocks too.
+    Postgres(std::mem::ManuallyDrop<Mutex<postgres::Client>>),
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Db::Postgres(client) = self {
+            // SAFETY: the client is dropped once, here, and never used again.
+            blocking_pg(|| unsafe { std::mem::ManuallyDrop::drop(client) });
+        }
+    }
+}
+
+/// Runs a blocking PostgreSQL call. The client drives its connection on a small
+/// runtime of its own, which cannot start on a thread that drives tokio tasks: on
+/// such a thread the call runs in `block_in_place` (store calls are meant for
+/// blocking threads, but a command may make a quick one from async code).
+pub(crate) fn blocking_pg<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 /// A lock key every deciding transaction on PostgreSQL takes ("juru" in ASCII).
@@ -194,7 +217,7 @@ impl Db {
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
                 let refs = pg_args(args);
-                Ok(c.execute(pg_sql(sql).as_str(), &refs)?)
+                Ok(blocking_pg(|| c.execute(pg_sql(sql).as_str(), &refs))?)
             }
         }
     }
@@ -231,7 +254,7 @@ impl Db {
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
                 let refs = pg_args(args);
-                let rows = c.query(pg_sql(sql).as_str(), &refs)?;
+                let rows = blocking_pg(|| c.query(pg_sql(sql).as_str(), &refs))?;
                 rows.iter()
                     .map(|r| {
                         (0..r.len())
@@ -260,7 +283,10 @@ impl Db {
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(_) => Ok(self.pg().expect("postgres").batch_execute(sql)?),
+            Db::Postgres(_) => {
+                let mut c = self.pg().expect("postgres");
+                Ok(blocking_pg(|| c.batch_execute(sql))?)
+            }
         }
     }
 
