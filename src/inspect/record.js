@@ -32,15 +32,28 @@ function framePath() {
   return path;
 }
 
+// The queue: the tab's sessionStorage; a popup's actions go to its opener's tab
+// (a popup often closes itself with its last click, before juru drains it).
+function storage() {
+  try {
+    const opener = window.top.opener;
+    if (opener && opener.sessionStorage && opener.__juruRec) return [opener.sessionStorage, true];
+  } catch (e) { /* another origin opened it */ }
+  return [sessionStorage, false];
+}
+
 function push(ev) {
   ev.id = `${tag}-${++counter}`;
+  ev.t = Date.now();
   ev.frame = framePath();
   ev.url = location.href;
   try { ev.title = window.top.document.title || ""; } catch (e) { ev.title = doc.title || ""; }
   try {
-    const list = JSON.parse(sessionStorage.getItem(KEY) || "[]");
+    const [store, popup] = storage();
+    ev.popup = popup;
+    const list = JSON.parse(store.getItem(KEY) || "[]");
     list.push(ev);
-    sessionStorage.setItem(KEY, JSON.stringify(list));
+    store.setItem(KEY, JSON.stringify(list));
   } catch (e) { /* storage refused: the action is not recorded */ }
 }
 
@@ -50,6 +63,7 @@ const textLike = ["text", "email", "number", "tel", "search", "url", "password",
 function isDate(el) {
   const type = typeOf(el);
   if (type === "date" || type === "datetime-local") return true;
+  if (type === "hidden") return dateWords.test([el.getAttribute("name"), el.id].join(" "));
   if (type !== "text") return false;
   const hint = [el.getAttribute("name"), el.id, labelOf(el), el.className, handlers(el)].join(" ");
   return dateWords.test(hint) || (el.readOnly && /kalender|calendar|date|picker/i.test(handlers(el) + el.className));
@@ -92,9 +106,31 @@ function field(el) {
     const date = isDate(el);
     const target = date ? dateTarget(el) : null;
     if (target) base.selector = target;
+    if (date) dates.set(el, el.value);
     push(Object.assign(base, {kind: date ? "date" : "fill", value: el.value}));
   }
 }
+
+// Calendar widgets write their date by script (no change event): after each click
+// the date fields are looked at again; a new value is a date chosen, and the click
+// on the calendar's day is not a step of its own.
+const dates = new WeakMap();
+function dateFields() {
+  return Array.from(doc.querySelectorAll("input")).filter(el => ["text", "hidden", "date", "datetime-local"].includes(typeOf(el)) && isDate(el));
+}
+function scanDates(cause) {
+  for (const el of dateFields()) {
+    const before = dates.has(el) ? dates.get(el) : "";
+    if (el.value === before || el === doc.activeElement && !el.readOnly && typeOf(el) !== "hidden") continue;
+    dates.set(el, el.value);
+    if (el.value === "") continue;
+    // A read-only box with a hidden field beside it: the hidden field is the date.
+    if (typeOf(el) !== "hidden" && dateTarget(el)) continue;
+    push(Object.assign({kind: "date", label: labelOf(el).replace(/\s*\*?\s*:?\s*$/, ""), name: el.getAttribute("name") || "", type: typeOf(el), value: el.value, replaces: cause || ""}, selectorOf(el)));
+  }
+}
+const remember = () => { for (const el of dateFields()) if (!dates.has(el)) dates.set(el, el.value); };
+if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", remember); else remember();
 
 doc.addEventListener("focusin", e => {
   const el = e.target;
@@ -125,6 +161,8 @@ doc.addEventListener("click", e => {
   const text = clean(tagOf(el) === "input" ? (el.value || el.getAttribute("alt") || "") : el.textContent);
   const unique = isLink && text !== "" && Array.from(doc.querySelectorAll("a")).filter(a => clean(a.textContent) === text).length === 1;
   push(Object.assign({kind: isLink ? "link" : "click", text, unique, target: el.getAttribute("target") || ""}, selectorOf(el)));
+  const cause = `${tag}-${counter}`;
+  setTimeout(() => scanDates(cause), 50);
 }, true);
 
 // Dialogs: the text and the answer the person gave.

@@ -81,6 +81,12 @@ pub struct Event {
     pub dialog: String,
     pub answer: Value,
     pub how: String,
+    /// When it happened (milliseconds since 1970, the page's clock).
+    pub t: f64,
+    /// It happened in a popup and was queued in its opener's tab.
+    pub popup: bool,
+    /// The event (a click on a calendar's day) this one stands for.
+    pub replaces: String,
     /// Which window it happened in: 0 is the first, others are popups (set by juru).
     #[serde(skip)]
     pub window: usize,
@@ -118,7 +124,9 @@ impl Columns {
         if !wanted.is_empty() {
             for row in &self.rows {
                 for (i, forms) in row.iter().enumerate() {
-                    if forms.iter().any(|f| norm(f) == wanted) {
+                    // A file chosen for an upload is named without its folder.
+                    let file = |f: &String| norm(f.rsplit(['/', '\\']).next().unwrap_or(f));
+                    if forms.iter().any(|f| norm(f) == wanted || file(f) == wanted) {
                         return self.headers.get(i).cloned();
                     }
                 }
@@ -184,16 +192,11 @@ pub async fn run(config: AgentConfig, bot: Bot, options: Options) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let url = match options.url.clone().or_else(|| {
-        bot.vars
-            .get("portal_url")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    }) {
+    let url = match options.url.clone().or_else(|| start_var(&bot)) {
         Some(u) => u.trim().to_string(),
         None => {
             eprintln!(
-                "error: bot {} has no vars.portal_url in {}; pass the page to start at with --url",
+                "error: bot {} has no vars.portal_url (nor another vars.*_url) in {}; pass the page to start at with --url",
                 bot.name,
                 bot.dir.join("bot.toml").display()
             );
@@ -278,6 +281,20 @@ pub async fn run(config: AgentConfig, bot: Bot, options: Options) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The page to start at: `vars.portal_url`, else the first `vars.*_url` that holds
+/// a web address.
+fn start_var(bot: &Bot) -> Option<String> {
+    let text = |name: &str| bot.vars.get(name).and_then(|v| v.as_str());
+    text("portal_url").map(str::to_string).or_else(|| {
+        bot.vars
+            .iter()
+            .filter(|(k, _)| k.ends_with("_url"))
+            .filter_map(|(_, v)| v.as_str())
+            .find(|v| v.starts_with("http://") || v.starts_with("https://"))
+            .map(str::to_string)
+    })
+}
+
 /// A DevTools command through chromedriver: POST `/session/{id}/goog/cdp/execute`.
 #[derive(Debug)]
 struct Cdp {
@@ -313,12 +330,22 @@ fn recorder_source() -> String {
 /// Puts the recorder into the current window: its future documents (DevTools) and
 /// the documents open now (the page and its same-origin frames).
 async fn install(client: &Client, source: &str) {
+    on_new_documents(client, source).await;
+    install_now(client, source).await;
+}
+
+/// The recorder in every document the current window loads from now on.
+async fn on_new_documents(client: &Client, source: &str) {
     let _ = client
         .issue_cmd(Cdp {
             cmd: "Page.addScriptToEvaluateOnNewDocument",
             params: json!({ "source": source }),
         })
         .await;
+}
+
+/// The recorder in the documents the current window shows now.
+async fn install_now(client: &Client, source: &str) {
     let script = "const src = arguments[0];
 const put = w => { try { if (!w.__juruRec) w.eval(src); for (let i = 0; i < w.frames.length; i++) put(w.frames[i]); } catch (e) {} };
 put(window.top);
@@ -391,12 +418,12 @@ async fn record(
         .window()
         .await
         .map_err(|e| format!("the browser does not answer: {e}"))?;
-    install(client, &source).await;
+    on_new_documents(client, &source).await;
     browser
         .goto(url)
         .await
         .map_err(|e| format!("cannot open {url}: {e}"))?;
-    install(client, &source).await;
+    install_now(client, &source).await;
     if let Some(path) = session_file {
         let session = client.session_id().await.ok().flatten().unwrap_or_default();
         let debugger = client
@@ -480,19 +507,40 @@ async fn record(
             break;
         }
     }
-    // Popups keep the title they had when last drained, for every event of theirs.
-    let mut titles: BTreeMap<usize, String> = BTreeMap::new();
-    for e in &events {
-        if !e.window_title.is_empty() {
-            titles.insert(e.window, e.window_title.clone());
-        }
-    }
+    Ok(arrange(events))
+}
+
+/// Puts the events of all windows in the order they happened, numbers the popups
+/// by their titles (0 is the first window) and drops the clicks a date stands for.
+pub fn arrange(mut events: Vec<Event>) -> Vec<Event> {
+    let replaced: HashSet<String> = events
+        .iter()
+        .filter(|e| !e.replaces.is_empty())
+        .map(|e| e.replaces.clone())
+        .collect();
+    events.retain(|e| !replaced.contains(&e.id));
+    events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    let mut popups: Vec<String> = Vec::new();
     for e in &mut events {
-        if let Some(t) = titles.get(&e.window) {
-            e.window_title = t.clone();
+        if !e.popup && e.window == 0 {
+            continue;
         }
+        let title = if e.title.is_empty() {
+            e.window_title.clone()
+        } else {
+            e.title.clone()
+        };
+        let index = match popups.iter().position(|t| *t == title) {
+            Some(i) => i,
+            None => {
+                popups.push(title.clone());
+                popups.len() - 1
+            }
+        };
+        e.window = index + 1;
+        e.window_title = title;
     }
-    Ok(events)
+    events
 }
 
 /// A drafted script and how many actions it holds.

@@ -18,6 +18,7 @@ mod lifecycle;
 mod mail;
 mod package;
 mod quirks;
+mod record;
 mod reports;
 mod runs;
 mod sandbox;
