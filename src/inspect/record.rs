@@ -518,6 +518,17 @@ pub fn arrange(mut events: Vec<Event>) -> Vec<Event> {
         .filter(|e| !e.replaces.is_empty())
         .map(|e| e.replaces.clone())
         .collect();
+    // A date stands where the click it replaces was (it is noticed a moment later).
+    let when: BTreeMap<String, f64> = events
+        .iter()
+        .filter(|e| replaced.contains(&e.id))
+        .map(|e| (e.id.clone(), e.t))
+        .collect();
+    for e in &mut events {
+        if let Some(t) = when.get(&e.replaces) {
+            e.t = *t;
+        }
+    }
     events.retain(|e| !replaced.contains(&e.id));
     events.sort_by(|a, b| a.t.total_cmp(&b.t));
     let mut popups: Vec<String> = Vec::new();
