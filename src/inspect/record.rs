@@ -210,8 +210,7 @@ pub async fn run(config: AgentConfig, bot: Bot, options: Options) -> ExitCode {
     let columns = match &options.input {
         Some(path) => {
             let (p, read) = (path.clone(), bot.input.read.clone());
-            match tokio::task::spawn_blocking(move || crate::sheet::read_with(&p, &read)).await
-            {
+            match tokio::task::spawn_blocking(move || crate::sheet::read_with(&p, &read)).await {
                 Ok(Ok(table)) => Some(Columns::from_table(&table)),
                 Ok(Err(e)) => {
                     eprintln!("error: --input {}: {e}", path.display());
@@ -242,7 +241,13 @@ pub async fn run(config: AgentConfig, bot: Bot, options: Options) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let recorded = record(&browser, driver.url(), &url, options.session_file.as_deref()).await;
+    let recorded = record(
+        &browser,
+        driver.url(),
+        &url,
+        options.session_file.as_deref(),
+    )
+    .await;
     browser.close().await;
     driver.stop().await;
     let events = match recorded {
@@ -432,7 +437,8 @@ async fn record(
             .and_then(|o| o.get("debuggerAddress"))
             .cloned()
             .unwrap_or(Value::Null);
-        let text = json!({"webdriver": driver_url, "session": session, "debugger_address": debugger});
+        let text =
+            json!({"webdriver": driver_url, "session": session, "debugger_address": debugger});
         // Written whole, then renamed: whoever waits for it never reads half.
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text.to_string())
@@ -829,10 +835,12 @@ fn collapse(events: &[Event]) -> Vec<Event> {
             };
             // Replace an earlier value of the same field, if only fills came between.
             if let Some(pos) = out.iter().rposition(same) {
-                if out[pos + 1..]
-                    .iter()
-                    .all(|p| matches!(p.kind.as_str(), "fill" | "date" | "check" | "select" | "radio"))
-                {
+                if out[pos + 1..].iter().all(|p| {
+                    matches!(
+                        p.kind.as_str(),
+                        "fill" | "date" | "check" | "select" | "radio"
+                    )
+                }) {
                     out.remove(pos);
                 }
             }
@@ -906,18 +914,36 @@ mod tests {
         };
         let d = draft(&events, &vars, Some(&columns));
         let t = &d.text;
-        assert!(t.contains("browser.open(`${vars.portal_url}/lab/formulir`);"), "{t}");
+        assert!(
+            t.contains("browser.open(`${vars.portal_url}/lab/formulir`);"),
+            "{t}"
+        );
         assert!(t.contains("browser.fill(\"#nib\", item[\"NIB\"]);"), "{t}");
         assert!(!t.contains("\"12\""), "{t}");
-        assert!(t.contains("browser.fill(\"#kecamatan\", item[\"Kec\"]);"), "{t}");
+        assert!(
+            t.contains("browser.fill(\"#kecamatan\", item[\"Kec\"]);"),
+            "{t}"
+        );
         assert!(t.contains("browser.fill(\"#setuju\", true);"), "{t}");
         assert!(t.contains("browser.in_frame(\"ringkasan\", || {"), "{t}");
-        assert!(t.contains("browser.click(\"#hapus\", #{ confirm: true });"), "{t}");
+        assert!(
+            t.contains("browser.click(\"#hapus\", #{ confirm: true });"),
+            "{t}"
+        );
         assert!(t.contains("browser.in_window(\"Petunjuk\", || {"), "{t}");
         assert!(crate::script::compile_text(t, "draft").is_ok(), "{t}");
         // Without a workbook the columns are named after the labels.
         let d = draft(&events, &vars, None);
-        assert!(d.text.contains("item[\"Nomor Induk Berusaha\"]"), "{}", d.text);
-        assert!(d.text.contains("browser.fill(\"#kecamatan\", \"Wonorejo\");"), "{}", d.text);
+        assert!(
+            d.text.contains("item[\"Nomor Induk Berusaha\"]"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text
+                .contains("browser.fill(\"#kecamatan\", \"Wonorejo\");"),
+            "{}",
+            d.text
+        );
     }
 }

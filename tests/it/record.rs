@@ -103,7 +103,9 @@ async fn xfind(c: &Client, xpath: &str) -> fantoccini::elements::Element {
 
 /// Whether the current document has the recorder.
 async fn recording(c: &Client, extra: &str) -> bool {
-    let script = format!("try {{ return !!window.__juruRec && !!({extra}); }} catch (e) {{ return false; }}");
+    let script = format!(
+        "try {{ return !!window.__juruRec && !!({extra}); }} catch (e) {{ return false; }}"
+    );
     c.execute(&script, vec![]).await.ok() == Some(json!(true))
 }
 
@@ -130,7 +132,10 @@ fn rekam_project(portal: &PortalHandle, date: &str) -> Project {
         .expect("login part")
         .to_string();
     p.write("bots/rekam/login.rhai", &login);
-    p.write("bots/rekam/main.rhai", &format!("{login}\nfn process(item) {{}}\n"));
+    p.write(
+        "bots/rekam/main.rhai",
+        &format!("{login}\nfn process(item) {{}}\n"),
+    );
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     let row = [
@@ -145,7 +150,8 @@ fn rekam_project(portal: &PortalHandle, date: &str) -> Project {
         ws.write_string(0, c as u16, *h).expect("header");
         ws.write_string(1, c as u16, *v).expect("cell");
     }
-    wb.save(p.path("bots/rekam/input/satu.xlsx")).expect("workbook");
+    wb.save(p.path("bots/rekam/input/satu.xlsx"))
+        .expect("workbook");
     p.env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
         .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD);
     p
@@ -164,9 +170,12 @@ fn live(portal: &PortalHandle) -> Vec<juru::demo::Usulan> {
 /// closes it.
 async fn act(c: &Client, upload: &Path) {
     until("the recorder in SIMPEG's frame", || async {
-        recording(c, "window.frames['isi'].__juruRec && window.frames['isi'].document.getElementById('nip')")
-            .await
-            .then_some(())
+        recording(
+            c,
+            "window.frames['isi'].__juruRec && window.frames['isi'].document.getElementById('nip')",
+        )
+        .await
+        .then_some(())
     })
     .await;
     let main = c.window().await.expect("the main window");
@@ -228,7 +237,9 @@ async fn act(c: &Client, upload: &Path) {
     })
     .await;
     find(c, "#tutup").await.click().await.expect("click Tutup");
-    c.switch_to_window(main).await.expect("back to the main window");
+    c.switch_to_window(main)
+        .await
+        .expect("back to the main window");
 }
 
 #[test]
@@ -244,7 +255,10 @@ fn a_recording_of_one_simpeg_proposal_drafts_a_bot_that_saves_one() {
     p.write("bots/rekam/main.draft.rhai", "// mine\n");
     let run = p.juru(&["record", "rekam"]);
     assert_eq!(run.code(), 2, "{run}");
-    assert!(run.stderr().contains("already exists; pass --force"), "{run}");
+    assert!(
+        run.stderr().contains("already exists; pass --force"),
+        "{run}"
+    );
     std::fs::remove_file(p.path("bots/rekam/main.draft.rhai")).expect("rm");
 
     let start = format!("{}/simpeg", portal.url());
@@ -294,7 +308,10 @@ fn a_recording_of_one_simpeg_proposal_drafts_a_bot_that_saves_one() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    let webdriver = session["webdriver"].as_str().expect("webdriver").to_string();
+    let webdriver = session["webdriver"]
+        .as_str()
+        .expect("webdriver")
+        .to_string();
     let debugger = session["debugger_address"]
         .as_str()
         .unwrap_or_else(|| panic!("no debugger address in {session}"))
@@ -307,7 +324,10 @@ fn a_recording_of_one_simpeg_proposal_drafts_a_bot_that_saves_one() {
         let mut builder =
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         builder.capabilities(caps);
-        let person = builder.connect(&webdriver).await.expect("attach to the browser");
+        let person = builder
+            .connect(&webdriver)
+            .await
+            .expect("attach to the browser");
         act(&person, &p.path("bots/rekam/input/sk-01.pdf")).await;
     });
     assert_eq!(live(&portal).len(), 1, "the person's proposal is saved");
@@ -328,7 +348,10 @@ fn a_recording_of_one_simpeg_proposal_drafts_a_bot_that_saves_one() {
     };
     let log = shown_log();
     assert!(status.success(), "{log}");
-    assert!(log.contains("draft written to bots/rekam/main.draft.rhai"), "{log}");
+    assert!(
+        log.contains("draft written to bots/rekam/main.draft.rhai"),
+        "{log}"
+    );
     assert!(log.contains("the draft compiles"), "{log}");
     let draft = std::fs::read_to_string(p.path("bots/rekam/main.draft.rhai")).expect("draft");
     let wanted = [
@@ -374,7 +397,12 @@ fn a_recording_of_one_simpeg_proposal_drafts_a_bot_that_saves_one() {
             last.tanggal_sk.as_str(),
             last.berkas.as_str()
         ),
-        ("Kenaikan Pangkat", "Sekretariat", date.as_str(), "sk-01.pdf")
+        (
+            "Kenaikan Pangkat",
+            "Sekretariat",
+            date.as_str(),
+            "sk-01.pdf"
+        )
     );
     let _ = std::io::stdout().flush();
 }
