@@ -82,7 +82,7 @@ const recorded = new WeakMap();
 function field(el) {
   if (!el || !el.matches || !el.matches("input, select, textarea")) return;
   const type = typeOf(el);
-  const base = Object.assign({label: labelOf(el).replace(/\s*\*?\s*:?\s*$/, ""), name: el.getAttribute("name") || "", type}, selectorOf(el));
+  const base = Object.assign({label: labelOf(el).replace(/\s*\*?\s*:?\s*$/, ""), name: el.getAttribute("name") || "", field_id: el.id || "", type}, selectorOf(el));
   if (type === "checkbox") {
     push(Object.assign(base, {kind: "check", checked: el.checked}));
   } else if (type === "radio") {
@@ -126,7 +126,7 @@ function scanDates(cause) {
     if (el.value === "") continue;
     // A read-only box with a hidden field beside it: the hidden field is the date.
     if (typeOf(el) !== "hidden" && dateTarget(el)) continue;
-    push(Object.assign({kind: "date", label: labelOf(el).replace(/\s*\*?\s*:?\s*$/, ""), name: el.getAttribute("name") || "", type: typeOf(el), value: el.value, replaces: cause || ""}, selectorOf(el)));
+    push(Object.assign({kind: "date", label: labelOf(el).replace(/\s*\*?\s*:?\s*$/, ""), name: el.getAttribute("name") || "", field_id: el.id || "", type: typeOf(el), value: el.value, replaces: cause || ""}, selectorOf(el)));
   }
 }
 const remember = () => { for (const el of dateFields()) if (!dates.has(el)) dates.set(el, el.value); };
@@ -156,12 +156,14 @@ doc.addEventListener("click", e => {
   const start = e.target && e.target.closest ? e.target : null;
   if (!start || !e.isTrusted) return;
   const el = start.closest(clickable);
-  if (!el || el.matches("input[type=checkbox], input[type=radio], input[type=text], select, textarea, label, option")) return;
-  const isLink = tagOf(el) === "a";
-  const text = clean(tagOf(el) === "input" ? (el.value || el.getAttribute("alt") || "") : el.textContent);
-  const unique = isLink && text !== "" && Array.from(doc.querySelectorAll("a")).filter(a => clean(a.textContent) === text).length === 1;
-  push(Object.assign({kind: isLink ? "link" : "click", text, unique, target: el.getAttribute("target") || ""}, selectorOf(el)));
-  const cause = `${tag}-${counter}`;
+  let cause = "";
+  if (el && !el.matches("input:not([type=submit]):not([type=button]):not([type=image]):not([type=reset]), select, textarea, label, option")) {
+    const isLink = tagOf(el) === "a";
+    const text = clean(tagOf(el) === "input" ? (el.value || el.getAttribute("alt") || "") : el.textContent);
+    const unique = isLink && text !== "" && Array.from(doc.querySelectorAll("a")).filter(a => clean(a.textContent) === text).length === 1;
+    push(Object.assign({kind: isLink ? "link" : "click", text, unique, target: el.getAttribute("target") || ""}, selectorOf(el)));
+    cause = `${tag}-${counter}`;
+  }
   setTimeout(() => scanDates(cause), 50);
 }, true);
 
@@ -180,5 +182,6 @@ for (const kind of ["alert", "confirm", "prompt"]) {
 if (window === window.top) {
   let how = "navigate";
   try { how = (performance.getEntriesByType("navigation")[0] || {}).type || "navigate"; } catch (e) { /* old browser */ }
-  push({kind: "load", how});
+  // No referrer: an address typed (or opened by juru), not a link or a form.
+  push({kind: "load", how, referrer: doc.referrer || ""});
 }

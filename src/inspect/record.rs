@@ -70,6 +70,8 @@ pub struct Event {
     pub positional: bool,
     pub label: String,
     pub name: String,
+    pub field_id: String,
+    pub referrer: String,
     #[serde(rename = "type")]
     pub field_type: String,
     pub value: Value,
@@ -358,13 +360,18 @@ return true;";
     let _ = client.execute(script, vec![json!(source)]).await;
 }
 
-/// Takes the queued events of the current window, and its title.
-async fn drain(client: &Client) -> Option<(Vec<Event>, String)> {
-    let script = "const k = '__juru_rec';
+/// Reads the queued events of the current window, and its title. The queue keeps
+/// them until a later read acknowledges them (`ack`, the ids of the last read): a
+/// read whose answer is lost (a dialog opened while it ran) loses nothing.
+async fn drain(client: &Client, ack: &[String]) -> Option<(Vec<Event>, String)> {
+    let script = "const k = '__juru_rec', ack = new Set(arguments[0]);
 let list = [];
-try { list = JSON.parse(sessionStorage.getItem(k) || '[]'); sessionStorage.removeItem(k); } catch (e) {}
+try {
+  list = JSON.parse(sessionStorage.getItem(k) || '[]').filter(e => !ack.has(e.id));
+  if (list.length) sessionStorage.setItem(k, JSON.stringify(list)); else sessionStorage.removeItem(k);
+} catch (e) {}
 return [list, document.title];";
-    let v = client.execute(script, vec![]).await.ok()?;
+    let v = client.execute(script, vec![json!(ack)]).await.ok()?;
     let events = v
         .get(0)
         .and_then(|l| l.as_array())
@@ -452,6 +459,8 @@ async fn record(
     let mut known: Vec<WindowHandle> = vec![first.clone()];
     let mut current = first;
     let mut seen: HashSet<String> = HashSet::new();
+    // Per window (as `known`), the ids of its last read.
+    let mut acks: Vec<Vec<String>> = vec![Vec::new()];
     let mut events: Vec<Event> = Vec::new();
     let mut failures = 0;
     let stop = stop_requested();
@@ -487,6 +496,7 @@ async fn record(
                     install(client, &source).await;
                 }
                 known.push(h.clone());
+                acks.push(Vec::new());
             }
         }
         for (index, h) in known.iter().enumerate() {
@@ -499,7 +509,8 @@ async fn record(
                 }
                 current = h.clone();
             }
-            if let Some((batch, title)) = drain(client).await {
+            if let Some((batch, title)) = drain(client, &acks[index]).await {
+                acks[index] = batch.iter().map(|e| e.id.clone()).collect();
                 for mut e in batch {
                     if e.id.is_empty() || seen.insert(e.id.clone()) {
                         e.window = index;
@@ -603,7 +614,7 @@ pub fn draft(
             v => v.to_string(),
         };
         let placeholder = |value: &str| {
-            let names = [e.label.as_str(), e.name.as_str()];
+            let names = [e.label.as_str(), e.name.as_str(), e.field_id.as_str()];
             let column = match columns {
                 Some(c) => c.find(value, &names),
                 None => None,
@@ -619,15 +630,9 @@ pub fn draft(
         };
         match e.kind.as_str() {
             "load" => {
-                // The first page, and pages the person opened by hand (not by a click).
-                let caused = events[..i].iter().rev().find(|p| p.window == e.window);
-                let by_hand = match caused {
-                    None => true,
-                    Some(p) => !matches!(
-                        p.kind.as_str(),
-                        "click" | "link" | "enter" | "dialog" | "load"
-                    ),
-                };
+                // The first page, and pages the person opened by hand: a link, a form
+                // or a script leave a referrer, a typed address does not.
+                let by_hand = e.referrer.is_empty();
                 if e.window != 0 {
                     continue;
                 }
