@@ -102,6 +102,9 @@ function field(el) {
     push(Object.assign(base, {kind: "upload", files: Array.from(el.files || []).map(f => f.name)}));
   } else if (textLike.includes(type)) {
     if (recorded.get(el) === el.value) return;
+    // A read-only box the page fills (a look-up's answer) is not the person's; a
+    // read-only calendar box is.
+    if ((el.readOnly || el.disabled) && !isDate(el)) return;
     recorded.set(el, el.value);
     const date = isDate(el);
     const target = date ? dateTarget(el) : null;
