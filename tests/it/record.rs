@@ -7,7 +7,7 @@
 //! workbook; that it compiles; and that a bot made of it saves one row in SIMPEG.
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
