@@ -869,6 +869,50 @@ mod tests {
     }
 
     #[test]
+    fn events_are_put_in_order_and_popups_numbered_by_title() {
+        let at = |id: &str, t: f64, e: Event| Event {
+            id: id.into(),
+            t,
+            ..e
+        };
+        let events = vec![
+            at(
+                "a-2",
+                20.0,
+                Event {
+                    replaces: "a-1".into(),
+                    ..ev("date", "#tanggal", "05/11/2026")
+                },
+            ),
+            at("a-1", 10.0, ev("link", "#kalender a", "")),
+            at("a-3", 15.0, ev("fill", "#nip", "1")),
+            at(
+                "b-1",
+                30.0,
+                Event {
+                    popup: true,
+                    title: "Tanda Terima".into(),
+                    ..ev("click", "#tutup", "")
+                },
+            ),
+            at(
+                "c-1",
+                40.0,
+                Event {
+                    window: 2,
+                    title: "Bantuan".into(),
+                    ..ev("click", "#ok", "")
+                },
+            ),
+        ];
+        let out = arrange(events);
+        let order: Vec<(&str, usize)> = out.iter().map(|e| (e.id.as_str(), e.window)).collect();
+        // The calendar's click is gone; its date stands where the click was.
+        assert_eq!(order, [("a-2", 0), ("a-3", 0), ("b-1", 1), ("c-1", 2)]);
+        assert_eq!(out[2].window_title, "Tanda Terima");
+    }
+
+    #[test]
     fn drafts_verbs_frames_windows_and_placeholders() {
         let mut events = vec![
             Event {
