@@ -673,3 +673,85 @@ fn dialogs_typed_addresses_fields_and_a_tab_are_recorded_until_the_browser_close
     );
     drop(child);
 }
+
+#[test]
+fn ctrl_c_ends_a_recording_and_writes_the_draft() {
+    let xvfb = Xvfb::start();
+    let portal = PortalHandle::start();
+    let mut p = lab_project(&portal);
+    p.env("DISPLAY", &xvfb.display);
+    // Usage errors, before any browser starts.
+    let run = p.juru(&["record", "lab", "--url", "file:///etc/passwd"]);
+    assert_eq!(run.code(), 2, "{run}");
+    assert!(run.stderr().contains("only http:// and https://"), "{run}");
+    let run = p.juru(&["record", "lab", "--input", "missing.xlsx"]);
+    assert_eq!(run.code(), 2, "{run}");
+    assert!(run.stderr().contains("--input missing.xlsx"), "{run}");
+    assert!(p.processes().is_empty(), "{:?}", p.processes());
+
+    let session_file = p.path("tmp/session.json");
+    let log = std::fs::File::create(p.path("record.log")).expect("log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_juru"))
+        .args(["record", "lab", "--session-file"])
+        .arg(&session_file)
+        .current_dir(p.dir.path())
+        .env("TMPDIR", p.path("tmp"))
+        .env("NO_COLOR", "1")
+        .env("DISPLAY", &xvfb.display)
+        .stdin(Stdio::piped())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("juru record starts");
+    let shown_log = || std::fs::read_to_string(p.path("record.log")).unwrap_or_default();
+    let started = Instant::now();
+    while !session_file.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("juru record ended early ({status}):\n{}", shown_log());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{}",
+            shown_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let until_exit = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > until_exit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("Ctrl-C did not end juru record:\n{}", shown_log());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = shown_log();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("1 action recorded; draft written to bots/lab/main.draft.rhai"),
+        "{log}"
+    );
+    let draft = std::fs::read_to_string(p.path("bots/lab/main.draft.rhai")).expect("draft");
+    // The start page: the bot's vars.portal_url.
+    assert!(
+        draft.contains("browser.open(`${vars.portal_url}/login`);"),
+        "{draft}"
+    );
+    let until_gone = Instant::now() + Duration::from_secs(30);
+    while !p.processes().is_empty() && Instant::now() < until_gone {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        p.processes().is_empty(),
+        "left running: {:?}",
+        p.processes()
+    );
+}
