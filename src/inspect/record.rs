@@ -6,9 +6,10 @@
 //! every new document of a window through the DevTools protocol
 //! (`Page.addScriptToEvaluateOnNewDocument`, which also reaches same-origin frames),
 //! and into the documents already open. It queues each action in the tab's
-//! sessionStorage; juru drains it every 300 ms in each open window (one command a
-//! window, plus one to list the windows), so events survive the page's own
-//! navigations. Recording ends when the person closes the browser, presses Enter in
+//! sessionStorage (a popup's go to its opener's tab); juru reads it every 300 ms in
+//! each open window (one command a window, plus one to list the windows), and the
+//! next read removes what the last one returned, so events survive the page's own
+//! navigations and a read that a dialog interrupted. Recording ends when the person closes the browser, presses Enter in
 //! the terminal, or standard input ends; Ctrl-C and SIGTERM end it too.
 //!
 //! What is recorded: clicks on buttons and links, text typed into a field (its final
@@ -949,6 +950,21 @@ mod tests {
                 ..ev("dialog", "", "")
             },
         ];
+        events.push(Event {
+            label: "Skala Usaha".into(),
+            text: "Kecil".into(),
+            ..ev("radio", "input[name=skala]", "Kecil")
+        });
+        events.push(Event {
+            field_type: "password".into(),
+            ..ev("fill", "#pass", "rahasia123")
+        });
+        events.push(Event {
+            dialog: "prompt".into(),
+            text: "Alasan?".into(),
+            answer: Value::Null,
+            ..ev("dialog", "", "")
+        });
         let mut popup = Event {
             window: 1,
             window_title: "Petunjuk".into(),
@@ -980,6 +996,19 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("browser.in_window(\"Petunjuk\", || {"), "{t}");
+        assert!(
+            t.contains("browser.fill(\"input[name=skala]\", \"Kecil\");"),
+            "{t}"
+        );
+        assert!(
+            t.contains("browser.fill(\"#pass\", secret(\"password\"));"),
+            "{t}"
+        );
+        assert!(!t.contains("rahasia123"), "{t}");
+        assert!(
+            t.contains("browser.dismiss_dialog();  // asked: \"Alasan?\""),
+            "{t}"
+        );
         assert!(crate::script::compile_text(t, "draft").is_ok(), "{t}");
         // Without a workbook the columns are named after the labels.
         let d = draft(&events, &vars, None);
