@@ -525,7 +525,15 @@ async fn record(
             break;
         }
     }
-    Ok(arrange(events))
+    let mut events = arrange(events);
+    // The first page is the address juru opened (a redirect happens again in a run).
+    if let Some(first) = events
+        .iter_mut()
+        .find(|e| e.kind == "load" && e.window == 0)
+    {
+        first.url = url.to_string();
+    }
+    Ok(events)
 }
 
 /// Puts the events of all windows in the order they happened, numbers the popups

@@ -740,9 +740,9 @@ fn ctrl_c_ends_a_recording_and_writes_the_draft() {
         "{log}"
     );
     let draft = std::fs::read_to_string(p.path("bots/lab/main.draft.rhai")).expect("draft");
-    // The start page: the bot's vars.portal_url.
+    // The start page: the bot's vars.portal_url (which sends the browser on to /login).
     assert!(
-        draft.contains("browser.open(`${vars.portal_url}/login`);"),
+        draft.contains("browser.open(`${vars.portal_url}`);"),
         "{draft}"
     );
     let until_gone = Instant::now() + Duration::from_secs(30);
