@@ -300,7 +300,8 @@ pub enum Command {
     Record {
         /// The bot's folder name under --bots.
         bot: String,
-        /// The page to start at (default: the bot's vars.portal_url).
+        /// The page to start at (default: the bot's vars.portal_url, else its first
+        /// vars.*_url).
         #[arg(long, value_name = "URL")]
         url: Option<String>,
         /// A workbook of the bot's input: typed values found in its first rows
