@@ -32,6 +32,7 @@ use fantoccini::wd::{WebDriverCompatibleCommand, WindowHandle};
 use fantoccini::Client;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::bot::Bot;
 use crate::cli::outln;
@@ -228,6 +229,7 @@ pub async fn run(config: AgentConfig, bot: Bot, options: Options) -> ExitCode {
         None => None,
     };
 
+    let signals = Signals::listen();
     let settings = session::settings(&config, Some(&bot), true);
     let driver = match session::start_driver(&settings).await {
         Ok(d) => d,
@@ -249,6 +251,7 @@ pub async fn run(config: AgentConfig, bot: Bot, options: Options) -> ExitCode {
         driver.url(),
         &url,
         options.session_file.as_deref(),
+        signals,
     )
     .await;
     browser.close().await;
@@ -390,30 +393,46 @@ return [list, document.title];";
     Some((events, title))
 }
 
-/// What ends a recording besides the browser closing.
-async fn stop_requested() {
+/// Ctrl-C and SIGTERM, listened to from the start (a signal that comes while the
+/// browser opens ends the recording as soon as it begins, cleanly).
+struct Signals {
+    interrupt: Option<Signal>,
+    terminate: Option<Signal>,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+}
+
+async fn next(signal: &mut Option<Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// What ends a recording besides the browser closing: Enter (or the end of the
+/// input), Ctrl-C, SIGTERM.
+async fn stop_requested(mut signals: Signals) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let _ = std::thread::Builder::new()
         .name("juru-record-stdin".into())
         .spawn(move || {
-            // Enter, or the end of the input.
             let mut line = String::new();
             let _ = std::io::stdin().lock().read_line(&mut line);
             let _ = tx.send(());
         });
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut t) => {
-                t.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
     tokio::select! {
         _ = rx => {},
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term => {},
+        _ = next(&mut signals.interrupt) => {},
+        _ = next(&mut signals.terminate) => {},
     }
 }
 
@@ -424,6 +443,7 @@ async fn record(
     driver_url: &str,
     url: &str,
     session_file: Option<&Path>,
+    signals: Signals,
 ) -> Result<Vec<Event>, String> {
     let client = browser.client();
     let source = recorder_source();
@@ -464,7 +484,7 @@ async fn record(
     let mut acks: Vec<Vec<String>> = vec![Vec::new()];
     let mut events: Vec<Event> = Vec::new();
     let mut failures = 0;
-    let stop = stop_requested();
+    let stop = stop_requested(signals);
     tokio::pin!(stop);
     let mut ticker = tokio::time::interval(TICK);
     let mut stopping = false;
