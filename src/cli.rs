@@ -290,6 +290,34 @@ pub enum Command {
         #[arg(long)]
         headed: bool,
     },
+    /// Record one item done by hand and draft the bot's script from it: opens a
+    /// browser window (logged in by the bot's login()) where a person clicks through
+    /// one item; juru writes process(item) with the steps they took.
+    ///
+    /// Needs a display (an X session, or xvfb-run). Ends when the browser is closed
+    /// or Enter is pressed here. Exits 2 without a display, for an output file that
+    /// exists (without --force), a bad address or input workbook.
+    Record {
+        /// The bot's folder name under --bots.
+        bot: String,
+        /// The page to start at (default: the bot's vars.portal_url, else its first
+        /// vars.*_url).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// A workbook of the bot's input: typed values found in its first rows
+        /// become item["Column"] of that column.
+        #[arg(long, value_name = "WORKBOOK")]
+        input: Option<PathBuf>,
+        /// Where to write the draft (default: bots/BOT/main.draft.rhai).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Write the WebDriver address and session here (for tests).
+        #[arg(long, value_name = "FILE", hide = true)]
+        session_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -476,6 +504,23 @@ pub fn main(cli: Cli) -> ExitCode {
                 .await
             }
             Command::Shell { bot, headed } => shell(&cli.dirs, &bot, headed).await,
+            Command::Record {
+                bot,
+                url,
+                input,
+                out,
+                force,
+                session_file,
+            } => {
+                let options = crate::inspect::record::Options {
+                    url,
+                    input,
+                    out,
+                    force,
+                    session_file,
+                };
+                record(&cli.dirs, &bot, options).await
+            }
         }
     });
     finish_output(code)
@@ -1729,6 +1774,16 @@ async fn shell(dirs: &Dirs, name: &str, headed: bool) -> ExitCode {
         Err(code) => return code,
     };
     crate::inspect::shell::run(config, bot, headed, dirs.data.clone()).await
+}
+
+/// `juru record BOT`: see [`crate::inspect::record`].
+async fn record(dirs: &Dirs, name: &str, options: crate::inspect::record::Options) -> ExitCode {
+    let (config, bot) = match config_and_bot(dirs, Some(name)) {
+        Ok((c, Some(b))) => (c, b),
+        Ok(_) => return ExitCode::from(2),
+        Err(code) => return code,
+    };
+    crate::inspect::record::run(config, bot, options).await
 }
 
 #[cfg(test)]

@@ -358,6 +358,12 @@ impl Browser {
         self.commands.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// The WebDriver client itself, for tools that speak WebDriver directly
+    /// (`juru record` reads its recorder without juru's dialog policy).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The default wait for elements.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -20,6 +20,7 @@ mod mail;
 mod metrics;
 mod package;
 mod quirks;
+mod record;
 mod reports;
 mod runs;
 mod sandbox;
