@@ -21,6 +21,7 @@ mod actions;
 mod address;
 mod driver;
 mod frames;
+mod grid;
 mod http_auth;
 mod js;
 mod page;
@@ -87,6 +88,9 @@ pub struct Settings {
     /// HTTP Basic/Digest credentials the browser answers challenges of these hosts
     /// with (`[login.http]` of a bot).
     pub http_auth: Option<HttpAuth>,
+    /// With a remote WebDriver: how long to wait for a free browser when every slot
+    /// of the Grid is busy (the Grid queues the request meanwhile).
+    pub grid_wait: Duration,
 }
 
 impl Default for Settings {
@@ -106,6 +110,7 @@ impl Default for Settings {
             driver_log: false,
             allowed_hosts: Vec::new(),
             http_auth: None,
+            grid_wait: Duration::from_secs(600),
         }
     }
 }
@@ -122,6 +127,17 @@ pub enum BrowserError {
     VersionMismatch { message: String },
     #[error("the browser could not start: {reason}")]
     Session { reason: String },
+    /// Every slot of the Grid stayed busy for all of `Settings::grid_wait`.
+    #[error("no browser became free within {}: {line}", secs(*waited))]
+    GridBusy { line: String, waited: Duration },
+    /// The remote browser session is gone: the Grid cannot reach the node that held
+    /// it (the node died) or no longer knows the session. A new session may work.
+    #[error("{action} failed: the browser session on the grid at {grid} is gone (its node stopped or was restarted): {detail}")]
+    GridLost {
+        action: String,
+        grid: String,
+        detail: String,
+    },
     /// An earlier start failed (the same message), or the driver was stopped.
     #[error("{0}")]
     Unavailable(String),
@@ -227,6 +243,7 @@ impl BrowserError {
                 | BrowserError::DriverStart { .. }
                 | BrowserError::VersionMismatch { .. }
                 | BrowserError::Session { .. }
+                | BrowserError::GridBusy { .. }
                 | BrowserError::Unavailable(_)
         )
     }
@@ -239,6 +256,8 @@ impl BrowserError {
             | BrowserError::VersionMismatch { .. }
             | BrowserError::Session { .. }
             | BrowserError::Unavailable(_) => "browser_start",
+            BrowserError::GridBusy { .. } => "grid_busy",
+            BrowserError::GridLost { .. } => "browser_lost",
             BrowserError::NotFound { .. } | BrowserError::NotReady { .. } => "element_missing",
             BrowserError::TextNotFound { .. } => "text_missing",
             BrowserError::NoDialog { .. } => "dialog_missing",

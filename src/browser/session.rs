@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::address;
 use super::driver::default_chromium;
+use super::grid;
 use super::js;
 use super::{BrowserError, DialogPolicy, DriverKind, Settings};
 
@@ -111,6 +112,9 @@ pub struct Browser {
     /// at all when that command is a navigation (which starts at the top anyway).
     pub(super) leave_pending: AtomicBool,
     pub(super) downloads: Option<PathBuf>,
+    /// The remote WebDriver's URL (a Selenium Grid): downloads go through the Grid's
+    /// managed downloads. `None` for a local chromedriver.
+    pub(super) grid: Option<String>,
     /// `Settings::allowed_hosts`: empty for any host.
     pub(super) allowed_hosts: Vec<String>,
     /// The browser answers HTTP logins (`Settings::http_auth`).
@@ -224,7 +228,9 @@ impl Browser {
             args.push("--headless=new".into());
         }
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
+        // A remote node's user is unknown: its Chromium gets --no-sandbox too, as
+        // Chromium refuses to start as root without it (and Grid images run it so).
+        if remote || unsafe { libc::geteuid() } == 0 {
             args.push("--no-sandbox".into());
         }
         for flag in [
@@ -272,6 +278,8 @@ impl Browser {
             std::fs::create_dir_all(dir).map_err(|e| BrowserError::Session {
                 reason: format!("cannot create the download folder {}: {e}", dir.display()),
             })?;
+        }
+        if let (Some(dir), false) = (downloads, remote) {
             chrome["prefs"] = json!({
                 "download.default_directory": dir.display().to_string(),
                 "download.prompt_for_download": false,
@@ -291,23 +299,32 @@ impl Browser {
                 "implicit": 0,
             },
         });
-        let Value::Object(caps) = caps else {
+        let Value::Object(mut caps) = caps else {
             unreachable!("capabilities are an object literal")
         };
-        let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(caps);
-        let connect = builder.connect(webdriver_url);
-        let client = match tokio::time::timeout(settings.startup_timeout, connect).await {
-            Err(_) => {
-                return Err(BrowserError::Session {
-                    reason: format!(
-                        "no session after {} s at {webdriver_url}",
-                        settings.startup_timeout.as_secs()
-                    ),
-                })
+        let client = if remote {
+            if downloads.is_some() {
+                // The Grid keeps the files on the node; juru fetches them after each
+                // download (`download`).
+                caps.insert("se:downloadsEnabled".into(), json!(true));
             }
-            Ok(Err(e)) => return Err(session_error(e)),
-            Ok(Ok(c)) => c,
+            connect_remote(webdriver_url, caps, settings).await?
+        } else {
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            builder.capabilities(caps);
+            let connect = builder.connect(webdriver_url);
+            match tokio::time::timeout(settings.startup_timeout, connect).await {
+                Err(_) => {
+                    return Err(BrowserError::Session {
+                        reason: format!(
+                            "no session after {} s at {webdriver_url}",
+                            settings.startup_timeout.as_secs()
+                        ),
+                    })
+                }
+                Ok(Err(e)) => return Err(session_error(e)),
+                Ok(Ok(c)) => c,
+            }
         };
         let mut browser = Browser {
             client,
@@ -320,13 +337,14 @@ impl Browser {
             frames: Mutex::new(Vec::new()),
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
+            grid: remote.then(|| webdriver_url.trim_end_matches('/').to_string()),
             allowed_hosts: settings.allowed_hosts.clone(),
             http_login: settings.http_auth.is_some(),
             guard_sync: address::guard(&settings.allowed_hosts, false),
             guard_async: address::guard(&settings.allowed_hosts, true),
             _profile: profile,
         };
-        if let Some(dir) = downloads {
+        if let (Some(dir), false) = (downloads, remote) {
             // Headless Chromium honours this more reliably than the profile prefs.
             let _ = browser
                 .cdp(
@@ -987,9 +1005,9 @@ impl Browser {
 
 /// A WebDriver command fantoccini has no method for: POST `/session/{id}/{path}`.
 #[derive(Debug)]
-struct Raw {
-    path: &'static str,
-    body: Value,
+pub(super) struct Raw {
+    pub path: &'static str,
+    pub body: Value,
 }
 
 impl WebDriverCompatibleCommand for Raw {
@@ -1007,6 +1025,30 @@ impl WebDriverCompatibleCommand for Raw {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// A WebDriver command fantoccini has no method for: GET `/session/{id}/{path}`.
+#[derive(Debug)]
+pub(super) struct RawGet {
+    pub path: &'static str,
+}
+
+impl WebDriverCompatibleCommand for RawGet {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::GET, None)
     }
 }
 
@@ -1057,9 +1099,115 @@ pub(super) fn quote_list(values: &Value) -> String {
 }
 
 pub(super) fn command(action: impl Into<String>, source: CmdError) -> BrowserError {
+    if let Some(url) = remote_url() {
+        if grid::is_lost(&source) {
+            return BrowserError::GridLost {
+                action: action.into(),
+                grid: url,
+                detail: source.to_string(),
+            };
+        }
+    }
     BrowserError::Command {
         action: action.into(),
         source,
+    }
+}
+
+/// The remote WebDriver this process opened sessions on (`[browser] webdriver_url`
+/// is one per agent), for errors that name it.
+static REMOTE: Mutex<Option<String>> = Mutex::new(None);
+
+/// When every slot of the Grid at `url` is busy: logs so, and returns how many
+/// slots it has.
+async fn full_grid(url: &str) -> Option<usize> {
+    match grid::slots(url).await {
+        Some((total, busy)) if total > 0 && busy >= total => {
+            tracing::warn!("{}", grid::waiting_line(url, total));
+            Some(total)
+        }
+        _ => None,
+    }
+}
+
+fn remote_url() -> Option<String> {
+    REMOTE.lock().ok().and_then(|r| r.clone())
+}
+
+/// Opens a session on a remote WebDriver (a Selenium Grid). When every slot is
+/// busy the Grid queues the request: juru says so once in the log and waits up to
+/// `Settings::grid_wait`, asking again when the Grid's own queue gives up first.
+async fn connect_remote(
+    url: &str,
+    caps: serde_json::Map<String, Value>,
+    settings: &Settings,
+) -> Result<Client, BrowserError> {
+    let url = url.trim_end_matches('/');
+    if let Ok(mut r) = REMOTE.lock() {
+        *r = Some(url.to_string());
+    }
+    let start = Instant::now();
+    let mut told: Option<usize> = None;
+    loop {
+        // Tell once that the wait is for a slot (not a slow start).
+        if told.is_none() {
+            told = full_grid(url).await;
+        }
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(caps.clone());
+        let connect = builder.connect(url);
+        tokio::pin!(connect);
+        let remaining = settings.grid_wait.saturating_sub(start.elapsed());
+        let attempt = tokio::time::timeout(remaining, async {
+            if told.is_none() {
+                tokio::select! {
+                    r = &mut connect => return r,
+                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+                }
+                told = full_grid(url).await;
+            }
+            connect.await
+        })
+        .await;
+        let busy = |told: Option<usize>| BrowserError::GridBusy {
+            line: match told {
+                Some(n) => grid::waiting_line(url, n),
+                None => format!("waiting for a free browser on the grid at {url}"),
+            },
+            waited: settings.grid_wait,
+        };
+        match attempt {
+            Ok(Ok(client)) => {
+                if told.is_some() {
+                    tracing::info!(
+                        "a browser on the grid at {url} became free after {:.0} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                return Ok(client);
+            }
+            Err(_) => return Err(busy(told)),
+            Ok(Err(e)) => {
+                let text = e.to_string();
+                if grid::is_queue_timeout(&text) {
+                    if start.elapsed() >= settings.grid_wait {
+                        return Err(busy(told));
+                    }
+                    continue;
+                }
+                if matches!(
+                    e,
+                    NewSessionError::Failed(_)
+                        | NewSessionError::FailedC(_)
+                        | NewSessionError::Lost(_)
+                ) {
+                    return Err(BrowserError::Session {
+                        reason: format!("the grid at {url} does not answer: {text}"),
+                    });
+                }
+                return Err(session_error(e));
+            }
+        }
     }
 }
 

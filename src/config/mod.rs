@@ -180,6 +180,7 @@ struct BrowserFile {
     window_size: Option<Spanned<String>>,
     unexpected_dialog: Option<Spanned<String>>,
     driver_log: Option<bool>,
+    grid_wait: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -464,6 +465,13 @@ impl BrowserFile {
                 problems,
             ),
             window_size,
+            grid_wait: duration_field(
+                &self.grid_wait,
+                "browser.grid_wait",
+                defaults.grid_wait,
+                at,
+                problems,
+            ),
         }
     }
 }
