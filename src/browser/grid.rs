@@ -23,6 +23,11 @@ use super::BrowserError;
 /// does not answer).
 pub(super) async fn slots(url: &str) -> Option<(usize, usize)> {
     let status = get_json(&format!("{}/status", url.trim_end_matches('/'))).await?;
+    count_slots(&status)
+}
+
+/// (slots, busy slots) of the nodes that are up in a Grid 4 `/status` document.
+fn count_slots(status: &Value) -> Option<(usize, usize)> {
     let nodes = status["value"]["nodes"].as_array()?;
     let (mut total, mut busy) = (0, 0);
     for node in nodes {
@@ -189,19 +194,12 @@ mod tests {
 
     #[test]
     fn counts_busy_slots_of_nodes_that_are_up() {
-        // The counting part of `slots`, on a status document as Grid 4 writes it.
         let status = json!({"value": {"ready": false, "nodes": [
             {"availability": "UP", "slots": [{"session": {"sessionId": "a"}}, {"session": null}]},
             {"availability": "DOWN", "slots": [{"session": null}]},
         ]}});
-        let nodes = status["value"]["nodes"].as_array().unwrap();
-        let up: Vec<_> = nodes
-            .iter()
-            .filter(|n| n["availability"] == "UP")
-            .flat_map(|n| n["slots"].as_array().unwrap().iter())
-            .collect();
-        assert_eq!(up.len(), 2);
-        assert_eq!(up.iter().filter(|s| !s["session"].is_null()).count(), 1);
+        assert_eq!(count_slots(&status), Some((2, 1)));
+        assert_eq!(count_slots(&json!({"value": {"ready": true}})), None);
     }
 
     #[test]

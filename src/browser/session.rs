@@ -1193,6 +1193,10 @@ async fn connect_remote(
                     if start.elapsed() >= settings.grid_wait {
                         return Err(busy(told));
                     }
+                    tracing::info!(
+                        "the grid at {url} gave up on the request for a browser (its own queue timeout); asking again, {:.0} s of browser.grid_wait left",
+                        settings.grid_wait.saturating_sub(start.elapsed()).as_secs_f64()
+                    );
                     continue;
                 }
                 if matches!(

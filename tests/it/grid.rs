@@ -80,12 +80,18 @@ fn chromium_node(max_sessions: u32) -> Vec<String> {
 impl Grid {
     /// A standalone Grid with one node of `max_sessions` Chromium slots.
     pub fn standalone(max_sessions: u32) -> Grid {
+        Grid::standalone_with(max_sessions, &[])
+    }
+
+    /// [`Grid::standalone`] with more server options.
+    pub fn standalone_with(max_sessions: u32, extra: &[&str]) -> Grid {
         let port = free_port();
         let mut grid = Grid::empty(port);
         let mut args: Vec<String> = ["standalone", "--port", &port.to_string()]
             .iter()
             .map(|s| s.to_string())
             .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(chromium_node(max_sessions));
         grid.start("standalone", &args);
         grid.wait_ready(max_sessions as usize);
@@ -408,13 +414,7 @@ fn a_grid_that_stays_full_stops_the_run_naming_it() {
     let grid = Grid::standalone(1);
     let portal = PortalHandle::start();
     // Someone else holds the only slot for the whole run.
-    let (code, body) = http(
-        "POST",
-        &format!("{}/session", grid.url),
-        Some(r#"{"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{"args":["--headless=new","--no-sandbox"]}}}}"#),
-    )
-    .expect("the grid answers");
-    assert_eq!(code, 200, "{body}");
+    hold_slot(&grid);
     let p = Project::new();
     use_grid(&p, &grid, "grid_wait = \"2s\"");
     lab_bot(
@@ -443,6 +443,91 @@ fn process(item) {
     assert_eq!(items[0].state, "pending", "{run}");
     assert_eq!(items[0].attempts, 1, "{run}");
     assert!(portal.archive().is_empty());
+}
+
+/// Takes the Grid's only slot from outside juru; returns the session's id.
+fn hold_slot(grid: &Grid) -> String {
+    let mut tries = 0;
+    loop {
+        let (code, body) = http(
+            "POST",
+            &format!("{}/session", grid.url),
+            Some(r#"{"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{"args":["--headless=new","--no-sandbox"]}}}}"#),
+        )
+        .expect("the grid answers");
+        // A Grid with a short queue timeout may give up while Chromium starts.
+        tries += 1;
+        if code != 200 && body.contains("New session request timed out") && tries < 5 {
+            continue;
+        }
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        return v["value"]["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+    }
+}
+
+#[test]
+fn the_wait_outlasts_the_grids_own_queue_timeout() {
+    // The Grid gives up on a queued request after 4 s; juru asks again until a slot
+    // is free (its own browser.grid_wait is a minute).
+    let grid = Grid::standalone_with(1, &["--session-request-timeout", "4"]);
+    let portal = PortalHandle::start();
+    let held = hold_slot(&grid);
+    let p = Project::new();
+    use_grid(&p, &grid, "grid_wait = \"60s\"");
+    lab_bot(
+        &p,
+        r##"
+fn process(item) {
+    browser.open(`${vars.portal_url}/lab/formulir`);
+    item.output("Judul", browser.title());
+}
+"##,
+        "",
+        1,
+    );
+    let var = format!("portal_url={}", portal.url());
+    let mut juru = p.spawn_logged(&["run", "lab", "--var", &var], "juru.log");
+    let log = || std::fs::read_to_string(p.path("juru.log")).unwrap_or_default();
+    let start = Instant::now();
+    while !log()
+        .contains("gave up on the request for a browser (its own queue timeout); asking again")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "juru never asked again\n{}\n{}",
+            log(),
+            grid.logs()
+        );
+        assert!(juru.try_wait().unwrap().is_none(), "juru ended\n{}", log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, body) =
+        http("DELETE", &format!("{}/session/{held}", grid.url), None).expect("the grid answers");
+    assert_eq!(code, 200, "{body}");
+    let status = loop {
+        if let Some(s) = juru.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "juru did not finish\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(status.success(), "{}", log());
+    let items = p.run_items();
+    assert_eq!(items[0].state, "done", "{}", log());
+    assert_eq!(items[0].attempts, 1, "{}", log());
+    let line = format!(
+        "waiting for a free browser on the grid at {}: all 1 slot busy",
+        grid.url
+    );
+    assert_eq!(log().matches(&line).count(), 1, "{}", log());
 }
 
 #[test]
