@@ -1004,4 +1004,18 @@ mod tests {
         let err = AgentConfig::parse("a.toml", text).unwrap_err();
         assert!(err.to_string().contains("not both"), "{err}");
     }
+
+    #[test]
+    fn grid_wait_is_a_duration() {
+        let text = "[browser]\nwebdriver_url = \"http://127.0.0.1:4444\"\ngrid_wait = \"90s\"\n";
+        let c = AgentConfig::parse("a.toml", text).unwrap();
+        assert_eq!(c.browser.grid_wait, std::time::Duration::from_secs(90));
+        let c = AgentConfig::parse("a.toml", "").unwrap();
+        assert_eq!(c.browser.grid_wait, std::time::Duration::from_secs(600));
+        let err = AgentConfig::parse("a.toml", "[browser]\ngrid_wait = \"sebentar\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("a.toml:2:13: browser.grid_wait: expected a duration"),
+            "{err}"
+        );
+    }
 }
