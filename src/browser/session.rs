@@ -1118,14 +1118,14 @@ pub(super) fn command(action: impl Into<String>, source: CmdError) -> BrowserErr
 /// is one per agent), for errors that name it.
 static REMOTE: Mutex<Option<String>> = Mutex::new(None);
 
-/// When every slot of the Grid at `url` is busy: logs so, and returns how many
-/// slots it has.
+/// How long a new session on a Grid may take before juru looks whether it waits
+/// for a free slot.
+const GRID_START: Duration = Duration::from_secs(3);
+
+/// When every slot of the Grid at `url` is busy: how many slots it has.
 async fn full_grid(url: &str) -> Option<usize> {
     match grid::slots(url).await {
-        Some((total, busy)) if total > 0 && busy >= total => {
-            tracing::warn!("{}", grid::waiting_line(url, total));
-            Some(total)
-        }
+        Some((total, busy)) if total > 0 && busy >= total => Some(total),
         _ => None,
     }
 }
@@ -1147,12 +1147,9 @@ async fn connect_remote(
         *r = Some(url.to_string());
     }
     let start = Instant::now();
+    // How many slots the Grid has, once juru said it waits for one of them.
     let mut told: Option<usize> = None;
     loop {
-        // Tell once that the wait is for a slot (not a slow start).
-        if told.is_none() {
-            told = full_grid(url).await;
-        }
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(caps.clone());
         let connect = builder.connect(url);
@@ -1160,21 +1157,34 @@ async fn connect_remote(
         let remaining = settings.grid_wait.saturating_sub(start.elapsed());
         let attempt = tokio::time::timeout(remaining, async {
             if told.is_none() {
+                // A free slot starts a browser within a few seconds.
                 tokio::select! {
                     r = &mut connect => return r,
-                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+                    _ = tokio::time::sleep(GRID_START) => {}
                 }
-                told = full_grid(url).await;
+                // Every slot busy: it may be this request's own (its session being
+                // made right now); if so the answer comes within a moment.
+                if let Some(total) = full_grid(url).await {
+                    tokio::select! {
+                        r = &mut connect => return r,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                    tracing::warn!("{}", grid::waiting_line(url, total));
+                    told = Some(total);
+                }
             }
             connect.await
         })
         .await;
-        let busy = |told: Option<usize>| BrowserError::GridBusy {
-            line: match told {
+        let busy = |told: Option<usize>| async move {
+            let line = match told.or(full_grid(url).await) {
                 Some(n) => grid::waiting_line(url, n),
                 None => format!("waiting for a free browser on the grid at {url}"),
-            },
-            waited: settings.grid_wait,
+            };
+            BrowserError::GridBusy {
+                line,
+                waited: settings.grid_wait,
+            }
         };
         match attempt {
             Ok(Ok(client)) => {
@@ -1186,12 +1196,12 @@ async fn connect_remote(
                 }
                 return Ok(client);
             }
-            Err(_) => return Err(busy(told)),
+            Err(_) => return Err(busy(told).await),
             Ok(Err(e)) => {
                 let text = e.to_string();
                 if grid::is_queue_timeout(&text) {
                     if start.elapsed() >= settings.grid_wait {
-                        return Err(busy(told));
+                        return Err(busy(told).await);
                     }
                     tracing::info!(
                         "the grid at {url} gave up on the request for a browser (its own queue timeout); asking again, {:.0} s of browser.grid_wait left",

@@ -1012,9 +1012,11 @@ mod tests {
         assert_eq!(c.browser.grid_wait, std::time::Duration::from_secs(90));
         let c = AgentConfig::parse("a.toml", "").unwrap();
         assert_eq!(c.browser.grid_wait, std::time::Duration::from_secs(600));
-        let err = AgentConfig::parse("a.toml", "[browser]\ngrid_wait = \"sebentar\"\n").unwrap_err();
+        let err =
+            AgentConfig::parse("a.toml", "[browser]\ngrid_wait = \"sebentar\"\n").unwrap_err();
         assert!(
-            err.to_string().contains("a.toml:2:13: browser.grid_wait: expected a duration"),
+            err.to_string()
+                .contains("a.toml:2:13: browser.grid_wait: expected a duration"),
             "{err}"
         );
     }

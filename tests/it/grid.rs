@@ -384,7 +384,7 @@ fn a_run_waits_for_a_free_slot_and_says_so() {
         &p,
         r##"
 fn process(item) {
-    browser.open(`${vars.portal_url}/lab/lambat?detik=3`);
+    browser.open(`${vars.portal_url}/lab/lambat?detik=8`);
     item.output("Hasil", browser.text("#selesai"));
 }
 "##,
