@@ -290,7 +290,12 @@ impl Browser {
                 "downloads are not enabled for this browser session".into(),
             ));
         };
-        if self.grid.is_some() {
+        if let Some(grid) = &self.grid {
+            if !self.grid_downloads {
+                return Err(BrowserError::Io(format!(
+                    "the grid at {grid} does not keep the files its browsers download, so `{selector}` cannot be downloaded: start its nodes with --enable-managed-downloads true"
+                )));
+            }
             return self.download_from_grid(selector, &dir).await;
         }
         let before = complete_files(&dir);

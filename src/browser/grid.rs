@@ -18,31 +18,72 @@ use tokio::net::TcpStream;
 
 use super::BrowserError;
 
-/// How many browser slots the Grid has and how many run a session now, read from
-/// `GET {url}/status`; `None` when the server does not say (not a Grid 4, or it
-/// does not answer).
-pub(super) async fn slots(url: &str) -> Option<(usize, usize)> {
+/// What a Grid 4's `GET /status` says of its nodes that are up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Slots {
+    pub total: usize,
+    /// Slots running a session now.
+    pub busy: usize,
+    /// Some node keeps the files its browsers download (`--enable-managed-downloads`).
+    pub downloads: bool,
+}
+
+/// The Grid's slots; `None` when the server does not say (not a Grid 4, or it does
+/// not answer).
+pub(super) async fn slots(url: &str) -> Option<Slots> {
     let status = get_json(&format!("{}/status", url.trim_end_matches('/'))).await?;
     count_slots(&status)
 }
 
-/// (slots, busy slots) of the nodes that are up in a Grid 4 `/status` document.
-fn count_slots(status: &Value) -> Option<(usize, usize)> {
+fn count_slots(status: &Value) -> Option<Slots> {
     let nodes = status["value"]["nodes"].as_array()?;
-    let (mut total, mut busy) = (0, 0);
+    let mut slots = Slots {
+        total: 0,
+        busy: 0,
+        downloads: false,
+    };
     for node in nodes {
         if node["availability"].as_str().is_some_and(|a| a != "UP") {
             continue;
         }
         for slot in node["slots"].as_array().into_iter().flatten() {
-            total += 1;
+            slots.total += 1;
             if !slot["session"].is_null() {
-                busy += 1;
+                slots.busy += 1;
+            }
+            if slot["stereotype"]["se:downloadsEnabled"] == true {
+                slots.downloads = true;
             }
         }
     }
-    Some((total, busy))
+    Some(slots)
 }
+
+/// Whether the Grid's new-session queue holds the request carrying `marker` (juru
+/// sends it as the capability `juru:request`): it waits for a slot, rather than a
+/// slot starting its browser. `None` when the server does not say.
+pub(super) async fn queued(url: &str, marker: &str) -> Option<bool> {
+    let queue = get_json(&format!(
+        "{}/se/grid/newsessionqueue/queue",
+        url.trim_end_matches('/')
+    ))
+    .await?;
+    in_queue(&queue, marker)
+}
+
+fn in_queue(queue: &Value, marker: &str) -> Option<bool> {
+    let requests = queue["value"].as_array()?;
+    Some(requests.iter().any(|r| {
+        r["capabilities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c[MARKER] == marker)
+    }))
+}
+
+/// The capability that marks juru's new-session request in the Grid's queue.
+pub(super) const MARKER: &str = "juru:request";
 
 /// The sentence juru logs while it waits for a free slot.
 pub(super) fn waiting_line(url: &str, total: usize) -> String {
@@ -196,10 +237,34 @@ mod tests {
     fn counts_busy_slots_of_nodes_that_are_up() {
         let status = json!({"value": {"ready": false, "nodes": [
             {"availability": "UP", "slots": [{"session": {"sessionId": "a"}}, {"session": null}]},
-            {"availability": "DOWN", "slots": [{"session": null}]},
+            {"availability": "DOWN", "slots": [{"session": null, "stereotype": {"se:downloadsEnabled": true}}]},
         ]}});
-        assert_eq!(count_slots(&status), Some((2, 1)));
+        assert_eq!(
+            count_slots(&status),
+            Some(Slots {
+                total: 2,
+                busy: 1,
+                downloads: false
+            })
+        );
+        let status = json!({"value": {"nodes": [{"availability": "UP", "slots": [
+            {"session": null, "stereotype": {"browserName": "chrome", "se:downloadsEnabled": true}},
+        ]}]}});
+        assert!(count_slots(&status).unwrap().downloads);
         assert_eq!(count_slots(&json!({"value": {"ready": true}})), None);
+    }
+
+    #[test]
+    fn finds_its_request_in_the_queue() {
+        let queue = json!({"value": [{"requestId": "r1", "capabilities": [
+            {"browserName": "chrome", "juru:request": "41-0"},
+        ]}]});
+        assert_eq!(in_queue(&queue, "41-0"), Some(true));
+        assert_eq!(in_queue(&queue, "41-1"), Some(false));
+        assert_eq!(
+            in_queue(&json!({"value": {"error": "unknown command"}}), "41-0"),
+            None
+        );
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub struct Browser {
     /// The remote WebDriver's URL (a Selenium Grid): downloads go through the Grid's
     /// managed downloads. `None` for a local chromedriver.
     pub(super) grid: Option<String>,
+    /// The Grid keeps this session's downloads (`se:downloadsEnabled`).
+    pub(super) grid_downloads: bool,
     /// `Settings::allowed_hosts`: empty for any host.
     pub(super) allowed_hosts: Vec<String>,
     /// The browser answers HTTP logins (`Settings::http_auth`).
@@ -302,10 +304,16 @@ impl Browser {
         let Value::Object(mut caps) = caps else {
             unreachable!("capabilities are an object literal")
         };
+        let mut grid_downloads = false;
         let client = if remote {
-            if downloads.is_some() {
-                // The Grid keeps the files on the node; juru fetches them after each
-                // download (`download`).
+            // The Grid keeps downloaded files on the node when its nodes offer it;
+            // juru fetches them after each download (`download`). Asked of a Grid
+            // whose nodes do not, no slot would ever match.
+            grid_downloads = downloads.is_some()
+                && grid::slots(webdriver_url)
+                    .await
+                    .is_some_and(|s| s.downloads);
+            if grid_downloads {
                 caps.insert("se:downloadsEnabled".into(), json!(true));
             }
             connect_remote(webdriver_url, caps, settings).await?
@@ -338,6 +346,7 @@ impl Browser {
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
             grid: remote.then(|| webdriver_url.trim_end_matches('/').to_string()),
+            grid_downloads,
             allowed_hosts: settings.allowed_hosts.clone(),
             http_login: settings.http_auth.is_some(),
             guard_sync: address::guard(&settings.allowed_hosts, false),
@@ -1125,7 +1134,7 @@ const GRID_START: Duration = Duration::from_secs(3);
 /// When every slot of the Grid at `url` is busy: how many slots it has.
 async fn full_grid(url: &str) -> Option<usize> {
     match grid::slots(url).await {
-        Some((total, busy)) if total > 0 && busy >= total => Some(total),
+        Some(s) if s.total > 0 && s.busy >= s.total => Some(s.total),
         _ => None,
     }
 }
@@ -1149,6 +1158,15 @@ async fn connect_remote(
     let start = Instant::now();
     // How many slots the Grid has, once juru said it waits for one of them.
     let mut told: Option<usize> = None;
+    // Marks this request in the Grid's queue (chromedriver ignores it).
+    static REQUESTS: AtomicU64 = AtomicU64::new(0);
+    let marker = format!(
+        "{}-{}",
+        std::process::id(),
+        REQUESTS.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut caps = caps;
+    caps.insert(grid::MARKER.into(), json!(marker));
     loop {
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(caps.clone());
@@ -1162,15 +1180,23 @@ async fn connect_remote(
                     r = &mut connect => return r,
                     _ = tokio::time::sleep(GRID_START) => {}
                 }
-                // Every slot busy: it may be this request's own (its session being
-                // made right now); if so the answer comes within a moment.
-                if let Some(total) = full_grid(url).await {
-                    tokio::select! {
-                        r = &mut connect => return r,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                // Still in the Grid's queue, with every slot busy: it waits for a
+                // slot. (A slow node starting this request's browser has taken it
+                // out of the queue, and its slot counts as busy.)
+                let queued = grid::queued(url, &marker).await;
+                if queued != Some(false) {
+                    if let Some(total) = full_grid(url).await {
+                        if queued.is_none() {
+                            // No queue to look at: the busy slot may be this
+                            // request's own, whose answer then comes within a moment.
+                            tokio::select! {
+                                r = &mut connect => return r,
+                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            }
+                        }
+                        tracing::warn!("{}", grid::waiting_line(url, total));
+                        told = Some(total);
                     }
-                    tracing::warn!("{}", grid::waiting_line(url, total));
-                    told = Some(total);
                 }
             }
             connect.await

@@ -58,14 +58,14 @@ fn free_port() -> u16 {
 }
 
 /// The node options that make Grid 4 start Debian's Chromium with its chromedriver.
-fn chromium_node(max_sessions: u32) -> Vec<String> {
+fn chromium_node(max_sessions: u32, downloads: bool) -> Vec<String> {
     [
         "--detect-drivers",
         "false",
         "--selenium-manager",
         "false",
         "--enable-managed-downloads",
-        "true",
+        if downloads { "true" } else { "false" },
         "--driver-configuration",
         "display-name=chromium",
         r#"stereotype={"browserName":"chrome","goog:chromeOptions":{"binary":"/usr/bin/chromium"}}"#,
@@ -83,8 +83,17 @@ impl Grid {
         Grid::standalone_with(max_sessions, &[])
     }
 
+    /// A standalone Grid of one slot whose node does not keep downloaded files.
+    pub fn standalone_without_downloads() -> Grid {
+        Grid::standalone_of(1, &[], false)
+    }
+
     /// [`Grid::standalone`] with more server options.
     pub fn standalone_with(max_sessions: u32, extra: &[&str]) -> Grid {
+        Grid::standalone_of(max_sessions, extra, true)
+    }
+
+    fn standalone_of(max_sessions: u32, extra: &[&str], downloads: bool) -> Grid {
         let port = free_port();
         let mut grid = Grid::empty(port);
         let mut args: Vec<String> = ["standalone", "--port", &port.to_string()]
@@ -92,7 +101,7 @@ impl Grid {
             .map(|s| s.to_string())
             .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(chromium_node(max_sessions));
+        args.extend(chromium_node(max_sessions, downloads));
         grid.start("standalone", &args);
         grid.wait_ready(max_sessions as usize);
         grid
@@ -136,7 +145,7 @@ impl Grid {
             .iter()
             .map(|s| s.to_string())
             .collect();
-            args.extend(chromium_node(1));
+            args.extend(chromium_node(1, true));
             grid.start(&format!("node{n}"), &args);
         }
         grid.wait_ready(nodes);
@@ -651,4 +660,41 @@ fn process(item) {
         .permissions()
         .mode();
     assert_eq!(mode & 0o022, 0, "{mode:o}");
+}
+
+#[test]
+fn a_grid_without_managed_downloads_still_gives_browsers_and_says_why_downloads_fail() {
+    let grid = Grid::standalone_without_downloads();
+    let portal = PortalHandle::start();
+    let p = Project::new();
+    use_grid(&p, &grid, "");
+    lab_bot(
+        &p,
+        r##"
+fn process(item) {
+    browser.open(`${vars.portal_url}/lab/ekspor`);
+    item.output("Judul", browser.title());
+    item.output("Berkas", browser.download("#unduh"));
+}
+"##,
+        "[run]\nmax_retries = 0",
+        1,
+    );
+    let run = run_lab(&p, &portal, &[]);
+    let items = p.run_items();
+    assert_eq!(items[0].state, "system_exception", "{run}\n{}", grid.logs());
+    let reason = items[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "the grid at {} does not keep the files its browsers download, so `#unduh` cannot be downloaded: start its nodes with --enable-managed-downloads true",
+            grid.url
+        )),
+        "{reason}\n{run}"
+    );
+    // The session itself started (the page was open).
+    assert_eq!(
+        outputs(&items[0])["Judul"],
+        "Ekspor - Layanan Perizinan Kabupaten Contoh",
+        "{run}"
+    );
 }
