@@ -132,7 +132,7 @@ pub enum BrowserError {
     GridBusy { line: String, waited: Duration },
     /// The remote browser session is gone: the Grid cannot reach the node that held
     /// it (the node died) or no longer knows the session. A new session may work.
-    #[error("{action} failed: the browser session on the grid at {grid} is gone (its node stopped or was restarted): {detail}")]
+    #[error("{action} failed: the browser session on the grid at {grid} is gone (its node stopped, or the grid ended the session): {detail}")]
     GridLost {
         action: String,
         grid: String,

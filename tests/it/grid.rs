@@ -416,6 +416,14 @@ fn process(item) {
         grid.url
     );
     assert_eq!(run.stderr().matches(&line).count(), 1, "{run}");
+    // The second session came when the first one ended.
+    assert!(
+        run.stderr().contains(&format!(
+            "a browser on the grid at {} became free after",
+            grid.url
+        )),
+        "{run}"
+    );
 }
 
 #[test]
