@@ -67,9 +67,20 @@ pub struct StoreSettings {
     pub path: PathBuf,
     pub url: Option<String>,
     pub password_secret: Option<String>,
+    /// `files`: where run folders go (default `runs` in the data folder); a fleet
+    /// puts them on a file system every agent mounts at the same path.
+    pub files: Option<PathBuf>,
 }
 
 impl AgentConfig {
+    /// The folder of run folders, for a data folder `data`.
+    pub fn runs_dir(&self, data: &Path) -> PathBuf {
+        match &self.store.files {
+            Some(f) => data.join(f),
+            None => data.join("runs"),
+        }
+    }
+
     /// Where the store is, for a data folder `data`.
     pub fn store_location(&self, data: &Path) -> crate::store::Location {
         match &self.store.url {
@@ -278,6 +289,7 @@ struct StoreFile {
     path: Option<String>,
     url: Option<Spanned<String>>,
     password_secret: Option<Spanned<String>>,
+    files: Option<String>,
 }
 
 impl StoreFile {
@@ -322,6 +334,7 @@ impl StoreFile {
             path: PathBuf::from(self.path.unwrap_or_else(|| "juru.db".into())),
             url,
             password_secret: self.password_secret.map(|p| p.into_inner()),
+            files: self.files.map(PathBuf::from),
         }
     }
 }

@@ -359,10 +359,15 @@ async fn execute_in_span(
     let commands;
     let todo_count = todo.len();
     let start_commands;
-    let pid_file = dir.join("chromedriver.pid");
+    // The agents of a fleet share the run folder: each keeps its own driver files.
+    let own = match fleet {
+        Some(_) => format!(".{}", store::fleet::agent_name()),
+        None => String::new(),
+    };
+    let pid_file = dir.join(format!("chromedriver{own}.pid"));
     Driver::kill_recorded(&pid_file);
     crate::browser::sweep_profiles();
-    let driver_log = dir.join("chromedriver.log");
+    let driver_log = dir.join(format!("chromedriver{own}.log"));
     // chromedriver starts when the script first uses the browser (shared by the workers).
     let driver = Arc::new(LazyDriver::new(
         opts.config.browser.clone(),
@@ -1169,7 +1174,10 @@ fn new_run_folder(
     bot: &str,
     at: DateTime<Utc>,
 ) -> Result<(String, PathBuf), RunError> {
-    let runs_dir = opts.data_dir.join("runs");
+    // Kept absolute in the store: the agents of a fleet work in different folders
+    // but find a run's files where its folder says.
+    let runs_dir = opts.config.runs_dir(&opts.data_dir);
+    let runs_dir = std::path::absolute(&runs_dir).unwrap_or(runs_dir);
     let id = new_run_id(store, &runs_dir, bot, at, opts.config.time_zone)?;
     let dir = runs_dir.join(&id);
     std::fs::create_dir_all(&dir).map_err(|e| {

@@ -84,13 +84,20 @@ pub(crate) fn boot_id() -> Option<String> {
         .map(|b| b.trim().to_string())
 }
 
+/// A process as `boot-id:pid:start-time`: unique on a machine (two processes can
+/// start in the same clock tick, so the start time alone is not), and never equal
+/// to a process of another boot.
 fn identity(pid: i64) -> Option<String> {
     let boot = boot_id()?;
+    Some(format!("{boot}:{pid}:{}", start_time(pid)?))
+}
+
+/// When the process started, in clock ticks since boot.
+fn start_time(pid: i64) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name, which is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 1..];
-    let start = rest.split_whitespace().nth(19)?;
-    Some(format!("{boot}:{start}"))
+    Some(rest.split_whitespace().nth(19)?.to_string())
 }
 
 /// Whether the process that owns a run is still there. On this machine (the
@@ -114,7 +121,13 @@ pub fn owner_alive(pid: Option<i64>, owner: Option<&str>, lease_until: Option<i6
         return false;
     }
     match owner {
-        Some(o) => identity(pid).is_none_or(|now| now == o),
+        // Stores written before the pid was part of it hold `boot-id:start-time`.
+        Some(o) => match (boot_id(), start_time(pid)) {
+            (Some(boot), Some(start)) => {
+                o == format!("{boot}:{pid}:{start}") || o == format!("{boot}:{start}")
+            }
+            _ => true,
+        },
         None => true,
     }
 }

@@ -200,7 +200,7 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
     // One output workbook and one set of mail, from the run's owner.
     let owner = projects
         .iter()
-        .position(|p| run.dir.starts_with(&*p.path("var").to_string_lossy()))
+        .position(|p| Path::new(&run.dir).starts_with(p.path("var")))
         .expect("the run folder is in one agent's data folder");
     let outputs: usize = projects
         .iter()
