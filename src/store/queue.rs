@@ -44,7 +44,8 @@ fn unix_now() -> i64 {
 
 impl Store {
     /// Claims the next free item of a run for this process: its index and whether
-    /// it may already be in the legacy system (its submitted mark).
+    /// it may already be in the legacy system (its submitted mark). A run that no
+    /// longer goes on (stopped, failed) gives out no item.
     pub fn claim_item(&self, run_id: &str) -> Result<Option<(usize, bool)>, StoreError> {
         let me = me();
         let claim = |db: &Db| -> Result<Option<(usize, bool)>, DbError> {
@@ -54,7 +55,9 @@ impl Store {
             };
             let Some(row) = db.query_opt(
                 &format!(
-                    "SELECT i.idx, i.submitted FROM items i WHERE {} ORDER BY i.idx LIMIT 1{lock}",
+                    "SELECT i.idx, i.submitted FROM items i WHERE {}
+                       AND EXISTS (SELECT 1 FROM runs r WHERE r.id = ?1 AND r.state = 'running')
+                     ORDER BY i.idx LIMIT 1{lock}",
                     free("?1", "?2", "?3")
                 ),
                 args![run_id, me.as_str(), unix_now()],
@@ -198,6 +201,11 @@ mod tests {
                  UPDATE items SET owner = 'other-boot:2' WHERE run_id = 'r1' AND idx = 0"
             ))
             .unwrap();
+            assert_eq!(b.claim_item("r1").unwrap(), None);
+            // A run that stopped gives out nothing.
+            a.db.batch("UPDATE items SET owner = NULL WHERE run_id = 'r1' AND idx = 0")
+                .unwrap();
+            a.finish_run("r1", "cancelled", None, "t").unwrap();
             assert_eq!(b.claim_item("r1").unwrap(), None);
         });
     }
