@@ -26,6 +26,8 @@ use crate::run::{self, MailStatus, RunError, RunOptions, RunState, RunSummary, S
 use crate::schedule;
 use crate::Problems;
 
+mod fleet;
+
 /// The name of the bundled example bot that `juru demo` runs.
 pub const DEMO_BOT: &str = "demo-perizinan";
 
@@ -290,6 +292,19 @@ pub enum Command {
         #[arg(long)]
         headed: bool,
     },
+    /// The store itself: bring its schema up to date, or copy its history into
+    /// another store (a PostgreSQL database a fleet shares, or a SQLite file).
+    Store {
+        #[command(subcommand)]
+        command: fleet::StoreCommand,
+    },
+    /// The agents that work on the store (`[agent] name`): host, process, whether
+    /// each is alive, its last heartbeat and the items it holds now.
+    Agents {
+        /// Print the agents as one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -422,8 +437,10 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Schedules {
                 action: Some(action),
                 ..
-            } => schedules_action(&cli.dirs, action),
-            Command::Schedules { count, from, .. } => schedules(&cli.dirs, count.into(), from),
+            } => tokio::task::block_in_place(|| schedules_action(&cli.dirs, action)),
+            Command::Schedules { count, from, .. } => {
+                tokio::task::block_in_place(|| schedules(&cli.dirs, count.into(), from))
+            }
             Command::Agent => agent(&cli.dirs).await,
             Command::Trigger { bot } => crate::agent::trigger(&agent_paths(&cli.dirs), &bot).await,
             Command::Run {
@@ -476,6 +493,8 @@ pub fn main(cli: Cli) -> ExitCode {
                 .await
             }
             Command::Shell { bot, headed } => shell(&cli.dirs, &bot, headed).await,
+            Command::Store { command } => fleet::store_command(&cli.dirs, command),
+            Command::Agents { json } => fleet::agents(&cli.dirs, json),
         }
     });
     finish_output(code)
@@ -924,7 +943,9 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                 json,
             )
         }
-        RunsCommand::List { bot, limit } => {
+        // These only use the store, whose PostgreSQL client blocks its thread: they
+        // leave the runtime's thread to it.
+        RunsCommand::List { bot, limit } => tokio::task::block_in_place(|| {
             let (config, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
@@ -939,15 +960,15 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
-        }
-        RunsCommand::Close { id } => {
+        }),
+        RunsCommand::Close { id } => tokio::task::block_in_place(|| {
             let (_, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
             };
             close_run(&store, &id)
-        }
-        RunsCommand::Show { id, all, json } => {
+        }),
+        RunsCommand::Show { id, all, json } => tokio::task::block_in_place(|| {
             let (config, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
@@ -972,7 +993,7 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
-        }
+        }),
     }
 }
 

@@ -79,10 +79,20 @@ impl AgentConfig {
                     .store
                     .password_secret
                     .as_ref()
-                    .and_then(|name| self.secrets.get(name).cloned()),
+                    .and_then(|name| self.secret(name)),
             },
             None => crate::store::Location::File(data.join(&self.store.path)),
         }
+    }
+}
+
+impl AgentConfig {
+    /// The secret `name`: the environment variable `JURU_SECRET_<NAME>` first,
+    /// then `secrets.toml`.
+    pub fn secret(&self, name: &str) -> Option<String> {
+        std::env::var(crate::mail::secret_variable(name))
+            .ok()
+            .or_else(|| self.secrets.get(name).cloned())
     }
 }
 
