@@ -150,12 +150,9 @@ fn target(
     match &mut location {
         Location::Postgres { url, password } => {
             if let Err(e) = url.parse::<postgres::Config>() {
+                // Not echoed: the address may hold a password.
                 return Err(format!(
-                    "--to: \"{}\" is not a PostgreSQL address ({e}); expected postgres://user@host:port/db",
-                    Location::Postgres {
-                        url: url.clone(),
-                        password: None
-                    }
+                    "--to: not a PostgreSQL address ({e}); expected postgres://user@host:port/db"
                 ));
             }
             if let Some(name) = secret {
@@ -276,7 +273,9 @@ fn copy(dirs: &Dirs, to: &str, secret: Option<&str>, json: bool) -> ExitCode {
             outln!("  {table:<width$}  {r:>8}  {a:>8}");
         }
         outln!("  {:<width$}  {read:>8}  {added:>8}", "total");
-        if added == 0 {
+        if read == 0 {
+            outln!("nothing to copy: the store holds no history yet");
+        } else if added == 0 {
             outln!("nothing new: the target already held every row");
         }
     }

@@ -165,6 +165,20 @@ pub enum Db {
     Postgres(Mutex<postgres::Client>),
 }
 
+/// Runs a call of the blocking PostgreSQL client. The client drives its connection
+/// on a small runtime of its own, which cannot start on a thread that drives async
+/// tasks: on a worker of a multi-threaded tokio runtime the thread is handed over
+/// to the call first ([`tokio::task::block_in_place`]); elsewhere (a plain or a
+/// blocking-pool thread) the call just runs.
+pub(crate) fn blocking<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
+    }
+}
+
 /// A lock key every deciding transaction on PostgreSQL takes ("juru" in ASCII).
 const WRITE_LOCK: i64 = 0x6a75_7275;
 
@@ -194,7 +208,7 @@ impl Db {
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
                 let refs = pg_args(args);
-                Ok(c.execute(pg_sql(sql).as_str(), &refs)?)
+                Ok(blocking(|| c.execute(pg_sql(sql).as_str(), &refs))?)
             }
         }
     }
@@ -231,7 +245,7 @@ impl Db {
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
                 let refs = pg_args(args);
-                let rows = c.query(pg_sql(sql).as_str(), &refs)?;
+                let rows = blocking(|| c.query(pg_sql(sql).as_str(), &refs))?;
                 rows.iter()
                     .map(|r| {
                         (0..r.len())
@@ -260,7 +274,10 @@ impl Db {
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(_) => Ok(self.pg().expect("postgres").batch_execute(sql)?),
+            Db::Postgres(_) => {
+                let mut c = self.pg().expect("postgres");
+                Ok(blocking(|| c.batch_execute(sql))?)
+            }
         }
     }
 

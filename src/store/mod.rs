@@ -348,8 +348,7 @@ impl Store {
                     config.connect_timeout(std::time::Duration::from_secs(10));
                 }
                 config.application_name("juru");
-                let client = config
-                    .connect(postgres::NoTls)
+                let client = db::blocking(|| config.connect(postgres::NoTls))
                     .map_err(|e| fail(format!("cannot connect: {}", DbError::from(e))))?;
                 Db::Postgres(std::sync::Mutex::new(client))
             }

@@ -292,7 +292,7 @@ fn store_copy_moves_a_sqlite_history_into_postgres_once_and_merges_two_machines(
     ]);
     assert_eq!(bad.code(), 2, "{bad}");
     assert!(
-        bad.stderr().contains("is not a PostgreSQL address"),
+        bad.stderr().contains("--to: not a PostgreSQL address"),
         "{bad}"
     );
 }
