@@ -243,7 +243,8 @@ fn store_copy_moves_a_sqlite_history_into_postgres_once_and_merges_two_machines(
         .find(|t| t["table"] == "runs")
         .cloned()
         .unwrap();
-    assert_eq!(runs_row["added"], 1, "{copy}");
+    // Run ids are the start time and the bot: runs of one second are one row.
+    assert_eq!(runs_row["added"], if id == id_b { 0 } else { 1 }, "{copy}");
     let store = Store::open(Location::Postgres {
         url: url.clone(),
         password: None,
@@ -254,6 +255,7 @@ fn store_copy_moves_a_sqlite_history_into_postgres_once_and_merges_two_machines(
         .unwrap()
         .into_iter()
         .map(|r| r.id)
+        .filter(|r| *r == id || *r == id_b)
         .collect();
     if id == id_b {
         // Both runs started in the same second: one id, the first copy's row stays.
@@ -261,6 +263,19 @@ fn store_copy_moves_a_sqlite_history_into_postgres_once_and_merges_two_machines(
     } else {
         assert_eq!(ids, BTreeSet::from([id.clone(), id_b.clone()]));
     }
+
+    // A run on the PostgreSQL store itself goes into the same history.
+    no_browser_lab(&pg, 2);
+    let run = pg.juru(&["run", "lab", "--json"]);
+    assert_eq!(run.code(), 0, "{run}");
+    assert_eq!(json(&run)["done"], 2, "{run}");
+    let id_pg = json(&run)["run"].as_str().unwrap().to_string();
+    let listed = pg.juru(&["runs", "list"]);
+    assert_eq!(listed.code(), 0, "{listed}");
+    assert!(
+        listed.stdout().contains(&id) && listed.stdout().contains(&id_pg),
+        "{listed}"
+    );
 
     // Usage errors: a target that is the store itself, an unknown secret.
     let own = a.juru(&["store", "copy", "--to", "var/juru.db"]);
