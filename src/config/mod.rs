@@ -300,7 +300,7 @@ impl StoreFile {
                     problems.0.push(at.problem(
                         u,
                         "store.url",
-                        "expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret)".to_string(),
+                        "expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret)",
                     ));
                     None
                 }
@@ -311,7 +311,7 @@ impl StoreFile {
                 problems.0.push(at.problem(
                     u,
                     "store.url",
-                    "set either store.url (a PostgreSQL database) or store.path (a SQLite file), not both".to_string(),
+                    "set either store.url (a PostgreSQL database) or store.path (a SQLite file), not both",
                 ));
             }
         }

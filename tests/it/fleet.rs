@@ -125,7 +125,7 @@ fn store_migrate_on_an_empty_postgres_database_and_an_old_sqlite_file() {
             .contains("already at schema 3: nothing to do"),
         "{again}"
     );
-    let store = Store::open(&q.path("var/juru.db")).unwrap();
+    let store = Store::open(q.path("var/juru.db")).unwrap();
     let runs = store.runs(None, 10).unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].id, "20261101-080000-lama");
