@@ -331,6 +331,13 @@ pub fn agents(dirs: &Dirs, json: bool) -> ExitCode {
             outln!("no agent has worked on store {location} yet");
             return ExitCode::SUCCESS;
         }
+        let zone = config.time_zone;
+        let when = |at: &str| {
+            chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+                |_| at.to_string(),
+                |t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            )
+        };
         let name_w = agents
             .iter()
             .map(|a| a.name.len())
@@ -344,7 +351,7 @@ pub fn agents(dirs: &Dirs, json: bool) -> ExitCode {
             .unwrap_or(4)
             .max(4);
         outln!(
-            "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<25}  items",
+            "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<23}  items",
             "name",
             "host",
             "pid",
@@ -353,12 +360,12 @@ pub fn agents(dirs: &Dirs, json: bool) -> ExitCode {
         );
         for a in &agents {
             outln!(
-                "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<25}  {}",
+                "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<23}  {}",
                 a.name,
                 a.host,
                 a.pid,
                 if a.alive { "yes" } else { "no" },
-                a.heartbeat_at,
+                when(&a.heartbeat_at),
                 a.items_in_progress
             );
         }
