@@ -335,7 +335,11 @@ pub fn agents(dirs: &Dirs, json: bool) -> ExitCode {
         let when = |at: &str| {
             chrono::DateTime::parse_from_rfc3339(at).map_or_else(
                 |_| at.to_string(),
-                |t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+                |t| {
+                    t.with_timezone(&zone)
+                        .format("%Y-%m-%d %H:%M:%S %Z")
+                        .to_string()
+                },
             )
         };
         let name_w = agents

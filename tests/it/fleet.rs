@@ -576,3 +576,73 @@ fn a_seconds_schedule_fires_once_per_tick_across_two_agents() {
     });
     eprintln!("fires by agent: {by_agent:?}");
 }
+
+#[test]
+fn a_name_held_on_another_machine_is_free_once_its_lease_ran_out() {
+    let (location, url) = database("lease");
+    let p = pg_project(&url, Some("kanwil-1"));
+    // Migrated by opening; then an agent of another machine (another boot id)
+    // holds kanwil-1 with a lease of LEASE from now, and dies at once.
+    drop(Store::open(location).unwrap());
+    let lease = juru::store::fleet::LEASE.as_secs() as i64;
+    let until = chrono::Utc::now().timestamp() + lease;
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.execute(
+        "INSERT INTO agents (name, owner, host, pid, started_at, heartbeat_at, until)
+         VALUES ('kanwil-1', 'another-boot:12345', 'kanwil-srv9', 777, $1, $1, $2)",
+        &[&chrono::Utc::now().to_rfc3339(), &until],
+    )
+    .unwrap();
+
+    // While the lease holds, kanwil-1 is taken; after it ran out, an agent starts.
+    let deadline = Instant::now() + Duration::from_secs(lease as u64 + 90);
+    let mut refused = 0;
+    let mut tries = 0;
+    let mut agent = loop {
+        tries += 1;
+        let mut next = Agent::start(&p, tries);
+        let outcome = loop {
+            if next.log().contains("agent started") {
+                break true;
+            }
+            if next.child.try_wait().unwrap().is_some() {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        if outcome {
+            break next;
+        }
+        assert!(
+            next.log()
+                .contains("an agent named kanwil-1 already runs (process 777 on kanwil-srv9)"),
+            "{}",
+            next.log()
+        );
+        refused += 1;
+        assert!(
+            Instant::now() < deadline,
+            "kanwil-1 never became free: {}",
+            next.log()
+        );
+        // The next try after a second (the lease is counted in whole seconds).
+        let _ = exited(&mut next, 30);
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    assert!(
+        refused >= 1,
+        "the first start was refused while the lease held"
+    );
+    assert!(
+        chrono::Utc::now().timestamp() >= until,
+        "started {} s before the lease ran out",
+        until - chrono::Utc::now().timestamp()
+    );
+    let row = db
+        .query_one("SELECT host, pid FROM agents WHERE name = 'kanwil-1'", &[])
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(1), agent.child.id() as i64);
+    assert_eq!(row.get::<_, String>(0), juru::store::fleet::host_name());
+    agent.signal(libc::SIGTERM);
+    assert_eq!(exited(&mut agent, 60), 0, "{}", agent.log());
+}
