@@ -350,7 +350,7 @@ impl Store {
                 config.application_name("juru");
                 let client = db::blocking(|| config.connect(postgres::NoTls))
                     .map_err(|e| fail(format!("cannot connect: {}", DbError::from(e))))?;
-                Db::Postgres(std::sync::Mutex::new(client))
+                Db::Postgres(std::sync::Mutex::new(db::PgClient::new(client)))
             }
         };
         Ok(Store { db, location })
