@@ -292,6 +292,34 @@ pub enum Command {
         #[arg(long)]
         headed: bool,
     },
+    /// Record one item done by hand and draft the bot's script from it: opens a
+    /// browser window (logged in by the bot's login()) where a person clicks through
+    /// one item; juru writes process(item) with the steps they took.
+    ///
+    /// Needs a display (an X session, or xvfb-run). Ends when the browser is closed
+    /// or Enter is pressed here. Exits 2 without a display, for an output file that
+    /// exists (without --force), a bad address or input workbook.
+    Record {
+        /// The bot's folder name under --bots.
+        bot: String,
+        /// The page to start at (default: the bot's vars.portal_url, else its first
+        /// vars.*_url).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// A workbook of the bot's input: typed values found in its first rows
+        /// become item["Column"] of that column.
+        #[arg(long, value_name = "WORKBOOK")]
+        input: Option<PathBuf>,
+        /// Where to write the draft (default: bots/BOT/main.draft.rhai).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Write the WebDriver address and session here (for tests).
+        #[arg(long, value_name = "FILE", hide = true)]
+        session_file: Option<PathBuf>,
+    },
     /// The store itself: bring its schema up to date, or copy its history into
     /// another store (a PostgreSQL database a fleet shares, or a SQLite file).
     Store {
@@ -437,10 +465,8 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Schedules {
                 action: Some(action),
                 ..
-            } => tokio::task::block_in_place(|| schedules_action(&cli.dirs, action)),
-            Command::Schedules { count, from, .. } => {
-                tokio::task::block_in_place(|| schedules(&cli.dirs, count.into(), from))
-            }
+            } => schedules_action(&cli.dirs, action),
+            Command::Schedules { count, from, .. } => schedules(&cli.dirs, count.into(), from),
             Command::Agent => agent(&cli.dirs).await,
             Command::Trigger { bot } => crate::agent::trigger(&agent_paths(&cli.dirs), &bot).await,
             Command::Run {
@@ -493,6 +519,23 @@ pub fn main(cli: Cli) -> ExitCode {
                 .await
             }
             Command::Shell { bot, headed } => shell(&cli.dirs, &bot, headed).await,
+            Command::Record {
+                bot,
+                url,
+                input,
+                out,
+                force,
+                session_file,
+            } => {
+                let options = crate::inspect::record::Options {
+                    url,
+                    input,
+                    out,
+                    force,
+                    session_file,
+                };
+                record(&cli.dirs, &bot, options).await
+            }
             Command::Store { command } => fleet::store_command(&cli.dirs, command),
             Command::Agents { json } => fleet::agents(&cli.dirs, json),
         }
@@ -943,9 +986,7 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                 json,
             )
         }
-        // These only use the store, whose PostgreSQL client blocks its thread: they
-        // leave the runtime's thread to it.
-        RunsCommand::List { bot, limit } => tokio::task::block_in_place(|| {
+        RunsCommand::List { bot, limit } => {
             let (config, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
@@ -960,15 +1001,15 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
-        }),
-        RunsCommand::Close { id } => tokio::task::block_in_place(|| {
+        }
+        RunsCommand::Close { id } => {
             let (_, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
             };
             close_run(&store, &id)
-        }),
-        RunsCommand::Show { id, all, json } => tokio::task::block_in_place(|| {
+        }
+        RunsCommand::Show { id, all, json } => {
             let (config, store) = match open_store(dirs) {
                 Ok(v) => v,
                 Err(code) => return code,
@@ -993,7 +1034,7 @@ async fn runs_command(dirs: &Dirs, command: RunsCommand) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
-        }),
+        }
     }
 }
 
@@ -1750,6 +1791,16 @@ async fn shell(dirs: &Dirs, name: &str, headed: bool) -> ExitCode {
         Err(code) => return code,
     };
     crate::inspect::shell::run(config, bot, headed, dirs.data.clone()).await
+}
+
+/// `juru record BOT`: see [`crate::inspect::record`].
+async fn record(dirs: &Dirs, name: &str, options: crate::inspect::record::Options) -> ExitCode {
+    let (config, bot) = match config_and_bot(dirs, Some(name)) {
+        Ok((c, Some(b))) => (c, b),
+        Ok(_) => return ExitCode::from(2),
+        Err(code) => return code,
+    };
+    crate::inspect::record::run(config, bot, options).await
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub use commands::{pause, trigger};
 use crate::bot::{self, Bot};
 use crate::config::{AgentConfig, ScheduleConfig, ScheduleInput, Schedules};
 use crate::mail;
-use crate::run::{self, RunError, RunOptions, RunState, Stop};
+use crate::run::{self, RunError, RunOptions, RunState, RunSummary, Stop};
 use crate::schedule::{Fire, Overlap, ON_TIME};
 use crate::store::fires::{fire_key, fire_state};
 use crate::store::{Store, StoreError};
@@ -206,6 +206,8 @@ struct Job {
 /// What a run task reports when it ends.
 struct Ended {
     schedule: Option<String>,
+    /// A fleet's run this agent took part in (or took over).
+    fleet_run: Option<String>,
 }
 
 /// The agent's state between wake-ups.
@@ -225,6 +227,8 @@ struct Agent {
     tasks: JoinSet<()>,
     ended: mpsc::UnboundedSender<Ended>,
     stop: Stop,
+    /// Runs of the fleet this agent works on now (taking part or taken over).
+    fleet_runs: HashSet<String>,
 }
 
 /// Runs the agent until SIGTERM or Ctrl-C.
@@ -269,6 +273,7 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
         tasks: JoinSet::new(),
         ended: ended_tx,
         stop,
+        fleet_runs: HashSet::new(),
     };
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| AgentError::Failed(format!("cannot listen for SIGHUP: {e}")))?;
@@ -341,6 +346,8 @@ pub async fn run(paths: Paths) -> Result<(), AgentError> {
                 if requests_at.is_none() {
                     requests_at = Some(now());
                 }
+                agent.take_over_dead_runs().await;
+                agent.take_part().await;
             }
             changes = watcher.changed() => {
                 if changes.config {
@@ -578,7 +585,7 @@ impl Agent {
                     }
                 }
                 flush(&outbox, &mail_settings).await;
-                let _ = ended.send(Ended { schedule });
+                let _ = ended.send(Ended { schedule, fleet_run: None });
             });
         }
     }
@@ -959,7 +966,10 @@ impl Agent {
                 }
             }
             flush(&outbox, &mail_settings).await;
-            let _ = ended.send(Ended { schedule });
+            let _ = ended.send(Ended {
+                schedule,
+                fleet_run: None,
+            });
         });
     }
 
@@ -975,6 +985,9 @@ impl Agent {
     /// A run ended: free its slot, start what waited for it.
     async fn run_ended(&mut self, e: Ended) {
         self.running = self.running.saturating_sub(1);
+        if let Some(id) = &e.fleet_run {
+            self.fleet_runs.remove(id);
+        }
         if let Some(name) = e.schedule {
             self.busy.remove(&name);
             if let Some(job) = self.queued.remove(&name) {
@@ -989,6 +1002,112 @@ impl Agent {
             };
             self.start(job).await;
         }
+    }
+
+    /// On a shared store: takes part in the runs other agents own that have free
+    /// items, with this agent's share of the bot's `run.workers` (the run's
+    /// browsers across the fleet), within `max_concurrent_runs`.
+    async fn take_part(&mut self) {
+        if *self.stop.finish.borrow() || self.running >= self.loaded.config.max_concurrent_runs {
+            return;
+        }
+        let found = db(&self.store, |s| Ok((s.open_runs()?, s.agents()?))).await;
+        let (open, agents) = match found {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("cannot look for runs of the fleet: {e}");
+                return;
+            }
+        };
+        let alive = agents.iter().filter(|a| a.alive).count().max(1);
+        for r in open {
+            if self.running >= self.loaded.config.max_concurrent_runs {
+                return;
+            }
+            if self.fleet_runs.contains(&r.id) {
+                continue;
+            }
+            let Ok(bot) = bot::load(&self.paths.bots, &r.bot) else {
+                continue;
+            };
+            let share = bot.run.workers.div_ceil(alive) as i64;
+            let seats = (bot.run.workers as i64 - r.busy)
+                .min(share)
+                .min(r.free)
+                .min(self.loaded.config.max_browsers as i64);
+            if seats <= 0 {
+                continue;
+            }
+            tracing::info!(run = %r.id, bot = %r.bot, workers = seats, free = r.free, "taking part in a run of the fleet");
+            self.spawn_fleet_run(r.id, move |id, bots, opts, stop| async move {
+                run::join(&id, &bots, seats as usize, opts, stop).await
+            });
+        }
+    }
+
+    /// On a shared store: continues the runs whose owner died (its lease ran
+    /// out). The store lets one agent claim each; the others are refused.
+    async fn take_over_dead_runs(&mut self) {
+        if *self.stop.finish.borrow() || self.running >= self.loaded.config.max_concurrent_runs {
+            return;
+        }
+        let runs = match db(&self.store, |s| s.runs(None, 200)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("cannot look for runs of the fleet: {e}");
+                return;
+            }
+        };
+        for r in runs.into_iter().rev() {
+            if r.state != "running" || r.shown_state() != "interrupted" || r.pending == 0 {
+                continue;
+            }
+            if self.fleet_runs.contains(&r.id) || bot::load(&self.paths.bots, &r.bot).is_err() {
+                continue;
+            }
+            if self.running >= self.loaded.config.max_concurrent_runs {
+                return;
+            }
+            tracing::warn!(run = %r.id, bot = %r.bot, left = r.pending, "the agent that owned a run is gone: taking it over");
+            self.spawn_fleet_run(r.id, |id, bots, opts, stop| async move {
+                run::resume(&id, &bots, opts, stop).await
+            });
+        }
+    }
+
+    /// Runs a fleet run's part (`work`) as one of the agent's runs.
+    fn spawn_fleet_run<F, Fut>(&mut self, id: String, work: F)
+    where
+        F: FnOnce(String, PathBuf, RunOptions, Stop) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<RunSummary, RunError>> + Send + 'static,
+    {
+        self.fleet_runs.insert(id.clone());
+        self.running += 1;
+        let opts = self.options(None, "fleet".into(), None);
+        let (bots, stop, ended, store) = (
+            self.paths.bots.clone(),
+            self.stop.clone(),
+            self.ended.clone(),
+            self.store.clone(),
+        );
+        let outbox = self.outbox();
+        let mail_settings = self.loaded.config.mail.clone();
+        self.tasks.spawn(async move {
+            let result = work(id.clone(), bots, opts, stop).await;
+            match &result {
+                Ok(s) if s.counts.total > 0 => end_fires(&store, &id, &result).await,
+                Ok(_) => {}
+                Err(RunError::Refused(r)) => {
+                    tracing::debug!(run = %id, "another agent has the run: {r}")
+                }
+                Err(e) => tracing::error!(run = %id, "cannot work on the run: {e}"),
+            }
+            flush(&outbox, &mail_settings).await;
+            let _ = ended.send(Ended {
+                schedule: None,
+                fleet_run: Some(id),
+            });
+        });
     }
 
     /// `juru trigger BOT` requests: run the bot now, as `manual`.

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
+use super::grid;
 use super::js;
-use super::session::{command, Backoff, Found, POLL};
+use super::session::{command, Backoff, Found, Raw, RawGet, POLL};
 use super::{Browser, BrowserError, FieldValue};
 
 impl Browser {
@@ -289,6 +290,14 @@ impl Browser {
                 "downloads are not enabled for this browser session".into(),
             ));
         };
+        if let Some(grid) = &self.grid {
+            if !self.grid_downloads {
+                return Err(BrowserError::Io(format!(
+                    "the grid at {grid} does not keep the files its browsers download, so `{selector}` cannot be downloaded: start its nodes with --enable-managed-downloads true"
+                )));
+            }
+            return self.download_from_grid(selector, &dir).await;
+        }
         let before = complete_files(&dir);
         self.click(selector).await?;
         let limit = self.page_load_timeout.max(self.timeout);
@@ -312,6 +321,73 @@ impl Browser {
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Browser {
+    /// The files the remote browser downloaded in this session (Grid managed
+    /// downloads: `GET /session/{id}/se/files`).
+    async fn grid_files(&self) -> Result<Vec<String>, BrowserError> {
+        self.count(1);
+        self.client
+            .issue_cmd(RawGet { path: "se/files" })
+            .await
+            .map(|v| grid::file_names(&v))
+            .map_err(|e| command("listing the files the browser downloaded on the grid", e))
+    }
+
+    /// [`Browser::download`] on a Selenium Grid: the file stays on the node, so juru
+    /// waits until the Grid lists it whole, then fetches it into `dir`.
+    async fn download_from_grid(
+        &self,
+        selector: &str,
+        dir: &Path,
+    ) -> Result<PathBuf, BrowserError> {
+        let before: BTreeSet<String> = self.grid_files().await?.into_iter().collect();
+        self.click(selector).await?;
+        let limit = self.page_load_timeout.max(self.timeout);
+        let start = Instant::now();
+        let mut last: Option<Vec<String>> = None;
+        loop {
+            let names = self.grid_files().await?;
+            let new: Vec<String> = names
+                .iter()
+                .filter(|n| !before.contains(*n))
+                .cloned()
+                .collect();
+            let whole: Vec<&String> = new.iter().filter(|n| !grid::is_partial(n)).collect();
+            // Done when a new file is whole, nothing is partial, and the list held
+            // still for a poll.
+            if let Some(name) = whole.first() {
+                if whole.len() == new.len() && last.as_ref() == Some(&names) {
+                    self.count(1);
+                    let answer = self
+                        .client
+                        .issue_cmd(Raw {
+                            path: "se/files",
+                            body: json!({ "name": name }),
+                        })
+                        .await
+                        .map_err(|e| {
+                            command(
+                                format!("fetching the downloaded file \"{name}\" from the grid"),
+                                e,
+                            )
+                        })?;
+                    let path = grid::unpack(&answer, name, dir)?;
+                    settle_downloads(dir);
+                    return Ok(path);
+                }
+            }
+            last = Some(names);
+            if start.elapsed() >= limit {
+                return Err(BrowserError::Download {
+                    selector: selector.to_string(),
+                    waited: limit,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

@@ -21,6 +21,7 @@ mod actions;
 mod address;
 mod driver;
 mod frames;
+mod grid;
 mod http_auth;
 mod in_use;
 mod js;
@@ -89,6 +90,9 @@ pub struct Settings {
     /// HTTP Basic/Digest credentials the browser answers challenges of these hosts
     /// with (`[login.http]` of a bot).
     pub http_auth: Option<HttpAuth>,
+    /// With a remote WebDriver: how long to wait for a free browser when every slot
+    /// of the Grid is busy (the Grid queues the request meanwhile).
+    pub grid_wait: Duration,
 }
 
 impl Default for Settings {
@@ -108,6 +112,7 @@ impl Default for Settings {
             driver_log: false,
             allowed_hosts: Vec::new(),
             http_auth: None,
+            grid_wait: Duration::from_secs(600),
         }
     }
 }
@@ -124,6 +129,17 @@ pub enum BrowserError {
     VersionMismatch { message: String },
     #[error("the browser could not start: {reason}")]
     Session { reason: String },
+    /// Every slot of the Grid stayed busy for all of `Settings::grid_wait`.
+    #[error("no browser became free within {}: {line}", secs(*waited))]
+    GridBusy { line: String, waited: Duration },
+    /// The remote browser session is gone: the Grid cannot reach the node that held
+    /// it (the node died) or no longer knows the session. A new session may work.
+    #[error("{action} failed: the browser session on the grid at {grid} is gone (its node stopped, or the grid ended the session): {detail}")]
+    GridLost {
+        action: String,
+        grid: String,
+        detail: String,
+    },
     /// An earlier start failed (the same message), or the driver was stopped.
     #[error("{0}")]
     Unavailable(String),
@@ -229,6 +245,7 @@ impl BrowserError {
                 | BrowserError::DriverStart { .. }
                 | BrowserError::VersionMismatch { .. }
                 | BrowserError::Session { .. }
+                | BrowserError::GridBusy { .. }
                 | BrowserError::Unavailable(_)
         )
     }
@@ -241,6 +258,8 @@ impl BrowserError {
             | BrowserError::VersionMismatch { .. }
             | BrowserError::Session { .. }
             | BrowserError::Unavailable(_) => "browser_start",
+            BrowserError::GridBusy { .. } => "grid_busy",
+            BrowserError::GridLost { .. } => "browser_lost",
             BrowserError::NotFound { .. } | BrowserError::NotReady { .. } => "element_missing",
             BrowserError::TextNotFound { .. } => "text_missing",
             BrowserError::NoDialog { .. } => "dialog_missing",

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::address;
 use super::driver::default_chromium;
+use super::grid;
 use super::js;
 use super::{BrowserError, DialogPolicy, DriverKind, Settings};
 
@@ -111,6 +112,11 @@ pub struct Browser {
     /// at all when that command is a navigation (which starts at the top anyway).
     pub(super) leave_pending: AtomicBool,
     pub(super) downloads: Option<PathBuf>,
+    /// The remote WebDriver's URL (a Selenium Grid): downloads go through the Grid's
+    /// managed downloads. `None` for a local chromedriver.
+    pub(super) grid: Option<String>,
+    /// The Grid keeps this session's downloads (`se:downloadsEnabled`).
+    pub(super) grid_downloads: bool,
     /// `Settings::allowed_hosts`: empty for any host.
     pub(super) allowed_hosts: Vec<String>,
     /// The browser answers HTTP logins (`Settings::http_auth`).
@@ -226,7 +232,9 @@ impl Browser {
             args.push("--headless=new".into());
         }
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
+        // A remote node's user is unknown: its Chromium gets --no-sandbox too, as
+        // Chromium refuses to start as root without it (and Grid images run it so).
+        if remote || unsafe { libc::geteuid() } == 0 {
             args.push("--no-sandbox".into());
         }
         for flag in [
@@ -274,6 +282,8 @@ impl Browser {
             std::fs::create_dir_all(dir).map_err(|e| BrowserError::Session {
                 reason: format!("cannot create the download folder {}: {e}", dir.display()),
             })?;
+        }
+        if let (Some(dir), false) = (downloads, remote) {
             chrome["prefs"] = json!({
                 "download.default_directory": dir.display().to_string(),
                 "download.prompt_for_download": false,
@@ -293,23 +303,38 @@ impl Browser {
                 "implicit": 0,
             },
         });
-        let Value::Object(caps) = caps else {
+        let Value::Object(mut caps) = caps else {
             unreachable!("capabilities are an object literal")
         };
-        let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(caps);
-        let connect = builder.connect(webdriver_url);
-        let client = match tokio::time::timeout(settings.startup_timeout, connect).await {
-            Err(_) => {
-                return Err(BrowserError::Session {
-                    reason: format!(
-                        "no session after {} s at {webdriver_url}",
-                        settings.startup_timeout.as_secs()
-                    ),
-                })
+        let mut grid_downloads = false;
+        let client = if remote {
+            // The Grid keeps downloaded files on the node when its nodes offer it;
+            // juru fetches them after each download (`download`). Asked of a Grid
+            // whose nodes do not, no slot would ever match.
+            grid_downloads = downloads.is_some()
+                && grid::slots(webdriver_url)
+                    .await
+                    .is_some_and(|s| s.downloads);
+            if grid_downloads {
+                caps.insert("se:downloadsEnabled".into(), json!(true));
             }
-            Ok(Err(e)) => return Err(session_error(e)),
-            Ok(Ok(c)) => c,
+            connect_remote(webdriver_url, caps, settings).await?
+        } else {
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            builder.capabilities(caps);
+            let connect = builder.connect(webdriver_url);
+            match tokio::time::timeout(settings.startup_timeout, connect).await {
+                Err(_) => {
+                    return Err(BrowserError::Session {
+                        reason: format!(
+                            "no session after {} s at {webdriver_url}",
+                            settings.startup_timeout.as_secs()
+                        ),
+                    })
+                }
+                Ok(Err(e)) => return Err(session_error(e)),
+                Ok(Ok(c)) => c,
+            }
         };
         let mut browser = Browser {
             client,
@@ -322,6 +347,8 @@ impl Browser {
             frames: Mutex::new(Vec::new()),
             leave_pending: AtomicBool::new(false),
             downloads: downloads.map(Path::to_path_buf),
+            grid: remote.then(|| webdriver_url.trim_end_matches('/').to_string()),
+            grid_downloads,
             allowed_hosts: settings.allowed_hosts.clone(),
             http_login: settings.http_auth.is_some(),
             guard_sync: address::guard(&settings.allowed_hosts, false),
@@ -329,7 +356,7 @@ impl Browser {
             _profile: profile,
             _in_use: super::in_use::InUse::new(),
         };
-        if let Some(dir) = downloads {
+        if let (Some(dir), false) = (downloads, remote) {
             // Headless Chromium honours this more reliably than the profile prefs.
             let _ = browser
                 .cdp(
@@ -356,6 +383,12 @@ impl Browser {
 
     pub(super) fn count(&self, n: u64) {
         self.commands.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The WebDriver client itself, for tools that speak WebDriver directly
+    /// (`juru record` reads its recorder without juru's dialog policy).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The default wait for elements.
@@ -990,9 +1023,9 @@ impl Browser {
 
 /// A WebDriver command fantoccini has no method for: POST `/session/{id}/{path}`.
 #[derive(Debug)]
-struct Raw {
-    path: &'static str,
-    body: Value,
+pub(super) struct Raw {
+    pub path: &'static str,
+    pub body: Value,
 }
 
 impl WebDriverCompatibleCommand for Raw {
@@ -1010,6 +1043,30 @@ impl WebDriverCompatibleCommand for Raw {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// A WebDriver command fantoccini has no method for: GET `/session/{id}/{path}`.
+#[derive(Debug)]
+pub(super) struct RawGet {
+    pub path: &'static str,
+}
+
+impl WebDriverCompatibleCommand for RawGet {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::GET, None)
     }
 }
 
@@ -1060,9 +1117,146 @@ pub(super) fn quote_list(values: &Value) -> String {
 }
 
 pub(super) fn command(action: impl Into<String>, source: CmdError) -> BrowserError {
+    if let Some(url) = remote_url() {
+        if grid::is_lost(&source) {
+            return BrowserError::GridLost {
+                action: action.into(),
+                grid: url,
+                detail: source.to_string(),
+            };
+        }
+    }
     BrowserError::Command {
         action: action.into(),
         source,
+    }
+}
+
+/// The remote WebDriver this process opened sessions on (`[browser] webdriver_url`
+/// is one per agent), for errors that name it.
+static REMOTE: Mutex<Option<String>> = Mutex::new(None);
+
+/// How long a new session on a Grid may take before juru looks whether it waits
+/// for a free slot.
+const GRID_START: Duration = Duration::from_secs(3);
+
+/// When every slot of the Grid at `url` is busy: how many slots it has.
+async fn full_grid(url: &str) -> Option<usize> {
+    match grid::slots(url).await {
+        Some(s) if s.total > 0 && s.busy >= s.total => Some(s.total),
+        _ => None,
+    }
+}
+
+fn remote_url() -> Option<String> {
+    REMOTE.lock().ok().and_then(|r| r.clone())
+}
+
+/// Opens a session on a remote WebDriver (a Selenium Grid). When every slot is
+/// busy the Grid queues the request: juru says so once in the log and waits up to
+/// `Settings::grid_wait`, asking again when the Grid's own queue gives up first.
+async fn connect_remote(
+    url: &str,
+    caps: serde_json::Map<String, Value>,
+    settings: &Settings,
+) -> Result<Client, BrowserError> {
+    let url = url.trim_end_matches('/');
+    if let Ok(mut r) = REMOTE.lock() {
+        *r = Some(url.to_string());
+    }
+    let start = Instant::now();
+    // How many slots the Grid has, once juru said it waits for one of them.
+    let mut told: Option<usize> = None;
+    // Marks this request in the Grid's queue (chromedriver ignores it).
+    static REQUESTS: AtomicU64 = AtomicU64::new(0);
+    let marker = format!(
+        "{}-{}",
+        std::process::id(),
+        REQUESTS.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut caps = caps;
+    caps.insert(grid::MARKER.into(), json!(marker));
+    loop {
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(caps.clone());
+        let connect = builder.connect(url);
+        tokio::pin!(connect);
+        let remaining = settings.grid_wait.saturating_sub(start.elapsed());
+        let attempt = tokio::time::timeout(remaining, async {
+            if told.is_none() {
+                // A free slot starts a browser within a few seconds.
+                tokio::select! {
+                    r = &mut connect => return r,
+                    _ = tokio::time::sleep(GRID_START) => {}
+                }
+                // Still in the Grid's queue, with every slot busy: it waits for a
+                // slot. (A slow node starting this request's browser has taken it
+                // out of the queue, and its slot counts as busy.)
+                let queued = grid::queued(url, &marker).await;
+                if queued != Some(false) {
+                    if let Some(total) = full_grid(url).await {
+                        if queued.is_none() {
+                            // No queue to look at: the busy slot may be this
+                            // request's own, whose answer then comes within a moment.
+                            tokio::select! {
+                                r = &mut connect => return r,
+                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            }
+                        }
+                        tracing::warn!("{}", grid::waiting_line(url, total));
+                        told = Some(total);
+                    }
+                }
+            }
+            connect.await
+        })
+        .await;
+        let busy = |told: Option<usize>| async move {
+            let line = match told.or(full_grid(url).await) {
+                Some(n) => grid::waiting_line(url, n),
+                None => format!("waiting for a free browser on the grid at {url}"),
+            };
+            BrowserError::GridBusy {
+                line,
+                waited: settings.grid_wait,
+            }
+        };
+        match attempt {
+            Ok(Ok(client)) => {
+                if told.is_some() {
+                    tracing::info!(
+                        "a browser on the grid at {url} became free after {:.0} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                return Ok(client);
+            }
+            Err(_) => return Err(busy(told).await),
+            Ok(Err(e)) => {
+                let text = e.to_string();
+                if grid::is_queue_timeout(&text) {
+                    if start.elapsed() >= settings.grid_wait {
+                        return Err(busy(told).await);
+                    }
+                    tracing::info!(
+                        "the grid at {url} gave up on the request for a browser (its own queue timeout); asking again, {:.0} s of browser.grid_wait left",
+                        settings.grid_wait.saturating_sub(start.elapsed()).as_secs_f64()
+                    );
+                    continue;
+                }
+                if matches!(
+                    e,
+                    NewSessionError::Failed(_)
+                        | NewSessionError::FailedC(_)
+                        | NewSessionError::Lost(_)
+                ) {
+                    return Err(BrowserError::Session {
+                        reason: format!("the grid at {url} does not answer: {text}"),
+                    });
+                }
+                return Err(session_error(e));
+            }
+        }
     }
 }
 

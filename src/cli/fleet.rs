@@ -1,8 +1,6 @@
 //! `juru store migrate`, `juru store copy` and `juru agents`: the store itself and
 //! the fleet of agents that shares it.
 //!
-//! Store calls are blocking (the PostgreSQL client runs its own small runtime), so
-//! each command leaves its thread to them ([`tokio::task::block_in_place`]).
 //! Exit codes: 0 done, 1 the store could not be read or written (or was written by
 //! a newer juru, or a run goes on), 2 a configuration or usage error.
 
@@ -48,22 +46,16 @@ pub enum StoreCommand {
     },
 }
 
-/// Runs `body` where it may block: the store's PostgreSQL client may not block a
-/// thread of the async runtime.
-fn off_runtime(body: impl FnOnce() -> ExitCode) -> ExitCode {
-    tokio::task::block_in_place(body)
-}
-
 /// `juru store migrate|copy`.
 pub fn store_command(dirs: &Dirs, command: StoreCommand) -> ExitCode {
-    off_runtime(|| match command {
+    match command {
         StoreCommand::Migrate { json } => migrate(dirs, json),
         StoreCommand::Copy {
             to,
             password_secret,
             json,
         } => copy(dirs, &to, password_secret.as_deref(), json),
-    })
+    }
 }
 
 fn failed(e: impl std::fmt::Display) -> ExitCode {
@@ -284,95 +276,93 @@ fn copy(dirs: &Dirs, to: &str, secret: Option<&str>, json: bool) -> ExitCode {
 
 /// `juru agents`.
 pub fn agents(dirs: &Dirs, json: bool) -> ExitCode {
-    off_runtime(|| {
-        let config = match load_config(dirs, false) {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
-        let location = config.store_location(&dirs.data);
-        if location.file().is_some_and(|f| !f.is_file()) {
-            if json {
-                outln!("[]");
-            } else {
-                outln!("no agent has worked on store {location} yet");
-            }
-            return ExitCode::SUCCESS;
-        }
-        let store = match Store::open(location.clone()) {
-            Ok(s) => s,
-            Err(e) => return failed(e),
-        };
-        let agents = match store.agents() {
-            Ok(a) => a,
-            Err(e) => return failed(e),
-        };
+    let config = match load_config(dirs, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let location = config.store_location(&dirs.data);
+    if location.file().is_some_and(|f| !f.is_file()) {
         if json {
-            outln!(
-                "{}",
-                serde_json::Value::Array(
-                    agents
-                        .iter()
-                        .map(|a| serde_json::json!({
-                            "name": a.name,
-                            "host": a.host,
-                            "pid": a.pid,
-                            "alive": a.alive,
-                            "started_at": a.started_at,
-                            "heartbeat_at": a.heartbeat_at,
-                            "web": a.web,
-                            "items_in_progress": a.items_in_progress,
-                        }))
-                        .collect()
-                )
-            );
-            return ExitCode::SUCCESS;
-        }
-        if agents.is_empty() {
+            outln!("[]");
+        } else {
             outln!("no agent has worked on store {location} yet");
-            return ExitCode::SUCCESS;
         }
-        let zone = config.time_zone;
-        let when = |at: &str| {
-            chrono::DateTime::parse_from_rfc3339(at).map_or_else(
-                |_| at.to_string(),
-                |t| {
-                    t.with_timezone(&zone)
-                        .format("%Y-%m-%d %H:%M:%S %Z")
-                        .to_string()
-                },
-            )
-        };
-        let name_w = agents
-            .iter()
-            .map(|a| a.name.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let host_w = agents
-            .iter()
-            .map(|a| a.host.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+        return ExitCode::SUCCESS;
+    }
+    let store = match Store::open(location.clone()) {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let agents = match store.agents() {
+        Ok(a) => a,
+        Err(e) => return failed(e),
+    };
+    if json {
         outln!(
-            "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<23}  items",
-            "name",
-            "host",
-            "pid",
-            "alive",
-            "last heartbeat"
+            "{}",
+            serde_json::Value::Array(
+                agents
+                    .iter()
+                    .map(|a| serde_json::json!({
+                        "name": a.name,
+                        "host": a.host,
+                        "pid": a.pid,
+                        "alive": a.alive,
+                        "started_at": a.started_at,
+                        "heartbeat_at": a.heartbeat_at,
+                        "web": a.web,
+                        "items_in_progress": a.items_in_progress,
+                    }))
+                    .collect()
+            )
         );
-        for a in &agents {
-            outln!(
-                "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<23}  {}",
-                a.name,
-                a.host,
-                a.pid,
-                if a.alive { "yes" } else { "no" },
-                when(&a.heartbeat_at),
-                a.items_in_progress
-            );
-        }
-        ExitCode::SUCCESS
-    })
+        return ExitCode::SUCCESS;
+    }
+    if agents.is_empty() {
+        outln!("no agent has worked on store {location} yet");
+        return ExitCode::SUCCESS;
+    }
+    let zone = config.time_zone;
+    let when = |at: &str| {
+        chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+            |_| at.to_string(),
+            |t| {
+                t.with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string()
+            },
+        )
+    };
+    let name_w = agents
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let host_w = agents
+        .iter()
+        .map(|a| a.host.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    outln!(
+        "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<23}  items",
+        "name",
+        "host",
+        "pid",
+        "alive",
+        "last heartbeat"
+    );
+    for a in &agents {
+        outln!(
+            "{:<name_w$}  {:<host_w$}  {:>7}  {:<5}  {:<23}  {}",
+            a.name,
+            a.host,
+            a.pid,
+            if a.alive { "yes" } else { "no" },
+            when(&a.heartbeat_at),
+            a.items_in_progress
+        );
+    }
+    ExitCode::SUCCESS
 }

@@ -225,6 +225,7 @@ struct BrowserFile {
     window_size: Option<Spanned<String>>,
     unexpected_dialog: Option<Spanned<String>>,
     driver_log: Option<bool>,
+    grid_wait: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -581,6 +582,13 @@ impl BrowserFile {
                 problems,
             ),
             window_size,
+            grid_wait: duration_field(
+                &self.grid_wait,
+                "browser.grid_wait",
+                defaults.grid_wait,
+                at,
+                problems,
+            ),
         }
     }
 }
@@ -1121,5 +1129,21 @@ mod tests {
         let text = "[browser]\nchromedriver = \"/usr/bin/chromedriver\"\nwebdriver_url = \"http://127.0.0.1:4444\"\n";
         let err = AgentConfig::parse("a.toml", text).unwrap_err();
         assert!(err.to_string().contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn grid_wait_is_a_duration() {
+        let text = "[browser]\nwebdriver_url = \"http://127.0.0.1:4444\"\ngrid_wait = \"90s\"\n";
+        let c = AgentConfig::parse("a.toml", text).unwrap();
+        assert_eq!(c.browser.grid_wait, std::time::Duration::from_secs(90));
+        let c = AgentConfig::parse("a.toml", "").unwrap();
+        assert_eq!(c.browser.grid_wait, std::time::Duration::from_secs(600));
+        let err =
+            AgentConfig::parse("a.toml", "[browser]\ngrid_wait = \"sebentar\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a.toml:2:13: browser.grid_wait: expected a duration"),
+            "{err}"
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! address or frame path is the user's ([`InspectError::Usage`], exit 2), a browser
 //! or page failure is a runtime one ([`InspectError::Failed`], exit 1).
 
+pub mod record;
 pub mod session;
 pub mod shell;
 mod skeleton;
@@ -23,8 +24,10 @@ use crate::browser::{Browser, BrowserError};
 
 pub use skeleton::skeleton;
 
+/// The selector and label rules `juru inspect` and `juru record` share.
+pub(crate) const SELECT_JS: &str = include_str!("select.js");
 /// The page script that studies one document (see `page.js`).
-const PAGE_JS: &str = include_str!("page.js");
+const PAGE_JS: &str = concat!(include_str!("select.js"), include_str!("page.js"));
 
 /// At most this many documents (the page and its frames, nested) are studied.
 const MAX_SCOPES: usize = 24;

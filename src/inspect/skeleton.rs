@@ -24,7 +24,7 @@ pub(super) fn lit(s: &str) -> String {
 }
 
 /// The address to open: `${vars.NAME}` for the start a bot's variable holds.
-fn open_expr(url: &str, vars: &BTreeMap<String, String>) -> String {
+pub(super) fn open_expr(url: &str, vars: &BTreeMap<String, String>) -> String {
     for (name, value) in vars {
         let value = value.trim_end_matches('/');
         let simple = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');

@@ -286,6 +286,7 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
             }
         }
     }
+    let shared = store.location().shared();
     execute(
         Plan {
             bot,
@@ -299,6 +300,7 @@ pub async fn run(bot: Bot, opts: RunOptions, stop: Stop) -> Result<RunSummary, R
             store,
             started_at,
             started,
+            fleet: shared.then_some(worker::FleetRole { owns_run: true }),
         },
         stop,
     )
@@ -319,6 +321,9 @@ struct Plan {
     store: Store,
     started_at: DateTime<Utc>,
     started: Instant,
+    /// On a store a fleet shares: how this process takes part (items claimed from
+    /// the store); `None` on one machine (items from the plan's `todo`).
+    fleet: Option<worker::FleetRole>,
 }
 
 /// Starts the driver and the workers, waits for them, writes the outputs from the
@@ -349,6 +354,7 @@ async fn execute_in_span(
         store,
         started_at,
         started,
+        fleet,
     } = plan;
     let commands;
     let todo_count = todo.len();
@@ -365,9 +371,20 @@ async fn execute_in_span(
     ));
     let (state, store) = {
         {
+            // The owner of a fleet's run starts its share of the run's browsers;
+            // the other live agents take part with theirs.
+            let share = match fleet {
+                Some(r) if r.owns_run => store
+                    .agents()
+                    .map(|a| a.iter().filter(|a| a.alive).count())
+                    .unwrap_or(1)
+                    .max(1),
+                _ => 1,
+            };
             let workers = bot
                 .run
                 .workers
+                .div_ceil(share)
                 .min(opts.config.max_browsers)
                 .min(todo.len())
                 .max(1);
@@ -431,6 +448,8 @@ async fn execute_in_span(
                 start_commands: AtomicU64::new(0),
                 progress: worker::Progress::default(),
                 active: AtomicUsize::new(workers),
+                fleet,
+                claimed_submitted: Mutex::new(Default::default()),
             });
             tracing::info!(run = %id, workers, items = todo.len(), "working");
             let ticker = progress::spawn(job.clone(), todo.len(), opts.progress);
@@ -462,7 +481,10 @@ async fn execute_in_span(
             commands = job.commands.load(Ordering::Relaxed);
             start_commands = job.start_commands.load(Ordering::Relaxed);
             let failure = job.failed();
-            let left = !lock(&job.queue).is_empty();
+            let left = match fleet {
+                None => !lock(&job.queue).is_empty(),
+                Some(_) => lock(&job.store).items_left(&id).map_or(true, |n| n > 0),
+            };
             let job = Arc::try_unwrap(job)
                 .map_err(|_| RunError::Failed("the run's workers did not all stop".into()))?;
             let store = job.store.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -481,6 +503,26 @@ async fn execute_in_span(
             (state, store)
         }
     };
+
+    // A process that only took part in a fleet's run leaves the outputs to the
+    // run's owner.
+    if fleet.is_some_and(|r| !r.owns_run) {
+        tracing::info!(run = %id, commands, "no free item left in the run: this agent's part ended");
+        return Ok(RunSummary {
+            id,
+            bot: bot.name.clone(),
+            state,
+            counts: Counts::default(),
+            duration: started.elapsed(),
+            output: dir.join("output.xlsx"),
+            exceptions: dir.join("exceptions.xlsx"),
+            dir,
+            mail: MailStatus::default(),
+            commands,
+            resumed: None,
+            start_commands,
+        });
+    }
 
     // Outputs, from what the store holds for every item of the run.
     let finished_at = Utc::now();
@@ -768,6 +810,7 @@ pub async fn resume(
     let started_at = DateTime::parse_from_rfc3339(&record.started_at)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|_| Utc::now());
+    let shared = store.location().shared();
     execute(
         Plan {
             bot,
@@ -781,6 +824,73 @@ pub async fn resume(
             store,
             started_at,
             started,
+            fleet: shared.then_some(worker::FleetRole { owns_run: true }),
+        },
+        stop,
+    )
+    .await
+}
+
+/// Takes part in a run another agent of the fleet owns (a store on PostgreSQL):
+/// this agent's workers claim the run's free items from the store until none is
+/// left, with at most `workers` browsers here. The owner writes the outputs, the
+/// report and the mail once every item ended.
+pub async fn join(
+    run_id: &str,
+    bots_dir: &Path,
+    workers: usize,
+    opts: RunOptions,
+    stop: Stop,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let store_at = opts.config.store_location(&opts.data_dir);
+    let store = blocking(move || Store::open(store_at))
+        .await?
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let record = store
+        .run(run_id)
+        .map_err(|e| RunError::Failed(e.to_string()))?
+        .ok_or_else(|| RunError::Failed(format!("there is no run {run_id} to take part in")))?;
+    let mut bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
+    bot.run.workers = workers.max(1);
+    login_secrets_set(&bot, &opts)?;
+    let headers = cells::strings_from_json(&record.headers);
+    let records = store
+        .items(run_id)
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let items: Vec<WorkItem> = records
+        .iter()
+        .map(|r| WorkItem {
+            idx: r.idx as usize,
+            row: u32::try_from(r.row_number).unwrap_or(0),
+            cells: cells::row_from_json(&r.data, headers.len()),
+            maybe_submitted: false,
+        })
+        .collect();
+    let todo: Vec<usize> = records
+        .iter()
+        .filter(|r| r.state == store::state::PENDING || r.state == store::state::IN_PROGRESS)
+        .map(|r| r.idx as usize)
+        .collect();
+    let opts = with_saved_vars(opts, &record.vars);
+    tracing::info!(run = %run_id, bot = %record.bot, workers, "taking part in a run of the fleet");
+    let started_at = DateTime::parse_from_rfc3339(&record.started_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now());
+    execute(
+        Plan {
+            bot,
+            opts,
+            id: record.id.clone(),
+            dir: PathBuf::from(&record.dir),
+            input_text: record.input.clone(),
+            headers,
+            items,
+            todo,
+            store,
+            started_at,
+            started,
+            fleet: Some(worker::FleetRole { owns_run: false }),
         },
         stop,
     )
@@ -955,6 +1065,7 @@ pub async fn retry(
         })
         .collect();
     let todo = (0..items.len()).collect();
+    let shared = store.location().shared();
     execute(
         Plan {
             bot,
@@ -968,6 +1079,7 @@ pub async fn retry(
             store,
             started_at,
             started,
+            fleet: shared.then_some(worker::FleetRole { owns_run: true }),
         },
         stop,
     )

@@ -90,7 +90,24 @@ pub(super) struct Job {
     pub progress: Progress,
     /// Workers still taking items.
     pub active: AtomicUsize,
+    /// On a store a fleet shares: items are claimed from the store, not from
+    /// `queue`, by the workers of every agent taking part in the run.
+    pub fleet: Option<FleetRole>,
+    /// Items claimed from the store that carried a submitted mark.
+    pub claimed_submitted: Mutex<std::collections::HashSet<usize>>,
 }
+
+/// How this process takes part in a run whose items the fleet shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FleetRole {
+    /// This process owns the run: its workers wait for the items other agents
+    /// hold, and it writes the outputs once every item ended. A process that
+    /// only takes part stops when no item is free.
+    pub owns_run: bool,
+}
+
+/// How long an owner's idle worker waits before it looks for free items again.
+const FLEET_LOOK: Duration = Duration::from_secs(1);
 
 /// Counters for the progress line.
 #[derive(Debug, Default)]
@@ -142,7 +159,60 @@ impl Job {
         if self.stopping() {
             return None;
         }
-        lock(&self.queue).pop_front()
+        let Some(role) = self.fleet else {
+            return lock(&self.queue).pop_front();
+        };
+        loop {
+            let claimed = self.store().claim_item(&self.run_id);
+            match claimed {
+                Ok(Some((idx, submitted))) => {
+                    if submitted {
+                        lock(&self.claimed_submitted).insert(idx);
+                    }
+                    return Some(idx);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.fail_run(e.to_string());
+                    return None;
+                }
+            }
+            if !role.owns_run {
+                return None;
+            }
+            // Items held by other agents may still come back (an agent that dies
+            // loses its lease): the owner waits until every item ended.
+            let left = self.store().items_left(&self.run_id);
+            match left {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.fail_run(e.to_string());
+                    return None;
+                }
+            }
+            self.sleep(FLEET_LOOK);
+            if self.stopping() {
+                return None;
+            }
+        }
+    }
+
+    /// Puts back an item this worker took but did not try.
+    fn give_back(&self, idx: usize) {
+        match self.fleet {
+            None => lock(&self.queue).push_front(idx),
+            Some(_) => {
+                let r = self.store().release_item(&self.run_id, idx);
+                self.record("giving back an item", r);
+            }
+        }
+    }
+
+    /// Whether the item may already be in the legacy system (an earlier attempt,
+    /// a dead run or a dead agent left it after `item.submitted()`).
+    fn maybe_submitted(&self, idx: usize) -> bool {
+        self.items[idx].maybe_submitted || lock(&self.claimed_submitted).contains(&idx)
     }
 
     /// Waits for the rate limit's next slot (cancellable).
@@ -239,19 +309,19 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
         if !session.initialized {
             if let Err(reason) = session.init(&mut host, &job) {
                 // Put the item back: it was never tried.
-                lock(&job.queue).push_front(idx);
+                job.give_back(idx);
                 if let Some(reason) = reason {
                     job.fail_run(reason);
                 }
                 break;
             }
         }
-        if (job.items[idx].maybe_submitted || job.verify_first) && host.defines("verify", 1) {
+        if (job.maybe_submitted(idx) || job.verify_first) && host.defines("verify", 1) {
             // verify(item) comes first for this item: open the browser (and log in)
             // before its start is recorded, so a stop or a failing login leaves it
             // untouched.
             if host.open_browser(job.timeout).is_err() || job.stopping() {
-                lock(&job.queue).push_front(idx);
+                job.give_back(idx);
                 break;
             }
         }
@@ -261,7 +331,8 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
     }
     // The last worker to stop calls the script's finish() once for the run.
     let last = job.active.fetch_sub(1, Ordering::AcqRel) == 1;
-    if last && job.failed().is_none() && !job.stopping() && session.initialized {
+    let owner = job.fleet.is_none_or(|r| r.owns_run);
+    if last && owner && job.failed().is_none() && !job.stopping() && session.initialized {
         let records = job.store().items(&job.run_id);
         let items = match records {
             Ok(records) => super::results::finished_items(&job.headers, &records),
@@ -563,7 +634,8 @@ struct End {
 }
 
 fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize, idx: usize) {
-    let item = job.items[idx].clone();
+    let mut item = job.items[idx].clone();
+    item.maybe_submitted = job.maybe_submitted(idx);
     let t0 = Instant::now();
     let counts = session.counts.clone();
     let before = counts.of_items(host);

@@ -162,51 +162,29 @@ pub enum Kind {
 /// One connection.
 pub enum Db {
     Sqlite(rusqlite::Connection),
-    Postgres(Mutex<PgClient>),
+    /// Dropped through [`blocking_pg`]: closing the client blocks too.
+    Postgres(std::mem::ManuallyDrop<Mutex<postgres::Client>>),
 }
 
-/// The PostgreSQL client, closed through [`blocking`] when dropped (closing it
-/// blocks on its connection as every call does).
-pub struct PgClient(Option<postgres::Client>);
-
-impl PgClient {
-    pub fn new(client: postgres::Client) -> PgClient {
-        PgClient(Some(client))
-    }
-}
-
-impl std::ops::Deref for PgClient {
-    type Target = postgres::Client;
-    fn deref(&self) -> &postgres::Client {
-        self.0.as_ref().expect("the client is there until dropped")
-    }
-}
-
-impl std::ops::DerefMut for PgClient {
-    fn deref_mut(&mut self) -> &mut postgres::Client {
-        self.0.as_mut().expect("the client is there until dropped")
-    }
-}
-
-impl Drop for PgClient {
+impl Drop for Db {
     fn drop(&mut self) {
-        if let Some(client) = self.0.take() {
-            blocking(move || drop(client));
+        if let Db::Postgres(client) = self {
+            // SAFETY: the client is dropped once, here, and never used again.
+            blocking_pg(|| unsafe { std::mem::ManuallyDrop::drop(client) });
         }
     }
 }
 
-/// Runs a call of the blocking PostgreSQL client. The client drives its connection
-/// on a small runtime of its own, which cannot start on a thread that drives async
-/// tasks: on a worker of a multi-threaded tokio runtime the thread is handed over
-/// to the call first ([`tokio::task::block_in_place`]); elsewhere (a plain or a
-/// blocking-pool thread) the call just runs.
-pub(crate) fn blocking<T>(call: impl FnOnce() -> T) -> T {
+/// Runs a blocking PostgreSQL call. The client drives its connection on a small
+/// runtime of its own, which cannot start on a thread that drives tokio tasks: on
+/// such a thread the call runs in `block_in_place` (store calls are meant for
+/// blocking threads, but a command may make a quick one from async code).
+pub(crate) fn blocking_pg<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(call)
+            tokio::task::block_in_place(f)
         }
-        _ => call(),
+        _ => f(),
     }
 }
 
@@ -221,7 +199,7 @@ impl Db {
         }
     }
 
-    fn pg(&self) -> Option<std::sync::MutexGuard<'_, PgClient>> {
+    fn pg(&self) -> Option<std::sync::MutexGuard<'_, postgres::Client>> {
         match self {
             Db::Postgres(c) => Some(c.lock().unwrap_or_else(|p| p.into_inner())),
             Db::Sqlite(_) => None,
@@ -239,7 +217,7 @@ impl Db {
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
                 let refs = pg_args(args);
-                Ok(blocking(|| c.execute(pg_sql(sql).as_str(), &refs))?)
+                Ok(blocking_pg(|| c.execute(pg_sql(sql).as_str(), &refs))?)
             }
         }
     }
@@ -276,7 +254,7 @@ impl Db {
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
                 let refs = pg_args(args);
-                let rows = blocking(|| c.query(pg_sql(sql).as_str(), &refs))?;
+                let rows = blocking_pg(|| c.query(pg_sql(sql).as_str(), &refs))?;
                 rows.iter()
                     .map(|r| {
                         (0..r.len())
@@ -307,7 +285,7 @@ impl Db {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Db::Postgres(_) => {
                 let mut c = self.pg().expect("postgres");
-                Ok(blocking(|| c.batch_execute(sql))?)
+                Ok(blocking_pg(|| c.batch_execute(sql))?)
             }
         }
     }

@@ -22,6 +22,7 @@ pub mod gate;
 pub mod metrics;
 pub mod notices;
 pub mod passed;
+pub mod queue;
 pub mod schema;
 #[doc(hidden)]
 pub mod throwaway;
@@ -348,9 +349,9 @@ impl Store {
                     config.connect_timeout(std::time::Duration::from_secs(10));
                 }
                 config.application_name("juru");
-                let client = db::blocking(|| config.connect(postgres::NoTls))
+                let client = db::blocking_pg(|| config.connect(postgres::NoTls))
                     .map_err(|e| fail(format!("cannot connect: {}", DbError::from(e))))?;
-                Db::Postgres(std::sync::Mutex::new(db::PgClient::new(client)))
+                Db::Postgres(std::mem::ManuallyDrop::new(std::sync::Mutex::new(client)))
             }
         };
         Ok(Store { db, location })

@@ -19,7 +19,7 @@ pub const STEPS: &[(i64, &str)] = &[
     (2, "the owner of a run (a process known by boot and start time)"),
     (
         3,
-        "schedule fires, requests, actions, notices and passed-over rows as migrations; agents by name, leases, the agent that worked each item",
+        "schedule fires, requests, actions, notices and passed-over rows as migrations; agents by name, leases, the agent and process that hold each item",
     ),
 ];
 
@@ -177,6 +177,9 @@ pub fn migrate(db: &Db) -> Result<(i64, i64), DbError> {
             if !db.has_column(table, "agent")? {
                 db.batch(&format!("ALTER TABLE {table} ADD COLUMN agent TEXT"))?;
             }
+        }
+        if !db.has_column("items", "owner")? {
+            db.batch("ALTER TABLE items ADD COLUMN owner TEXT")?;
         }
         if db.has_table("agents")? && !db.has_column("agents", "name")? {
             db.batch("DROP TABLE agents")?;

@@ -1,0 +1,204 @@
+//! A run's items as a queue that the workers of several agents share (a store on
+//! PostgreSQL). A worker claims the next item by writing its process into the
+//! item's `owner`; on PostgreSQL the pick is `FOR UPDATE SKIP LOCKED`, so workers on
+//! other machines pass over each other's picks instead of waiting, on SQLite the
+//! pick and the claim are one deciding transaction.
+//!
+//! An item is free when it is `pending` and nobody claimed it, or when the process
+//! that claimed it lost its lease ([`super::fleet`]): its agent died, and the item
+//! goes back to the queue with its submitted mark, so the next worker looks it up
+//! with `verify(item)` before anything else.
+
+use super::db::{args, Db, DbError, Kind};
+use super::{fleet, gate, Store, StoreError};
+
+/// The condition on an item `i` of run `run` being free, for this process `me`
+/// at `now` (Unix seconds): SQL expressions or parameters.
+fn free(run: &str, me: &str, now: &str) -> String {
+    format!(
+        "i.run_id = {run} AND (
+       (i.state = 'pending' AND i.owner IS NULL)
+    OR (i.state IN ('pending', 'in_progress') AND i.owner IS NOT NULL AND i.owner <> {me}
+        AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.owner = i.owner AND l.until > {now})))"
+    )
+}
+
+/// A run other agents may take part in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRun {
+    pub id: String,
+    pub bot: String,
+    /// Free items now.
+    pub free: i64,
+    /// Items in progress now (one per busy worker).
+    pub busy: i64,
+}
+
+fn me() -> String {
+    gate::me().unwrap_or_else(|| format!("pid:{}", std::process::id()))
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Store {
+    /// Claims the next free item of a run for this process: its index and whether
+    /// it may already be in the legacy system (its submitted mark).
+    pub fn claim_item(&self, run_id: &str) -> Result<Option<(usize, bool)>, StoreError> {
+        let me = me();
+        let claim = |db: &Db| -> Result<Option<(usize, bool)>, DbError> {
+            let lock = match db.kind() {
+                Kind::Postgres => " FOR UPDATE OF i SKIP LOCKED",
+                Kind::Sqlite => "",
+            };
+            let Some(row) = db.query_opt(
+                &format!(
+                    "SELECT i.idx, i.submitted FROM items i WHERE {} ORDER BY i.idx LIMIT 1{lock}",
+                    free("?1", "?2", "?3")
+                ),
+                args![run_id, me.as_str(), unix_now()],
+            )?
+            else {
+                return Ok(None);
+            };
+            let (idx, submitted): (i64, bool) = (row.get(0)?, row.get(1)?);
+            db.execute(
+                "UPDATE items SET owner = ?3, agent = ?4 WHERE run_id = ?1 AND idx = ?2",
+                args![run_id, idx, me.as_str(), fleet::agent_name()],
+            )?;
+            Ok(Some((idx as usize, submitted)))
+        };
+        match self.db.kind() {
+            Kind::Postgres => self.db.transaction(claim),
+            Kind::Sqlite => self.db.deciding(claim),
+        }
+        .map_err(|e| self.err("claiming an item", e))
+    }
+
+    /// Gives back an item this process claimed but did not try: pending and free.
+    pub fn release_item(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "UPDATE items SET owner = NULL, state = 'pending' WHERE run_id = ?1 AND idx = ?2 AND owner = ?3",
+                args![run_id, idx, me()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err("giving back an item", e))
+    }
+
+    /// How many items of a run have not ended (pending or in progress anywhere).
+    pub fn items_left(&self, run_id: &str) -> Result<i64, StoreError> {
+        self.db
+            .query_one(
+                "SELECT count(*) FROM items WHERE run_id = ?1 AND state IN ('pending', 'in_progress')",
+                args![run_id],
+            )
+            .and_then(|r| r.get(0))
+            .map_err(|e| self.err("counting the items left", e))
+    }
+
+    /// Runs going on under another live process that have free items: what an
+    /// agent of the fleet can take part in.
+    pub fn open_runs(&self) -> Result<Vec<OpenRun>, StoreError> {
+        let me = me();
+        let runs = self
+            .db
+            .query(
+                &format!(
+                    "SELECT r.id, r.bot,
+                        (SELECT count(*) FROM items i WHERE {}),
+                        (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'in_progress')
+                     FROM runs r
+                     WHERE r.state = 'running' AND r.owner IS NOT NULL AND r.owner <> ?1
+                       AND EXISTS (SELECT 1 FROM leases l WHERE l.owner = r.owner AND l.until > ?2)
+                     ORDER BY r.started_at",
+                    free("r.id", "?1", "?2")
+                ),
+                args![me.as_str(), unix_now()],
+            )
+            .map_err(|e| self.err("looking for runs to take part in", e))?;
+        runs.iter()
+            .map(|r| {
+                Ok(OpenRun {
+                    id: r.get(0)?,
+                    bot: r.get(1)?,
+                    free: r.get(2)?,
+                    busy: r.get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()
+            .map(|v| v.into_iter().filter(|r| r.free > 0).collect())
+            .map_err(|e| self.err("looking for runs to take part in", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{each_backend, state, ItemEnd, NewItem, NewRun, Store};
+
+    #[test]
+    fn items_are_claimed_once_and_come_back_when_their_owner_is_gone() {
+        each_backend(|path| {
+            let mut a = Store::open(&path).unwrap();
+            let b = Store::open(&path).unwrap();
+            let items: Vec<NewItem> = (0..3)
+                .map(|i| NewItem {
+                    row: i + 2,
+                    data: "[]".into(),
+                    submitted: false,
+                })
+                .collect();
+            a.begin_run(
+                &NewRun {
+                    id: "r1",
+                    bot: "demo",
+                    trigger: "cli",
+                    input: "in.xlsx",
+                    dir: "d",
+                    started_at: "t",
+                    headers: "[]",
+                    vars: "{}",
+                    ..NewRun::default()
+                },
+                &items,
+            )
+            .unwrap();
+            // Two connections of one process claim different items.
+            assert_eq!(a.claim_item("r1").unwrap(), Some((0, false)));
+            assert_eq!(b.claim_item("r1").unwrap(), Some((1, false)));
+            a.item_started("r1", 0, "t", 1).unwrap();
+            a.item_submitted("r1", 0).unwrap();
+            // Item 1 is given back untried: free again.
+            b.release_item("r1", 1).unwrap();
+            assert_eq!(b.claim_item("r1").unwrap(), Some((1, false)));
+            b.item_finished(
+                "r1",
+                1,
+                &ItemEnd {
+                    state: state::DONE,
+                    outputs: "{}",
+                    finished_at: "t",
+                    ..ItemEnd::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(a.claim_item("r1").unwrap(), Some((2, false)));
+            assert_eq!(a.claim_item("r1").unwrap(), None);
+            assert_eq!(a.items_left("r1").unwrap(), 2);
+            // The process that held item 0 dies (another owner with no lease):
+            // item 0 comes back with its submitted mark.
+            a.db.batch("UPDATE items SET owner = 'other-boot:1' WHERE run_id = 'r1' AND idx = 0")
+                .unwrap();
+            assert_eq!(b.claim_item("r1").unwrap(), Some((0, true)));
+            // A live lease keeps an item where it is.
+            let later = chrono::Utc::now().timestamp() + 60;
+            a.db.batch(&format!(
+                "INSERT INTO leases (owner, agent, host, until) VALUES ('other-boot:2', 'b', 'h', {later});
+                 UPDATE items SET owner = 'other-boot:2' WHERE run_id = 'r1' AND idx = 0"
+            ))
+            .unwrap();
+            assert_eq!(b.claim_item("r1").unwrap(), None);
+        });
+    }
+}

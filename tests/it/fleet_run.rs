@@ -1,0 +1,223 @@
+//! A fleet: three `juru agent` processes, each with its own folders and name, share
+//! one PostgreSQL store (a throwaway cluster) and work one 60-row run of the demo bot
+//! together (`workers = 3`). One agent is killed with SIGKILL right after it marked
+//! an item submitted; the portal's duplicate check is off, so a second save would be
+//! stored and counted. Every row must be saved exactly once, the dead agent's item
+//! finished by another agent, and the outputs and mail made once, by the run's owner.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use juru::store::{Location, RunRecord, Store};
+
+use crate::agent::Agent;
+use crate::crash::forgiving_portal;
+use crate::support::{PortalHandle, Project};
+
+const ROWS: u32 = 60;
+
+fn nik(i: u32) -> String {
+    format!("332601120385{i:04}")
+}
+
+/// The demo bot with `workers = 3` over a 60-row workbook, on the shared store.
+fn member(portal: &PortalHandle, url: &str, name: &str) -> Project {
+    let p = Project::with_demo_bot();
+    let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
+    let manifest = manifest
+        .replace("http://127.0.0.1:8765", &portal.url())
+        .replace("[run]\n", "[run]\nworkers = 3\n");
+    p.write("bots/demo-perizinan/bot.toml", &manifest);
+    p.write(
+        "config/agent.toml",
+        &format!(
+            "[browser]\nheadless = true\n[agent]\nname = \"{name}\"\n[store]\nurl = \"{url}\"\n[limits]\nmax_browsers = 2\n"
+        ),
+    );
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("Permohonan").unwrap();
+    let date = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    for (c, h) in [
+        "No",
+        "NIK",
+        "Nama Pemohon",
+        "Jenis Izin",
+        "Skala Usaha",
+        "Tanggal Pengajuan",
+        "Alamat",
+        "Telepon",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for i in 1..=ROWS {
+        ws.write_number(i, 0, i as f64).unwrap();
+        ws.write_string(i, 1, nik(i)).unwrap();
+        ws.write_string(i, 2, format!("Pemohon {i}")).unwrap();
+        ws.write_string(i, 3, "Surat Izin Usaha Perdagangan")
+            .unwrap();
+        ws.write_string(i, 4, "Kecil").unwrap();
+        let at = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 2, (i % 28 + 1) as u8).unwrap();
+        ws.write_datetime_with_format(i, 5, &at, &date).unwrap();
+        ws.write_string(i, 6, format!("Jl. Contoh No. {i}"))
+            .unwrap();
+        ws.write_string(i, 7, "081234567890").unwrap();
+    }
+    wb.save(p.path("bots/demo-perizinan/input/permohonan.xlsx"))
+        .unwrap();
+    p
+}
+
+fn wait<T>(what: &str, secs: u64, agents: &[&Agent], mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = agents.iter().map(|a| a.log()).collect();
+            panic!(
+                "timed out waiting for {what}; agent logs:\n{}",
+                logs.join("\n-----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Files under `dir` whose name ends with `suffix`.
+fn live(agents: &[Option<Agent>]) -> Vec<&Agent> {
+    agents.iter().flatten().collect()
+}
+
+fn files_ending(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
+    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+    let location = cluster.fresh_database("fleet_run").unwrap();
+    let Location::Postgres { url, .. } = &location else {
+        unreachable!()
+    };
+    let portal = forgiving_portal();
+    let names = ["kanwil-a", "kanwil-b", "kanwil-c"];
+    let projects: Vec<Project> = names.iter().map(|n| member(&portal, url, n)).collect();
+    let mut agents: Vec<Option<Agent>> = projects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Some(Agent::start(p, i)))
+        .collect();
+    let store = Store::open(location.clone()).unwrap();
+    wait("three live agents", 60, &live(&agents), || {
+        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
+        (alive == 3).then_some(())
+    });
+
+    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
+    assert_eq!(trigger.code(), 0, "{trigger}");
+    let run: RunRecord = wait("the run", 60, &live(&agents), || {
+        store
+            .runs(Some("demo-perizinan"), 10)
+            .ok()?
+            .into_iter()
+            .next()
+    });
+    assert_eq!(run.total, ROWS as i64);
+
+    // Work spreads over the agents; then kill an agent that does not own the run
+    // right after one of its items was marked submitted (the save is under way or
+    // done, not yet recorded).
+    let owner_pid = run.pid.expect("a running run has its process");
+    let (victim, victim_row) = wait(
+        "a submitted item of a helping agent",
+        180,
+        &live(&agents),
+        || {
+            let items = store.items(&run.id).ok()?;
+            items.iter().find_map(|i| {
+                let agent = i.agent.as_deref()?;
+                let n = names.iter().position(|n| *n == agent)?;
+                let helper = agents[n].as_ref()?.child.id() as i64 != owner_pid;
+                (helper && i.state == "in_progress" && i.submitted).then_some((n, i.row_number))
+            })
+        },
+    );
+    if let Some(mut a) = agents[victim].take() {
+        let _ = a.child.kill();
+        let _ = a.child.wait();
+    }
+
+    let done = wait("the run to end", 300, &live(&agents), || {
+        let r = store.run(&run.id).ok()??;
+        (r.state != "running").then_some(r)
+    });
+    assert_eq!(done.state, "finished", "{done:?}");
+    assert_eq!(
+        (
+            done.done,
+            done.pending,
+            done.system,
+            done.needs_verification
+        ),
+        (ROWS as i64, 0, 0, 0),
+        "{done:?}"
+    );
+
+    // Every row is in the portal exactly once.
+    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
+    for r in portal.records() {
+        *saved.entry(r.nik).or_default() += 1;
+    }
+    let expected: BTreeSet<String> = (1..=ROWS).map(nik).collect();
+    assert_eq!(saved.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
+
+    // The killed agent's item was finished by another agent, after a look-up.
+    let items = store.items(&run.id).unwrap();
+    let taken = items.iter().find(|i| i.row_number == victim_row).unwrap();
+    assert_ne!(taken.agent.as_deref(), Some(names[victim]), "{taken:?}");
+    assert_eq!(taken.state, "done");
+    let workers: BTreeSet<&str> = items.iter().filter_map(|i| i.agent.as_deref()).collect();
+    assert!(workers.len() >= 2, "one agent did everything: {workers:?}");
+
+    // One output workbook and one set of mail, from the run's owner.
+    let owner = projects
+        .iter()
+        .position(|p| run.dir.starts_with(&*p.path("var").to_string_lossy()))
+        .expect("the run folder is in one agent's data folder");
+    let outputs: usize = projects
+        .iter()
+        .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
+        .sum();
+    assert_eq!(outputs, 1);
+    let mails: Vec<usize> = projects
+        .iter()
+        .map(|p| files_ending(&p.path("var/outbox"), ".eml").len())
+        .collect();
+    assert!(mails[owner] >= 1, "{mails:?}");
+    assert_eq!(mails.iter().sum::<usize>(), mails[owner], "{mails:?}");
+
+    for a in agents.iter_mut() {
+        if let Some(a) = a.take() {
+            let (code, log) = a.stop();
+            assert_eq!(code, 0, "{log}");
+        }
+    }
+}
