@@ -26,6 +26,8 @@ use crate::run::{self, MailStatus, RunError, RunOptions, RunState, RunSummary, S
 use crate::schedule;
 use crate::Problems;
 
+mod fleet;
+
 /// The name of the bundled example bot that `juru demo` runs.
 pub const DEMO_BOT: &str = "demo-perizinan";
 
@@ -318,6 +320,19 @@ pub enum Command {
         #[arg(long, value_name = "FILE", hide = true)]
         session_file: Option<PathBuf>,
     },
+    /// The store itself: bring its schema up to date, or copy its history into
+    /// another store (a PostgreSQL database a fleet shares, or a SQLite file).
+    Store {
+        #[command(subcommand)]
+        command: fleet::StoreCommand,
+    },
+    /// The agents that work on the store (`[agent] name`): host, process, whether
+    /// each is alive, its last heartbeat and the items it holds now.
+    Agents {
+        /// Print the agents as one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -521,6 +536,8 @@ pub fn main(cli: Cli) -> ExitCode {
                 };
                 record(&cli.dirs, &bot, options).await
             }
+            Command::Store { command } => fleet::store_command(&cli.dirs, command),
+            Command::Agents { json } => fleet::agents(&cli.dirs, json),
         }
     });
     finish_output(code)

@@ -513,7 +513,7 @@ mod tests {
     fn the_warning_is_mailed_once_per_calendar_and_year() {
         let dir = tempfile::tempdir().unwrap();
         let facts = facts(dir.path(), "id");
-        let store = Store::open(&dir.path().join("var/juru.db")).unwrap();
+        let store = Store::open(dir.path().join("var/juru.db")).unwrap();
         let outbox = Outbox::new(dir.path().join("var/outbox"));
         let from = "juru <juru@localhost>";
         let first = notices(&facts, dir.path(), date("2026-11-29"));
@@ -521,7 +521,7 @@ mod tests {
         assert_eq!(id.as_deref(), Some("calendar-id-kerja-2027"));
         // The next day, after a restart (another connection to the store): not again.
         let again = notices(&facts, dir.path(), date("2026-11-30"));
-        let other = Store::open(&dir.path().join("var/juru.db")).unwrap();
+        let other = Store::open(dir.path().join("var/juru.db")).unwrap();
         assert_eq!(deliver(&other, &outbox, from, &again[0]).unwrap(), None);
         let pending = outbox.entries(mail::Folder::Pending).unwrap();
         assert_eq!(pending.len(), 1, "{pending:?}");
@@ -543,7 +543,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut facts = facts(dir.path(), "en");
         facts.supervisors.clear();
-        let store = Store::open(&dir.path().join("var/juru.db")).unwrap();
+        let store = Store::open(dir.path().join("var/juru.db")).unwrap();
         let outbox = Outbox::new(dir.path().join("var/outbox"));
         let n = notices(&facts, dir.path(), date("2026-11-29"));
         assert!(n[0].mail.is_none());
@@ -558,7 +558,7 @@ mod tests {
     fn a_mail_that_cannot_be_queued_is_tried_again() {
         let dir = tempfile::tempdir().unwrap();
         let facts = facts(dir.path(), "en");
-        let store = Store::open(&dir.path().join("var/juru.db")).unwrap();
+        let store = Store::open(dir.path().join("var/juru.db")).unwrap();
         // The outbox is a file, so nothing can be written under it.
         std::fs::write(dir.path().join("not-a-folder"), "").unwrap();
         let broken = Outbox::new(dir.path().join("not-a-folder"));

@@ -90,10 +90,20 @@ impl AgentConfig {
                     .store
                     .password_secret
                     .as_ref()
-                    .and_then(|name| self.secrets.get(name).cloned()),
+                    .and_then(|name| self.secret(name)),
             },
             None => crate::store::Location::File(data.join(&self.store.path)),
         }
+    }
+}
+
+impl AgentConfig {
+    /// The secret `name`: the environment variable `JURU_SECRET_<NAME>` first,
+    /// then `secrets.toml`.
+    pub fn secret(&self, name: &str) -> Option<String> {
+        std::env::var(crate::mail::secret_variable(name))
+            .ok()
+            .or_else(|| self.secrets.get(name).cloned())
     }
 }
 
@@ -303,7 +313,7 @@ impl StoreFile {
                     problems.0.push(at.problem(
                         u,
                         "store.url",
-                        "expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret)".to_string(),
+                        "expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret)",
                     ));
                     None
                 }
@@ -314,7 +324,7 @@ impl StoreFile {
                 problems.0.push(at.problem(
                     u,
                     "store.url",
-                    "set either store.url (a PostgreSQL database) or store.path (a SQLite file), not both".to_string(),
+                    "set either store.url (a PostgreSQL database) or store.path (a SQLite file), not both",
                 ));
             }
         }

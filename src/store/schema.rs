@@ -203,3 +203,16 @@ fn newer(version: i64) -> DbError {
         "it was written by a newer juru (schema {version}, this one knows {SCHEMA_VERSION})"
     ))
 }
+
+impl super::Store {
+    /// The schema version this store is at (0: empty), without changing it.
+    pub fn schema_version(&self) -> Result<i64, super::StoreError> {
+        version(&self.db).map_err(|e| self.err("reading the schema version", e))
+    }
+
+    /// Brings this store's schema up to date ([`migrate`]): the versions before
+    /// and after. Refused for a store written by a newer juru.
+    pub fn migrate_schema(&self) -> Result<(i64, i64), super::StoreError> {
+        migrate(&self.db).map_err(|e| self.err("migrating", e))
+    }
+}

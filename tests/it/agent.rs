@@ -96,7 +96,7 @@ pub(crate) fn wait_for<T>(
 }
 
 pub(crate) fn store(p: &Project) -> Store {
-    Store::open(&p.path("var/juru.db")).unwrap()
+    Store::open(p.path("var/juru.db")).unwrap()
 }
 
 pub(crate) fn fires(p: &Project) -> Vec<FireRecord> {

@@ -204,7 +204,7 @@ fn demo_bot_registers_valid_rows_and_reports_the_refused_ones() {
     );
 
     // The store accounts for every row.
-    let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
+    let store = juru::store::Store::open(p.path("var/juru.db")).unwrap();
     let run_id = dir.file_name().unwrap().to_str().unwrap();
     let items = store.items(run_id).unwrap();
     assert_eq!(items.len(), 25);
@@ -356,7 +356,7 @@ fn sigterm_stops_the_run_cleanly() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(": cancelled"), "{stdout}");
 
-    let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
+    let store = juru::store::Store::open(p.path("var/juru.db")).unwrap();
     let dir = p.run_dir();
     let run_id = dir.file_name().unwrap().to_str().unwrap();
     assert_eq!(store.run(run_id).unwrap().unwrap().state, "cancelled");

@@ -10,7 +10,7 @@ use crate::web::{dashboard_project, item, login, WebServer};
 /// an output, a system exception with a technical reason, an exception without
 /// reason; 87 seconds long.
 fn second_run(p: &crate::support::Project) {
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     let start = "2026-11-30T02:00:00+00:00";
     let end = "2026-11-30T02:01:27+00:00";
     store
@@ -170,7 +170,7 @@ fn pages_read_plainly_and_hide_technical_detail_from_officers() {
 /// exception; runs last 87 s; each run answers a fire of schedule `lab-pagi`, the
 /// first one late.
 fn history(p: &crate::support::Project, bot: &str, n: i64, reason: &str) {
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     let now = chrono::Utc::now();
     for k in 0..n {
         let start = now - chrono::Duration::days(n - k) - chrono::Duration::hours(1);

@@ -85,7 +85,7 @@ fn recorded_driver(run_dir: &Path) -> Option<i32> {
 }
 
 fn store(p: &Project) -> juru::store::Store {
-    juru::store::Store::open(&p.path("var/juru.db")).unwrap()
+    juru::store::Store::open(p.path("var/juru.db")).unwrap()
 }
 
 fn run_id(p: &Project) -> String {

@@ -12,6 +12,7 @@ mod check;
 mod cli_output;
 mod crash;
 mod dashboard;
+mod fleet;
 mod fleet_run;
 mod grid;
 mod input;

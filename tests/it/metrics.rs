@@ -473,7 +473,7 @@ fn the_agent_serves_metrics_that_match_the_store() {
 
     // A fire of another agent's schedule whose run started 5 minutes late.
     {
-        let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+        let mut store = Store::open(p.path("var/juru.db")).unwrap();
         let due = "2026-11-27T00:00:00+00:00";
         store
             .claim_fire("malam", due, fire_state::QUEUED, None)

@@ -249,7 +249,7 @@ fn process(item) {
         out["Keterangan"].contains("`#tanggal-tampil` is read-only"),
         "{out:?}"
     );
-    let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
+    let store = juru::store::Store::open(p.path("var/juru.db")).unwrap();
     let id = p
         .run_dir()
         .file_name()
@@ -599,7 +599,7 @@ fn a_session_expiring_around_a_save_never_saves_a_row_twice() {
     // saved again.
     let records = portal.records();
     assert_eq!(records.len(), 20, "{stdout}\n{stderr}");
-    let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
+    let store = juru::store::Store::open(p.path("var/juru.db")).unwrap();
     let id = p
         .run_dir()
         .file_name()

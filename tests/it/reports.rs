@@ -371,7 +371,7 @@ fn a_resumed_run_reports_both_parts() {
     let mut child = p.spawn(&["run", "lab"], false);
     let deadline = started + std::time::Duration::from_secs(90);
     let done = |p: &Project| {
-        juru::store::Store::open(&p.path("var/juru.db"))
+        juru::store::Store::open(p.path("var/juru.db"))
             .ok()
             .and_then(|s| s.runs(None, 1).ok())
             .and_then(|r| r.first().map(|r| (r.id.clone(), r.done)))
@@ -391,7 +391,7 @@ fn a_resumed_run_reports_both_parts() {
     };
     let _ = child.kill();
     let _ = child.wait();
-    let left = juru::store::Store::open(&p.path("var/juru.db"))
+    let left = juru::store::Store::open(p.path("var/juru.db"))
         .unwrap()
         .run(&id)
         .unwrap()

@@ -220,7 +220,7 @@ fn killed_again_and_again_then_resumed_never_loses_or_doubles_a_row() {
             std::thread::sleep(Duration::from_millis(20));
         }
         if !finished && kills <= 10 {
-            let store = juru::store::Store::open(&p.path("var/juru.db")).unwrap();
+            let store = juru::store::Store::open(p.path("var/juru.db")).unwrap();
             let id = p
                 .run_dir()
                 .file_name()

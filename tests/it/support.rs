@@ -166,7 +166,7 @@ impl Project {
 
     /// The items of the project's only run, as its store holds them.
     pub fn run_items(&self) -> Vec<juru::store::ItemRecord> {
-        let store = juru::store::Store::open(&self.path("var/juru.db")).expect("the store");
+        let store = juru::store::Store::open(self.path("var/juru.db")).expect("the store");
         let dir = self.run_dir();
         let id = dir
             .file_name()

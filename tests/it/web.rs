@@ -279,7 +279,7 @@ pub(crate) fn dashboard_project() -> Project {
         "config/schedules.toml",
         "[lab-pagi]\nbot = \"lab\"\ncron = \"30 7 * * *\"\n",
     );
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     let now = chrono::Utc::now().to_rfc3339();
     store
         .begin_run(
@@ -495,7 +495,7 @@ fn forms_without_the_csrf_token_are_refused() {
         assert_eq!(r.status, 403, "{path} with a wrong token");
     }
     // Nothing happened.
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
+    let store = Store::open(p.path("var/juru.db")).unwrap();
     assert!(!store.is_paused("lab-pagi").unwrap());
     assert!(store.actions(None, 10).unwrap().is_empty());
     // A login form without its token is refused too.
@@ -531,7 +531,7 @@ fn roles_decide_who_pauses_schedules_and_sees_users() {
     );
     assert!(!users_page.contains("argon2"), "hashes are never shown");
 
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
+    let store = Store::open(p.path("var/juru.db")).unwrap();
     assert!(!store.is_paused("lab-pagi").unwrap());
 
     assert_eq!(budi.post(a, "/schedules/lab-pagi/pause", "").status, 303);
@@ -582,7 +582,7 @@ fn resolving_an_exception_records_who_and_closes_it() {
     );
     let exc = siti.get(a, "/exceptions").text();
     assert!(exc.contains("Tidak ada pengecualian terbuka"), "{exc}");
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
+    let store = Store::open(p.path("var/juru.db")).unwrap();
     let actions = store.actions(Some("r1"), 10).unwrap();
     assert_eq!(actions.len(), 1);
     assert_eq!(actions[0].user, "siti");
@@ -800,7 +800,7 @@ fn officer_requeues_an_exception_and_supervisor_pauses_in_a_real_browser() {
     let run = p.juru(&["run", "lab", "--var", &var]);
     assert_eq!(run.code(), 0, "{run}");
     let parent = wait_for(5, "the run in the store", || {
-        let store = Store::open(&p.path("var/juru.db")).ok()?;
+        let store = Store::open(p.path("var/juru.db")).ok()?;
         store
             .runs(Some("lab"), 10)
             .ok()?
@@ -809,7 +809,7 @@ fn officer_requeues_an_exception_and_supervisor_pauses_in_a_real_browser() {
             .map(|r| r.id)
     });
     // The example run r1 of the project is closed first, so only the bot's exception is open.
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
+    let store = Store::open(p.path("var/juru.db")).unwrap();
     store
         .record_action(&juru::store::actions::NewAction {
             user: "siti",
@@ -913,7 +913,7 @@ fn the_agent_serves_the_dashboard_when_enabled() {
 #[test]
 fn today_shows_runs_in_progress_and_refreshes_itself() {
     let p = dashboard_project();
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     let now = chrono::Utc::now().to_rfc3339();
     store
         .begin_run(
@@ -1044,7 +1044,7 @@ fn run_now_with_an_uploaded_workbook() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].ends_with("-Permohonan_Maret.xlsx"), "{kept:?}");
     assert_eq!(&std::fs::read(p.path(&kept[0])).unwrap(), workbook);
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     let requests = store.take_requests().unwrap();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].bot, "lab");
@@ -1099,7 +1099,7 @@ fn a_requeued_item_that_was_saved_is_verified_not_typed_again() {
     let saved = portal.records().len();
     let summary: serde_json::Value = serde_json::from_str(first.stdout().trim()).unwrap();
     let id = summary["run"].as_str().unwrap().to_string();
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     // Row 2 was saved, but the bot could not confirm it: a person must look.
     let row2 = store.items(&id).unwrap()[0].clone();
     assert!(row2.state == "done" && row2.submitted, "{row2:#?}");
@@ -1151,7 +1151,7 @@ fn a_requeued_item_that_was_saved_is_verified_not_typed_again() {
     let r = siti.post(a, "/exceptions/requeue", &format!("run={id}&idx=0"));
     assert_eq!(r.status, 303, "{}", r.text());
     let child = wait_for(180, "the re-queued run to finish", || {
-        let s = Store::open(&p.path("var/juru.db")).ok()?;
+        let s = Store::open(p.path("var/juru.db")).ok()?;
         let target = s
             .actions(None, 10)
             .ok()?

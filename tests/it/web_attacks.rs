@@ -51,7 +51,7 @@ fn a_changed_or_deleted_user_loses_the_session_at_once() {
     let budi = login(a, "budi", "sandi-budi-123").unwrap();
     let siti = login(a, "siti", "sandi-siti-123").unwrap();
     let ani = login(a, "ani", "sandi-ani-123").unwrap();
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
+    let store = Store::open(p.path("var/juru.db")).unwrap();
 
     // budi becomes an officer: his supervisor session can no longer pause.
     users_add(&p, "budi", "officer", "sandi-budi-123");
@@ -408,7 +408,7 @@ fn an_upload_must_be_the_bots_workbook() {
     );
     let kept = p.files("var/uploads");
     assert_eq!(kept.len(), 2, "{kept:?}");
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     assert_eq!(store.take_requests().unwrap().len(), 2);
 }
 
@@ -625,7 +625,7 @@ fn only_exceptions_can_be_resolved_or_requeued() {
         assert_eq!(r.status, 409, "{action}: {}", r.text());
         assert!(r.text().contains("bukan pengecualian"), "{}", r.text());
     }
-    let store = Store::open(&p.path("var/juru.db")).unwrap();
+    let store = Store::open(p.path("var/juru.db")).unwrap();
     assert!(store.actions(None, 10).unwrap().is_empty());
     assert_eq!(store.runs(None, 10).unwrap().len(), 1, "no re-run started");
     // Item 1, a business exception, is.
