@@ -1,6 +1,6 @@
 //! A fleet: three `juru agent` processes, each with its own folders and name, share
-//! one PostgreSQL store (a throwaway cluster) and work one 60-row run of the demo bot
-//! together (`workers = 3`). One agent is killed with SIGKILL right after it marked
+//! one PostgreSQL store (a throwaway cluster) and one Selenium Grid, and work one
+//! 60-row run of the demo bot together (`workers = 3`). One agent is killed with SIGKILL right after it marked
 //! an item submitted; the portal's duplicate check is off, so a second save would be
 //! stored and counted. Every row must be saved exactly once, the dead agent's item
 //! finished by another agent, and the outputs and mail made once, by the run's owner.
@@ -21,8 +21,9 @@ fn nik(i: u32) -> String {
     format!("332601120385{i:04}")
 }
 
-/// The demo bot with `workers = 3` over a 60-row workbook, on the shared store.
-fn member(portal: &PortalHandle, url: &str, name: &str) -> Project {
+/// The demo bot with `workers = 3` over a 60-row workbook, on the shared store,
+/// with browsers from `grid` (a WebDriver URL) or local ones.
+fn member(portal: &PortalHandle, url: &str, name: &str, grid: Option<&str>) -> Project {
     let p = Project::with_demo_bot();
     let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
     let manifest = manifest
@@ -32,7 +33,9 @@ fn member(portal: &PortalHandle, url: &str, name: &str) -> Project {
     p.write(
         "config/agent.toml",
         &format!(
-            "[browser]\nheadless = true\n[agent]\nname = \"{name}\"\n[store]\nurl = \"{url}\"\n[limits]\nmax_browsers = 2\n"
+            "[browser]\nheadless = true\n{}[agent]\nname = \"{name}\"\n[store]\nurl = \"{url}\"\n[limits]\nmax_browsers = 2\n",
+            grid.map(|g| format!("webdriver_url = \"{g}\"\n"))
+                .unwrap_or_default()
         ),
     );
     let mut wb = rust_xlsxwriter::Workbook::new();
@@ -117,8 +120,14 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
         unreachable!()
     };
     let portal = forgiving_portal();
+    // Browsers from one Selenium Grid (a slot more than the run needs: the killed
+    // agent's session stays open on the Grid until the Grid times it out).
+    let grid = crate::grid::Grid::standalone(4);
     let names = ["kanwil-a", "kanwil-b", "kanwil-c"];
-    let projects: Vec<Project> = names.iter().map(|n| member(&portal, url, n)).collect();
+    let projects: Vec<Project> = names
+        .iter()
+        .map(|n| member(&portal, url, n, Some(&grid.url)))
+        .collect();
     let mut agents: Vec<Option<Agent>> = projects
         .iter()
         .enumerate()
@@ -214,6 +223,88 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
     assert!(mails[owner] >= 1, "{mails:?}");
     assert_eq!(mails.iter().sum::<usize>(), mails[owner], "{mails:?}");
 
+    for a in agents.iter_mut() {
+        if let Some(a) = a.take() {
+            let (code, log) = a.stop();
+            assert_eq!(code, 0, "{log}");
+        }
+    }
+}
+
+#[test]
+fn a_run_whose_owner_died_is_taken_over_and_ended_once() {
+    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+    let location = cluster.fresh_database("fleet_takeover").unwrap();
+    let Location::Postgres { url, .. } = &location else {
+        unreachable!()
+    };
+    let portal = forgiving_portal();
+    let names = ["kanwil-a", "kanwil-b"];
+    let projects: Vec<Project> = names
+        .iter()
+        .map(|n| member(&portal, url, n, None))
+        .collect();
+    let mut agents: Vec<Option<Agent>> = projects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Some(Agent::start(p, i)))
+        .collect();
+    let store = Store::open(location.clone()).unwrap();
+    wait("two live agents", 60, &live(&agents), || {
+        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
+        (alive == 2).then_some(())
+    });
+    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
+    assert_eq!(trigger.code(), 0, "{trigger}");
+    let run: RunRecord = wait("the run", 60, &live(&agents), || {
+        store
+            .runs(Some("demo-perizinan"), 10)
+            .ok()?
+            .into_iter()
+            .next()
+    });
+    // Kill the run's owner right after one of its items was marked submitted.
+    let owner_pid = run.pid.expect("a running run has its process");
+    let owner = agents
+        .iter()
+        .position(|a| a.as_ref().is_some_and(|a| a.child.id() as i64 == owner_pid))
+        .expect("an agent owns the run");
+    let row = wait("a submitted item of the owner", 180, &live(&agents), || {
+        let items = store.items(&run.id).ok()?;
+        items.iter().find_map(|i| {
+            (i.agent.as_deref() == Some(names[owner]) && i.state == "in_progress" && i.submitted)
+                .then_some(i.row_number)
+        })
+    });
+    if let Some(mut a) = agents[owner].take() {
+        let _ = a.child.kill();
+        let _ = a.child.wait();
+    }
+    let done = wait("the run to end", 300, &live(&agents), || {
+        let r = store.run(&run.id).ok()??;
+        (r.state != "running").then_some(r)
+    });
+    assert_eq!(done.state, "finished", "{done:?}");
+    assert_eq!((done.done, done.pending), (ROWS as i64, 0), "{done:?}");
+    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
+    for r in portal.records() {
+        *saved.entry(r.nik).or_default() += 1;
+    }
+    assert_eq!(saved.len(), ROWS as usize);
+    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
+    let items = store.items(&run.id).unwrap();
+    let item = items.iter().find(|i| i.row_number == row).unwrap();
+    assert_eq!(item.state, "done");
+    assert_ne!(item.agent.as_deref(), Some(names[owner]), "{item:?}");
+    // The outputs and the mail, once, by the agent that took the run over.
+    let outputs: usize = projects
+        .iter()
+        .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
+        .sum();
+    assert_eq!(outputs, 1);
+    let survivor = 1 - owner;
+    assert!(!files_ending(&projects[survivor].path("var/outbox"), ".eml").is_empty());
+    assert!(files_ending(&projects[owner].path("var/outbox"), ".eml").is_empty());
     for a in agents.iter_mut() {
         if let Some(a) = a.take() {
             let (code, log) = a.stop();
