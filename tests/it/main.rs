@@ -13,6 +13,7 @@ mod cli_output;
 mod crash;
 mod dashboard;
 mod fleet_run;
+mod fleet_web;
 mod grid;
 mod input;
 mod inspect;
