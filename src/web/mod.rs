@@ -1,7 +1,7 @@
 //! The dashboard: server-rendered HTML pages for supervisors and officers, served
 //! with axum by `juru agent` (when `[web] enabled = true`) or by `juru web`.
 //!
-//! Pages: Today, Schedules, Runs (and one run), Exceptions, Users (admin). Every
+//! Pages: Today, Schedules, Runs (and one run), Exceptions, Trends, Fleet, Users (admin). Every
 //! page needs a login ([`users`]: `config/users.toml`, argon2 hashes); the session
 //! is a random token in an HttpOnly, SameSite=Strict cookie (`Secure` when a trusted
 //! proxy says the client came over https), kept in memory (a restart logs everyone
@@ -36,6 +36,7 @@
 //! chooses it.
 
 mod files;
+mod fleet;
 mod metrics;
 mod pages;
 mod trends;

@@ -44,6 +44,7 @@ pub(super) fn router(app: Shared) -> Router {
         .route("/exceptions", get(exceptions_page))
         .route("/exceptions.xlsx", get(exceptions_export))
         .route("/trends", get(super::trends::trends_page))
+        .route("/fleet", get(super::fleet::fleet_page))
         .route("/exceptions/{action}", post(exception_action))
         .route("/users", get(users_page))
         .route("/metrics", get(super::metrics::metrics))
@@ -308,7 +309,7 @@ fn load_schedules(app: &App) -> Result<Schedules, String> {
     Schedules::load(&app.paths.config, app.config.time_zone, None).map_err(|p| p.to_string())
 }
 
-fn local(app: &App, at: &str) -> String {
+pub(super) fn local(app: &App, at: &str) -> String {
     DateTime::parse_from_rfc3339(at)
         .map(|t| {
             t.with_timezone(&app.config.time_zone)
@@ -423,6 +424,7 @@ fn layout_with(s: &Session, here: &str, title: &str, head: &str, body: &str) -> 
         ("/runs", t(en, "Proses", "Runs")),
         ("/exceptions", t(en, "Pengecualian", "Exceptions")),
         ("/trends", t(en, "Tren", "Trends")),
+        ("/fleet", t(en, "Armada", "Fleet")),
     ];
     if s.role == Role::Admin {
         items.push(("/users", t(en, "Pengguna", "Users")));
@@ -1540,10 +1542,20 @@ async fn run_page(
         let _ = write!(body, "<h2>{}</h2>", t(en, "Proses ulang", "Re-runs"));
         body.push_str(&runs_table(&app, en, &children, "children"));
     }
+    // The agent of each item, when the run's items name another agent than this one.
+    let show_agents = items
+        .iter()
+        .filter_map(|i| i.agent.as_deref())
+        .any(|a| a != app.config.agent_name);
     let _ = write!(
         body,
-        "<h2>Item</h2><table id=\"items\"><tr><th>{}</th><th>Status</th><th>Data</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<h2>Item</h2><table id=\"items\"><tr><th>{}</th><th>Status</th>{}<th>Data</th><th>{}</th><th>{}</th><th>{}</th></tr>",
         t(en, "Baris", "Row"),
+        if show_agents {
+            format!("<th>{}</th>", t(en, "Agen", "Agent"))
+        } else {
+            String::new()
+        },
         t(en, "Hasil", "Outputs"),
         t(en, "Pesan", "Message"),
         t(en, "Tangkapan layar", "Screenshot"),
@@ -1551,9 +1563,17 @@ async fn run_page(
     for i in &items {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"outputs\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td>{}<td>{}</td><td class=\"outputs\">{}</td><td>{}</td><td>{}</td></tr>",
             i.row_number,
             state_word(en, &i.state),
+            if show_agents {
+                format!(
+                    "<td class=\"agent\">{}</td>",
+                    esc(i.agent.as_deref().unwrap_or("-"))
+                )
+            } else {
+                String::new()
+            },
             item_data(&run.headers, &i.data),
             item_outputs(&i.outputs),
             esc(&shown_reason(&s, &i.state, i.reason.as_deref())),

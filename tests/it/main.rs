@@ -14,6 +14,7 @@ mod crash;
 mod dashboard;
 mod fleet;
 mod fleet_run;
+mod fleet_web;
 mod grid;
 mod input;
 mod inspect;

@@ -527,6 +527,7 @@ fn every_answer_carries_the_security_headers() {
         "/runs/r1",
         "/exceptions",
         "/trends",
+        "/fleet",
         "/nope",
     ] {
         let r = siti.get(a, path);
