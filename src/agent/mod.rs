@@ -1059,7 +1059,9 @@ impl Agent {
             }
         };
         for r in runs.into_iter().rev() {
-            if r.state != "running" || r.shown_state() != "interrupted" || r.pending == 0 {
+            // Also a run whose items all ended but whose owner died before it wrote
+            // the outputs: the resume writes them.
+            if r.state != "running" || r.shown_state() != "interrupted" {
                 continue;
             }
             if self.fleet_runs.contains(&r.id) || bot::load(&self.paths.bots, &r.bot).is_err() {

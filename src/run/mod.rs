@@ -781,7 +781,9 @@ pub async fn resume(
             .into(),
         ));
     }
-    if record.pending == 0 {
+    // A run whose process died after its last item but before it wrote the
+    // outputs is resumed to write them.
+    if record.pending == 0 && record.shown_state() != "interrupted" {
         return Err(RunError::Invalid(
             Problem::new("", format!("run {run_id} has nothing left to do: every item ended ({} done, {} business, {} system, {} to verify)", record.done, record.business, record.system, record.needs_verification)).into(),
         ));

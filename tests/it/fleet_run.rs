@@ -17,6 +17,13 @@ use crate::support::{PortalHandle, Project};
 
 const ROWS: u32 = 60;
 
+/// The fleet tests start several agents and browsers each: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn nik(i: u32) -> String {
     format!("332601120385{i:04}")
 }
@@ -114,6 +121,7 @@ fn files_ending(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
+    let _serial = one_at_a_time();
     let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
     let location = cluster.fresh_database("fleet_run").unwrap();
     let Location::Postgres { url, .. } = &location else {
@@ -122,7 +130,10 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
     let portal = forgiving_portal();
     // Browsers from one Selenium Grid (a slot more than the run needs: the killed
     // agent's session stays open on the Grid until the Grid times it out).
-    let grid = crate::grid::Grid::standalone(4);
+    let grid = crate::grid::Grid::standalone_with(
+        4,
+        &["--override-max-sessions", "true", "--max-sessions", "4"],
+    );
     let names = ["kanwil-a", "kanwil-b", "kanwil-c"];
     let projects: Vec<Project> = names
         .iter()
@@ -233,6 +244,7 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
 
 #[test]
 fn a_run_whose_owner_died_is_taken_over_and_ended_once() {
+    let _serial = one_at_a_time();
     let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
     let location = cluster.fresh_database("fleet_takeover").unwrap();
     let Location::Postgres { url, .. } = &location else {

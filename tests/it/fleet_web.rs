@@ -21,7 +21,7 @@ fn fleet_page_lists_agents_and_who_works_on_the_runs() {
     let p = dashboard_project();
     p.write("config/agent.toml", "[agent]\nname = \"pc-1\"\n");
     // r2 runs now (its owner is this test process): four rows, three taken.
-    let mut store = Store::open(&p.path("var/juru.db")).unwrap();
+    let mut store = Store::open(p.path("var/juru.db")).unwrap();
     let now = chrono::Utc::now();
     let stamp = now.to_rfc3339();
     store
@@ -284,7 +284,7 @@ fn a_single_agent_shows_itself() {
         "{me}"
     );
     assert_eq!(page.matches("<tr id=\"agent-").count(), 1, "{page}");
-    let agents = Store::open(&p.path("var/juru.db"))
+    let agents = Store::open(p.path("var/juru.db"))
         .unwrap()
         .agents()
         .unwrap();
