@@ -74,27 +74,28 @@ def postgres(work):
     return proc, port, psql
 
 
-def workbook(path, rows):
-    """The demo bot's workbook with `rows` rows (its own rows over again, new NIKs)."""
+def workbook(path, rows, first):
+    """The demo bot's workbook with `rows` rows (its own rows over again, with NIKs
+    from number `first` on, new to the portal, whose duplicate check is on)."""
     code = r"""
 import sys, openpyxl
-src, dst, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src, dst, rows, first = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 wb = openpyxl.load_workbook(src)
 ws = wb.active
 base = [list(r) for r in ws.iter_rows(min_row=2, values_only=True) if r[1] and len(str(r[1])) == 16]
 out = openpyxl.Workbook(); o = out.active; o.title = ws.title
 o.append([c.value for c in ws[1]])
 for i in range(rows):
-    r = list(base[i % len(base)]); r[0] = i + 1; r[1] = "3326011203%06d" % (i + 1)
+    r = list(base[i % len(base)]); r[0] = i + 1; r[1] = "3326011203%06d" % (first + i)
     o.append(r)
 out.save(dst)
 """
     subprocess.run([sys.executable, "-c", code,
-                    os.path.join(REPO, "bots/demo-perizinan/input/permohonan.xlsx"), path, str(rows)],
+                    os.path.join(REPO, "bots/demo-perizinan/input/permohonan.xlsx"), path, str(rows), str(first)],
                    check=True)
 
 
-def one_run(work, pg_port, psql, portal_url, agents, rows, tag):
+def one_run(work, pg_port, psql, portal_url, agents, rows, tag, first):
     db = "bench_%s" % tag
     subprocess.run([psql, "-h", "127.0.0.1", "-p", str(pg_port), "-U", "juru", "-d", "postgres",
                     "-c", "CREATE DATABASE " + db], check=True, stdout=subprocess.DEVNULL)
@@ -108,7 +109,7 @@ def one_run(work, pg_port, psql, portal_url, agents, rows, tag):
             text = open(manifest).read().replace("http://127.0.0.1:8765", portal_url)
             text = text.replace("[run]\n", "[run]\nworkers = %d\n" % (agents * WORKERS_PER_AGENT))
             open(manifest, "w").write(text)
-            workbook(os.path.join(d, "bots/demo-perizinan/input/permohonan.xlsx"), rows)
+            workbook(os.path.join(d, "bots/demo-perizinan/input/permohonan.xlsx"), rows, first)
             os.makedirs(os.path.join(d, "config"))
             open(os.path.join(d, "config/agent.toml"), "w").write(
                 "[browser]\nheadless = true\n[agent]\nname = \"bench-%d\"\n[store]\nurl = \"%s\"\n"
@@ -178,9 +179,12 @@ def main():
         wait("the demo portal", 30, portal_up)
         pg, pg_port, psql = postgres(work)
         results = {1: [], 2: [], 3: []}
+        first = 1
         for r in range(rounds):
             for agents in (1, 2, 3):
-                rate, run = one_run(work, pg_port, psql, portal_url, agents, rows, "r%d_a%d" % (r, agents))
+                rate, run = one_run(work, pg_port, psql, portal_url, agents, rows,
+                                    "r%d_a%d" % (r, agents), first)
+                first += rows
                 print("round %d, %d agent(s): %.1f items/min (run %s: %s, %d done)" % (
                     r + 1, agents, rate, run["id"], run["state"], run["done"]), flush=True)
                 results[agents].append(rate)

@@ -790,33 +790,11 @@ pub async fn resume(
     }
     let bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
     login_secrets_set(&bot, &opts)?;
-    let headers = cells::strings_from_json(&record.headers);
-    let records = store
-        .items(run_id)
-        .map_err(|e| RunError::Failed(e.to_string()))?;
-    let items: Vec<WorkItem> = records
-        .iter()
-        .map(|r| WorkItem {
-            idx: r.idx as usize,
-            row: u32::try_from(r.row_number).unwrap_or(0),
-            cells: cells::row_from_json(&r.data, headers.len()),
-            // Submitted by an earlier attempt, a parent run or before the crash:
-            // looked up before anything else.
-            maybe_submitted: r.submitted
-                && (r.state == store::state::IN_PROGRESS || r.state == store::state::PENDING),
-        })
-        .collect();
-    let todo: Vec<usize> = records
-        .iter()
-        .filter(|r| r.state == store::state::PENDING || r.state == store::state::IN_PROGRESS)
-        .map(|r| r.idx as usize)
-        .collect();
+    let (headers, items, todo) = stored_items(&store, &record)?;
     store.claim_run(run_id).map_err(RunError::begin)?;
     let opts = with_saved_vars(opts, &record.vars);
     tracing::info!(run = %run_id, items = todo.len(), "run resumed");
-    let started_at = DateTime::parse_from_rfc3339(&record.started_at)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|_| Utc::now());
+    let started_at = stored_start(&record);
     let shared = store.location().shared();
     execute(
         Plan {
@@ -861,29 +839,10 @@ pub async fn join(
     let mut bot = bot::load(bots_dir, &record.bot).map_err(RunError::Invalid)?;
     bot.run.workers = workers.max(1);
     login_secrets_set(&bot, &opts)?;
-    let headers = cells::strings_from_json(&record.headers);
-    let records = store
-        .items(run_id)
-        .map_err(|e| RunError::Failed(e.to_string()))?;
-    let items: Vec<WorkItem> = records
-        .iter()
-        .map(|r| WorkItem {
-            idx: r.idx as usize,
-            row: u32::try_from(r.row_number).unwrap_or(0),
-            cells: cells::row_from_json(&r.data, headers.len()),
-            maybe_submitted: false,
-        })
-        .collect();
-    let todo: Vec<usize> = records
-        .iter()
-        .filter(|r| r.state == store::state::PENDING || r.state == store::state::IN_PROGRESS)
-        .map(|r| r.idx as usize)
-        .collect();
+    let (headers, items, todo) = stored_items(&store, &record)?;
     let opts = with_saved_vars(opts, &record.vars);
     tracing::info!(run = %run_id, bot = %record.bot, workers, "taking part in a run of the fleet");
-    let started_at = DateTime::parse_from_rfc3339(&record.started_at)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|_| Utc::now());
+    let started_at = stored_start(&record);
     execute(
         Plan {
             bot,
@@ -902,6 +861,44 @@ pub async fn join(
         stop,
     )
     .await
+}
+
+/// A stored run's headers, its items as workers get them, and the items not ended.
+/// An item submitted by an earlier attempt, a parent run or before a crash is
+/// looked up with `verify(item)` before anything else.
+fn stored_items(
+    store: &Store,
+    record: &store::RunRecord,
+) -> Result<(Vec<String>, Vec<WorkItem>, Vec<usize>), RunError> {
+    let headers = cells::strings_from_json(&record.headers);
+    let records = store
+        .items(&record.id)
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let open = |r: &store::ItemRecord| {
+        r.state == store::state::PENDING || r.state == store::state::IN_PROGRESS
+    };
+    let items = records
+        .iter()
+        .map(|r| WorkItem {
+            idx: r.idx as usize,
+            row: u32::try_from(r.row_number).unwrap_or(0),
+            cells: cells::row_from_json(&r.data, headers.len()),
+            maybe_submitted: r.submitted && open(r),
+        })
+        .collect();
+    let todo = records
+        .iter()
+        .filter(|r| open(r))
+        .map(|r| r.idx as usize)
+        .collect();
+    Ok((headers, items, todo))
+}
+
+/// When a stored run first started.
+fn stored_start(record: &store::RunRecord) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&record.started_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now())
 }
 
 /// The options with the `--var` overrides an earlier run was started with (those
