@@ -864,12 +864,11 @@ pub async fn join(
 }
 
 /// A stored run's headers, its items as workers get them, and the items not ended.
-/// An item submitted by an earlier attempt, a parent run or before a crash is
-/// looked up with `verify(item)` before anything else.
-fn stored_items(
-    store: &Store,
-    record: &store::RunRecord,
-) -> Result<(Vec<String>, Vec<WorkItem>, Vec<usize>), RunError> {
+type StoredItems = (Vec<String>, Vec<WorkItem>, Vec<usize>);
+
+/// Reads a stored run's items. An item submitted by an earlier attempt, a parent
+/// run or before a crash is looked up with `verify(item)` before anything else.
+fn stored_items(store: &Store, record: &store::RunRecord) -> Result<StoredItems, RunError> {
     let headers = cells::strings_from_json(&record.headers);
     let records = store
         .items(&record.id)
