@@ -888,6 +888,10 @@ fn ended(result: Result<RunSummary, RunError>, json: bool) -> ExitCode {
             eprintln!("error: {refusal}");
             ExitCode::from(1)
         }
+        Err(e @ RunError::Lost(_)) => {
+            eprintln!("error: {e}; `juru runs resume` or any agent of the fleet goes on with it");
+            ExitCode::from(1)
+        }
     }
 }
 

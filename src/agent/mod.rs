@@ -187,6 +187,7 @@ where
         Err(StoreError {
             place,
             message: format!("a store task stopped: {e}"),
+            lost: false,
         })
     })
 }
@@ -477,6 +478,8 @@ fn fire_outcome(result: &Result<run::RunSummary, RunError>) -> (&'static str, Op
             ),
         },
         Err(RunError::Refused(r)) => (fire_state::SKIPPED, Some(r.to_string())),
+        // The run goes on under another agent, which ends the fire with it.
+        Err(RunError::Lost(r)) => (fire_state::INTERRUPTED, Some(r.clone())),
         Err(e) => (fire_state::FAILED, Some(e.to_string())),
     }
 }
@@ -487,8 +490,9 @@ async fn end_fires(
     run_id: &str,
     result: &Result<run::RunSummary, RunError>,
 ) {
-    if matches!(result, Err(RunError::Refused(_))) {
-        // Not resumed now: its fires stay interrupted until it is.
+    if matches!(result, Err(RunError::Refused(_) | RunError::Lost(_))) {
+        // Not resumed now (or left to the fleet): its fires stay interrupted until
+        // the run ends.
         return;
     }
     let (state, reason) = fire_outcome(result);

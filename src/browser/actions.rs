@@ -21,7 +21,7 @@ impl Browser {
     pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {
         for attempt in 0..3 {
             let ready = self.ready(selector).await?;
-            self.count(1);
+            self.act(1)?;
             match ready.element.click().await {
                 Ok(()) => return self.check_location().await,
                 Err(e) if attempt < 2 && e.is_stale_element_reference() => {
@@ -46,10 +46,10 @@ impl Browser {
         let mut wait = Backoff::new(format!("the link \"{text}\""));
         self.leave_now().await?;
         loop {
-            self.count(1);
+            self.act(1)?;
             match self.client.find(Locator::LinkText(text)).await {
                 Ok(link) => {
-                    self.count(1);
+                    self.act(1)?;
                     match link.click().await {
                         Ok(()) => return self.check_location().await,
                         Err(e) if e.is_stale_element_reference() => continue,
@@ -152,14 +152,14 @@ impl Browser {
     async fn send_text(&self, selector: &str, text: &str, clear: bool) -> Result<(), BrowserError> {
         let ready = self.ready(selector).await?;
         if clear {
-            self.count(1);
+            self.act(1)?;
             ready
                 .element
                 .clear()
                 .await
                 .map_err(|e| command(format!("clearing `{selector}`"), e))?;
         }
-        self.count(1);
+        self.act(1)?;
         ready
             .element
             .send_keys(text)
@@ -174,7 +174,7 @@ impl Browser {
     pub async fn press(&self, selector: &str, keys: &str) -> Result<(), BrowserError> {
         let sequence = key_sequence(keys)?;
         let ready = self.ready(selector).await?;
-        self.count(1);
+        self.act(1)?;
         ready
             .element
             .send_keys(&sequence)
@@ -203,7 +203,7 @@ impl Browser {
             self.client.clone(),
             fantoccini::elements::ElementRef::from(id.to_string()),
         );
-        self.count(1);
+        self.act(1)?;
         element
             .send_keys(&sequence)
             .await
@@ -259,7 +259,7 @@ impl Browser {
             )));
         }
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        self.count(1);
+        self.act(1)?;
         ready
             .element
             .send_keys(&names.join("\n"))
@@ -329,7 +329,7 @@ impl Browser {
     /// The files the remote browser downloaded in this session (Grid managed
     /// downloads: `GET /session/{id}/se/files`).
     async fn grid_files(&self) -> Result<Vec<String>, BrowserError> {
-        self.count(1);
+        self.act(1)?;
         self.client
             .issue_cmd(RawGet { path: "se/files" })
             .await
@@ -361,7 +361,7 @@ impl Browser {
             // still for a poll.
             if let Some(name) = whole.first() {
                 if whole.len() == new.len() && last.as_ref() == Some(&names) {
-                    self.count(1);
+                    self.act(1)?;
                     let answer = self
                         .client
                         .issue_cmd(Raw {

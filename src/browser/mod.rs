@@ -39,7 +39,7 @@ pub use http_auth::HttpAuth;
 pub use in_use::sessions_in_use;
 pub use page::WindowInfo;
 pub use read::TableData;
-pub use session::{sweep_profiles, Browser, FieldValue};
+pub use session::{sweep_profiles, ActGuard, Browser, FieldValue};
 
 /// What to do with a dialog (alert, confirm, prompt) that no action expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,6 +143,10 @@ pub enum BrowserError {
     /// An earlier start failed (the same message), or the driver was stopped.
     #[error("{0}")]
     Unavailable(String),
+    /// The run withheld the command ([`session::ActGuard`]): this process may no
+    /// longer act on the system.
+    #[error("the command was not sent: this agent may no longer act on the system (its lease in the fleet's store could run out)")]
+    Withheld,
     /// `hint` says what the page has instead (starting with "; "), or is empty.
     #[error("no element matches `{selector}` after waiting {}{hint}", secs(*waited))]
     NotFound {
@@ -259,6 +263,7 @@ impl BrowserError {
             | BrowserError::Session { .. }
             | BrowserError::Unavailable(_) => "browser_start",
             BrowserError::GridBusy { .. } => "grid_busy",
+            BrowserError::Withheld => "withheld",
             BrowserError::GridLost { .. } => "browser_lost",
             BrowserError::NotFound { .. } | BrowserError::NotReady { .. } => "element_missing",
             BrowserError::TextNotFound { .. } => "text_missing",

@@ -24,7 +24,7 @@ impl Browser {
     /// Goes one page back in the window's history (the browser's Back button).
     pub async fn back(&self) -> Result<(), BrowserError> {
         self.leave_now().await?;
-        self.count(1);
+        self.act(1)?;
         self.client
             .back()
             .await
@@ -35,7 +35,7 @@ impl Browser {
     /// Goes one page forward in the window's history.
     pub async fn forward(&self) -> Result<(), BrowserError> {
         self.leave_now().await?;
-        self.count(1);
+        self.act(1)?;
         self.client
             .forward()
             .await
@@ -46,7 +46,7 @@ impl Browser {
     /// Loads the current page again (the browser's Reload button).
     pub async fn refresh(&self) -> Result<(), BrowserError> {
         self.leave_now().await?;
-        self.count(1);
+        self.act(1)?;
         self.client
             .refresh()
             .await

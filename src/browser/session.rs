@@ -94,6 +94,11 @@ impl FieldValue {
     }
 }
 
+/// Asked before every command that acts on the page (navigates, runs a page
+/// script, clicks, types, answers a dialog): `false` and the session sends it not
+/// ([`Browser::set_act_guard`]).
+pub type ActGuard = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// One browser session. Use it from one task at a time.
 pub struct Browser {
     pub(super) client: Client,
@@ -124,6 +129,8 @@ pub struct Browser {
     /// What goes before every page script ([`address::guard`]), synchronous and not.
     guard_sync: String,
     guard_async: String,
+    /// [`ActGuard`], when the run set one.
+    act_guard: Mutex<Option<ActGuard>>,
     _profile: Option<tempfile::TempDir>,
     /// Counts the session as open ([`super::sessions_in_use`]) until it is dropped.
     _in_use: super::in_use::InUse,
@@ -353,6 +360,7 @@ impl Browser {
             http_login: settings.http_auth.is_some(),
             guard_sync: address::guard(&settings.allowed_hosts, false),
             guard_async: address::guard(&settings.allowed_hosts, true),
+            act_guard: Mutex::new(None),
             _profile: profile,
             _in_use: super::in_use::InUse::new(),
         };
@@ -379,6 +387,25 @@ impl Browser {
     /// setting its download folder).
     pub fn start_commands(&self) -> u64 {
         self.start_commands
+    }
+
+    /// Sets what is asked before every command that acts on the page.
+    pub fn set_act_guard(&self, guard: ActGuard) {
+        *self.act_guard.lock().unwrap_or_else(|p| p.into_inner()) = Some(guard);
+    }
+
+    /// Counts `n` commands that act on the page, after asking the [`ActGuard`].
+    pub(super) fn act(&self, n: u64) -> Result<(), BrowserError> {
+        let guard = self
+            .act_guard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if guard.is_some_and(|may| !may()) {
+            return Err(BrowserError::Withheld);
+        }
+        self.count(n);
+        Ok(())
     }
 
     pub(super) fn count(&self, n: u64) {
@@ -464,7 +491,7 @@ impl Browser {
         self.leave_now().await?;
         let script = format!("{}{script}", self.guard_sync);
         for attempt in 0..2 {
-            self.count(1);
+            self.act(1)?;
             match self.client.execute(&script, args.clone()).await {
                 Ok(v) => return self.unless_refused(v).map(Some),
                 Err(e) if e.is_unexpected_alert_open() && !settle => return Ok(None),
@@ -621,7 +648,7 @@ impl Browser {
         self.leave_now().await?;
         let script = format!("{}{script}", self.guard_async);
         for attempt in 0..2 {
-            self.count(1);
+            self.act(1)?;
             match self.client.execute_async(&script, args.clone()).await {
                 Ok(v) => return self.unless_refused(v).map(Some),
                 Err(e) if attempt == 0 && e.is_unexpected_alert_open() => {
@@ -733,7 +760,7 @@ impl Browser {
 
     /// Sends a Chrome DevTools command through chromedriver (local Chromium only).
     pub(super) async fn cdp(&self, cmd: &str, params: Value) -> Result<Value, BrowserError> {
-        self.count(1);
+        self.act(1)?;
         self.client
             .issue_cmd(Raw {
                 path: "goog/cdp/execute",
@@ -779,7 +806,7 @@ impl Browser {
         for attempt in 0..2 {
             // Navigate directly (fantoccini's `goto` first asks for the current URL to
             // resolve relative ones: a round trip juru does not need).
-            self.count(1);
+            self.act(1)?;
             let sent = self
                 .client
                 .issue_cmd(Raw {
@@ -901,7 +928,7 @@ impl Browser {
     /// Waits for an alert/confirm/prompt, accepts it (OK) and returns its text.
     pub async fn accept_dialog(&self) -> Result<String, BrowserError> {
         let text = self.dialog(self.timeout).await?;
-        self.count(1);
+        self.act(1)?;
         self.client
             .accept_alert()
             .await
@@ -914,7 +941,7 @@ impl Browser {
     pub async fn accept_dialog_quietly(&self) -> Result<(), BrowserError> {
         let mut wait = Backoff::new("a dialog to accept");
         loop {
-            self.count(1);
+            self.act(1)?;
             match self.client.accept_alert().await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_no_such_alert() => {
@@ -944,7 +971,7 @@ impl Browser {
     /// Waits for a prompt, types `answer`, accepts it and returns the prompt's text.
     pub async fn answer_prompt(&self, answer: &str) -> Result<String, BrowserError> {
         let text = self.dialog(self.timeout).await?;
-        self.count(2);
+        self.act(2)?;
         self.client
             .send_alert_text(answer)
             .await

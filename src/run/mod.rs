@@ -126,6 +126,10 @@ pub enum RunError {
     /// Another run of the bot goes on, or waits to be resumed ([`store::gate`]).
     #[error("{0}")]
     Refused(store::Refusal),
+    /// On a fleet: this process stopped working on the run because its lease could
+    /// run out; the run goes on under another agent (or this one, later).
+    #[error("this agent left the run to the fleet: {0}")]
+    Lost(String),
 }
 
 impl RunError {
@@ -374,7 +378,8 @@ async fn execute_in_span(
         opts.config.browser.driver_log.then(|| driver_log.clone()),
         pid_file.clone(),
     ));
-    let (state, store) = {
+    let lapses_at_start = store::fleet::lapses();
+    let (state, store, lost) = {
         {
             // The owner of a fleet's run starts its share of the run's browsers;
             // the other live agents take part with theirs.
@@ -455,6 +460,8 @@ async fn execute_in_span(
                 active: AtomicUsize::new(workers),
                 fleet,
                 claimed_submitted: Mutex::new(Default::default()),
+                lost: Mutex::new(None),
+                lapses: lapses_at_start,
             });
             tracing::info!(run = %id, workers, items = todo.len(), "working");
             let ticker = progress::spawn(job.clone(), todo.len(), opts.progress);
@@ -486,6 +493,7 @@ async fn execute_in_span(
             commands = job.commands.load(Ordering::Relaxed);
             start_commands = job.start_commands.load(Ordering::Relaxed);
             let failure = job.failed();
+            let lost = job.lost_reason();
             let left = match fleet {
                 None => !lock(&job.queue).is_empty(),
                 Some(_) => lock(&job.store).items_left(&id).map_or(true, |n| n > 0),
@@ -505,9 +513,19 @@ async fn execute_in_span(
                 }
                 None => RunState::Finished,
             };
-            (state, store)
+            (state, store, lost)
         }
     };
+
+    // This process's lease ran out (or could have): what it held goes back to the
+    // fleet, and the outputs are left to whoever ends the run.
+    if let Some(why) = lost {
+        let rid = id.clone();
+        if let Err(e) = blocking(move || store.let_go(&rid)).await? {
+            tracing::warn!(run = %id, "{e}");
+        }
+        return Err(RunError::Lost(why));
+    }
 
     // A process that only took part in a fleet's run leaves the outputs to the
     // run's owner.
@@ -527,6 +545,29 @@ async fn execute_in_span(
             resumed: None,
             start_commands,
         });
+    }
+
+    // On a fleet the outputs are made once: not by an owner whose lease could
+    // have run out while its workers stopped (another agent may take the run over).
+    if fleet.is_some() {
+        let why = match store::fleet::lease_state() {
+            store::fleet::LeaseState::Stale(d) => Some(format!(
+                "no heartbeat of this agent reached the store for {} s before it wrote the run's outputs",
+                d.as_secs()
+            )),
+            store::fleet::LeaseState::Fresh { lapses } if lapses != lapses_at_start => {
+                Some("its lease ran out for a while before it wrote the run's outputs".into())
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            tracing::error!(run = %id, "this agent leaves the run to the fleet: {why}");
+            let rid = id.clone();
+            if let Err(e) = blocking(move || store.let_go(&rid)).await? {
+                tracing::warn!(run = %id, "{e}");
+            }
+            return Err(RunError::Lost(why));
+        }
     }
 
     // Outputs, from what the store holds for every item of the run.
@@ -599,7 +640,10 @@ async fn execute_in_span(
     let (rid, at) = (id.clone(), finished_at.to_rfc3339());
     blocking(move || store.finish_run(&rid, word, error.as_deref(), &at))
         .await?
-        .map_err(|e| RunError::Failed(e.to_string()))?;
+        .map_err(|e| match e.lost {
+            true => RunError::Lost(e.message),
+            false => RunError::Failed(e.to_string()),
+        })?;
     tracing::info!(run = %id, state = word, done = counts.done, business = counts.business, system = counts.system, commands, start_commands, "run ended");
 
     Ok(RunSummary {

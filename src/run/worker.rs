@@ -95,6 +95,13 @@ pub(super) struct Job {
     pub fleet: Option<FleetRole>,
     /// Items claimed from the store that carried a submitted mark.
     pub claimed_submitted: Mutex<std::collections::HashSet<usize>>,
+    /// On a fleet: why this process stopped working on the run because its lease
+    /// could run out (or ran out), if it did. Nothing more is typed or recorded;
+    /// the run is left to the fleet ([`crate::store::Store::let_go`]).
+    pub lost: Mutex<Option<String>>,
+    /// The lapses of this process's lease when the run began here: another one
+    /// since means the lease ran out in between.
+    pub lapses: u64,
 }
 
 /// How this process takes part in a run whose items the fleet shares.
@@ -143,7 +150,54 @@ impl Job {
     }
 
     fn stopping(&self) -> bool {
-        *self.stop.finish.borrow() || *self.stop.abort.borrow() || self.failed().is_some()
+        *self.stop.finish.borrow()
+            || *self.stop.abort.borrow()
+            || self.failed().is_some()
+            || self.lost_reason().is_some()
+    }
+
+    /// Why this process stopped working on a fleet's run, if it did ([`Job::lost`]).
+    pub fn lost_reason(&self) -> Option<String> {
+        lock(&self.lost).clone()
+    }
+
+    /// This process stops working on the run: it may no longer hold what it
+    /// claimed.
+    fn lose(&self, why: String) {
+        let mut lost = lock(&self.lost);
+        if lost.is_none() {
+            tracing::error!(
+                "this agent stops working on the run and sends nothing more to the browser: {why}; the items it held go back to the fleet (those it had submitted are looked up first with verify(item))"
+            );
+            *lost = Some(why);
+        }
+    }
+
+    /// Whether this process may still act on the run's items: always on one
+    /// machine; on a fleet, while its own lease holds and has not run out since
+    /// the run began here. Asked before every item and every browser command.
+    pub(super) fn hold(&self) -> bool {
+        if self.fleet.is_none() {
+            return true;
+        }
+        if self.lost_reason().is_some() {
+            return false;
+        }
+        match store::fleet::lease_state() {
+            store::fleet::LeaseState::None => true,
+            store::fleet::LeaseState::Fresh { lapses } if lapses == self.lapses => true,
+            store::fleet::LeaseState::Fresh { .. } => {
+                self.lose("its lease ran out for a while (the store could not be reached, or the process was held up), so other agents may have taken over its items".into());
+                false
+            }
+            store::fleet::LeaseState::Stale(d) => {
+                self.lose(format!(
+                    "no heartbeat of this agent reached the store for {} s, so other agents may soon take it for dead and take over its items",
+                    d.as_secs()
+                ));
+                false
+            }
+        }
     }
 
     fn next(&self) -> Option<usize> {
@@ -163,6 +217,9 @@ impl Job {
             return lock(&self.queue).pop_front();
         };
         loop {
+            if !self.hold() {
+                return None;
+            }
             let claimed = self.store().claim_item(&self.run_id);
             match claimed {
                 Ok(Some((idx, submitted))) => {
@@ -243,8 +300,11 @@ impl Job {
     }
 
     fn record(&self, what: &str, r: Result<(), StoreError>) {
-        if let Err(e) = r {
-            self.fail_run(format!("{what}: {e}"));
+        match r {
+            Ok(()) => {}
+            // Fenced: another agent holds the item now.
+            Err(e) if e.lost => self.lose(e.message),
+            Err(e) => self.fail_run(format!("{what}: {e}")),
         }
     }
 }
@@ -440,6 +500,13 @@ impl Sessions for Opener {
         });
         match opened {
             Some(Ok(browser)) => {
+                if job.fleet.is_some() {
+                    // On a fleet: no command acts on the system once this process
+                    // may have lost what it holds (the job is not kept alive by it).
+                    let weak = Arc::downgrade(job);
+                    browser
+                        .set_act_guard(Arc::new(move || weak.upgrade().is_none_or(|j| j.hold())));
+                }
                 self.starts
                     .fetch_add(browser.start_commands(), Ordering::Relaxed);
                 job.start_commands
@@ -456,6 +523,10 @@ impl Sessions for Opener {
 
     fn stop_requested(&self) -> bool {
         self.job.stopping()
+    }
+
+    fn may_act(&self) -> bool {
+        self.job.hold()
     }
 
     fn failed(&mut self, reason: String) {
@@ -650,6 +721,9 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
     if item.maybe_submitted || job.verify_first {
         let r = job.store().item_started(&job.run_id, idx, &now(), worker);
         job.record("recording an item start", r);
+        if job.lost_reason().is_some() {
+            return;
+        }
         match verify(host, job, &item) {
             Verdict::Found => {
                 let reason = if item.maybe_submitted {
@@ -708,7 +782,7 @@ fn handle_item(host: &mut Host, job: &Job, session: &mut Session, worker: usize,
         job.pace();
         let r = job.store().item_started(&job.run_id, idx, &now(), worker);
         job.record("recording an item start", r);
-        if job.failed().is_some() {
+        if job.failed().is_some() || job.lost_reason().is_some() {
             return;
         }
         let outcome = attempt(host, job, &item);

@@ -505,6 +505,13 @@ pub trait Sessions {
     fn discard(&mut self, browser: Browser) {
         drop(browser);
     }
+    /// Whether the script may still send commands to the browser: asked before
+    /// every browser call. `false` when this process may no longer act on what it
+    /// holds (on a fleet, its lease ran out): the call ends the script's function
+    /// as cancelled, and no try/catch of the script can go on past it.
+    fn may_act(&self) -> bool {
+        true
+    }
 }
 
 /// State shared by the registered functions of one host.
@@ -564,6 +571,14 @@ impl Shared {
         let Some(browser) = browser.as_ref() else {
             return Err(Failure::system("no_browser", "the browser is not open").into());
         };
+        if self
+            .sessions
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| !s.may_act())
+        {
+            return Err(stop_error(Failure::cancelled()));
+        }
         let deadline = *self.deadline.borrow();
         let mut cancel = self.cancel.clone();
         let result = self.handle.block_on(async {
@@ -581,6 +596,9 @@ impl Shared {
         });
         match result {
             Some(Ok(v)) => Ok(v),
+            // The run withheld a command: the function ends as cancelled, past any
+            // try/catch of the script.
+            Some(Err(BrowserError::Withheld)) => Err(stop_error(Failure::cancelled())),
             Some(Err(e)) if e.kind() == "address" && !verb.is_empty() => {
                 Err(Failure::system(e.kind(), format!("{verb}: {e}")).into())
             }

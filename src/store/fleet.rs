@@ -12,9 +12,16 @@
 //! row `agents(name, …)` is its per-name lease, so two agents with one name (which
 //! would both run every schedule) cannot both start, and the dashboard shows the
 //! fleet from this table.
+//!
+//! A process also watches **its own lease** ([`lease_state`]): when its beats have
+//! not reached the store for [`LEASE`] less [`CLOCK_SKEW`], the others may soon
+//! take it for dead and take over its items, so its workers stop acting on the
+//! legacy system at once (fencing: the store refuses item writes from a process
+//! that no longer holds the item, and the run engine checks the lease before every
+//! browser command).
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::db::{args, DbError};
 use super::{gate, Location, Store, StoreError};
@@ -24,8 +31,83 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long a lease lasts after the last beat.
 pub const LEASE: Duration = Duration::from_secs(20);
 
+/// How far the clocks of a fleet may disagree: a process stops trusting its own
+/// lease this long before the others would see it run out.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
 static AGENT_NAME: OnceLock<String> = OnceLock::new();
 static BEATING: OnceLock<()> = OnceLock::new();
+static OWN: Mutex<OwnLease> = Mutex::new(OwnLease {
+    renewed: None,
+    lapses: 0,
+});
+
+/// This process's own lease, as its beats left it.
+struct OwnLease {
+    /// When the last beat that reached the store began (monotonic and wall clock:
+    /// a frozen or suspended process must see the time it lost on either).
+    renewed: Option<(Instant, SystemTime)>,
+    /// How many times a beat reached the store only after the lease could have run
+    /// out in the eyes of the others.
+    lapses: u64,
+}
+
+impl OwnLease {
+    fn since_renewed(&self) -> Option<Duration> {
+        let (mono, wall) = self.renewed?;
+        let wall = SystemTime::now().duration_since(wall).unwrap_or_default();
+        Some(mono.elapsed().max(wall))
+    }
+
+    fn stale(&self) -> bool {
+        self.since_renewed()
+            .is_some_and(|d| d >= LEASE.saturating_sub(CLOCK_SKEW))
+    }
+
+    fn state(&self) -> LeaseState {
+        match self.since_renewed() {
+            None => LeaseState::None,
+            Some(d) if self.stale() => LeaseState::Stale(d),
+            Some(_) => LeaseState::Fresh {
+                lapses: self.lapses,
+            },
+        }
+    }
+
+    /// A beat that began at `began` reached the store.
+    fn renew(&mut self, began: (Instant, SystemTime)) {
+        if self.stale() {
+            self.lapses += 1;
+        }
+        self.renewed = Some(began);
+    }
+}
+
+/// Whether this process may still act as the holder of what it claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    /// This process holds no lease (a store on one machine): nothing to check.
+    None,
+    /// The lease holds; the number of lapses so far (a change means the lease ran
+    /// out in between, and what this process held may have been taken over).
+    Fresh { lapses: u64 },
+    /// No beat reached the store for this long: the others may take over soon.
+    Stale(Duration),
+}
+
+/// This process's own lease now ([`LeaseState`]).
+pub fn lease_state() -> LeaseState {
+    OWN.lock().unwrap_or_else(|p| p.into_inner()).state()
+}
+
+/// How many times this process's lease ran out in between so far ([`LeaseState`]).
+pub fn lapses() -> u64 {
+    OWN.lock().unwrap_or_else(|p| p.into_inner()).lapses
+}
+
+fn renewed(began: (Instant, SystemTime)) {
+    OWN.lock().unwrap_or_else(|p| p.into_inner()).renew(began);
+}
 
 /// This process's agent name: set by the agent at start, else the host name.
 pub fn agent_name() -> String {
@@ -115,6 +197,7 @@ impl Store {
         let Some(me) = gate::me() else {
             return Ok(());
         };
+        let began = (Instant::now(), SystemTime::now());
         let until = unix_now() + LEASE.as_secs() as i64;
         self.db.execute(
             "INSERT INTO leases (owner, agent, host, until) VALUES (?1, ?2, ?3, ?4)
@@ -132,6 +215,7 @@ impl Store {
                 ],
             )?;
         }
+        renewed(began);
         // Leases that ran out long ago are history nobody asks about.
         self.db.execute(
             "DELETE FROM leases WHERE until < ?1",
@@ -268,5 +352,43 @@ fn heartbeat(location: Location) {
                 store = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ago(secs: u64) -> (Instant, SystemTime) {
+        let d = Duration::from_secs(secs);
+        (
+            Instant::now().checked_sub(d).unwrap(),
+            SystemTime::now() - d,
+        )
+    }
+
+    #[test]
+    fn a_lease_goes_stale_before_the_others_see_it_run_out_and_a_late_beat_counts_a_lapse() {
+        let mut own = OwnLease {
+            renewed: None,
+            lapses: 0,
+        };
+        assert_eq!(own.state(), LeaseState::None);
+        own.renew(ago(0));
+        assert_eq!(own.state(), LeaseState::Fresh { lapses: 0 });
+        // Beats every few seconds keep it fresh, and are no lapse.
+        own.renew(ago(6));
+        own.renew(ago(0));
+        assert_eq!(own.state(), LeaseState::Fresh { lapses: 0 });
+        // 15 s without a beat: stale (the others see it run out at 20 s).
+        own.renewed = Some(ago(LEASE.as_secs() - CLOCK_SKEW.as_secs()));
+        assert!(matches!(own.state(), LeaseState::Stale(d) if d >= Duration::from_secs(15)));
+        // The next beat renews it, but counts a lapse: what the process held may
+        // have been taken over meanwhile.
+        own.renew(ago(0));
+        assert_eq!(own.state(), LeaseState::Fresh { lapses: 1 });
+        // A wall clock that jumped (a suspended machine) counts as well.
+        own.renewed = Some((Instant::now(), SystemTime::now() - Duration::from_secs(30)));
+        assert!(matches!(own.state(), LeaseState::Stale(_)));
     }
 }

@@ -37,6 +37,11 @@ pub struct StoreError {
     /// The file, or the database address without its password.
     pub place: String,
     pub message: String,
+    /// The write was refused because this process no longer holds what it wrote
+    /// to: its lease ran out and another agent of the fleet took the item or the
+    /// run over ([`fleet`]). Not a failure of the store: this process must stop
+    /// acting on it.
+    pub lost: bool,
 }
 
 /// Where a store lives.
@@ -320,6 +325,7 @@ impl Store {
         let fail = |message: String| StoreError {
             place: location.to_string(),
             message,
+            lost: false,
         };
         let db = match &location {
             Location::File(path) => {
@@ -371,6 +377,7 @@ impl Store {
         StoreError {
             place: self.location.to_string(),
             message: format!("{what}: {e}"),
+            lost: false,
         }
     }
 
@@ -459,6 +466,10 @@ impl Store {
     /// Marks an item `in_progress` for one more attempt by `worker`. The item's
     /// submitted mark stays: only `verify(item)` finding nothing clears it
     /// ([`Store::item_not_submitted`]).
+    ///
+    /// This and the other writes to an item are fenced: refused (with
+    /// [`StoreError::lost`]) when another process of the fleet claimed the item
+    /// since this one did.
     pub fn item_started(
         &self,
         run_id: &str,
@@ -466,78 +477,112 @@ impl Store {
         at: &str,
         worker: usize,
     ) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "UPDATE items SET state = 'in_progress', attempts = attempts + 1, started_at = ?3, worker = ?4, agent = ?5
-                 WHERE run_id = ?1 AND idx = ?2",
-                args![run_id, idx, at, worker, fleet::agent_name()],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("recording an item start", e))
+        self.item_write(
+            "recording an item start",
+            "state = 'in_progress', attempts = attempts + 1, started_at = ?4, worker = ?5, agent = ?6",
+            run_id,
+            idx,
+            args![at, worker, fleet::agent_name()],
+        )
     }
 
     /// Records that the item reached the system (the script's `item.submitted()`).
     pub fn item_submitted(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "UPDATE items SET submitted = 1 WHERE run_id = ?1 AND idx = ?2",
-                args![run_id, idx],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("recording a submission", e))
+        self.item_write(
+            "recording a submission",
+            "submitted = 1",
+            run_id,
+            idx,
+            args![],
+        )
     }
 
     /// Records that `verify(item)` looked the item up and did not find it in the
     /// system: it may be done again.
     pub fn item_not_submitted(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "UPDATE items SET submitted = 0 WHERE run_id = ?1 AND idx = ?2",
-                args![run_id, idx],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("recording a verification", e))
+        self.item_write(
+            "recording a verification",
+            "submitted = 0",
+            run_id,
+            idx,
+            args![],
+        )
     }
 
     /// Puts an item back to `pending` (a retry waits, or the run stopped before it);
     /// its submitted mark stays.
     pub fn item_pending(&self, run_id: &str, idx: usize) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "UPDATE items SET state = 'pending' WHERE run_id = ?1 AND idx = ?2",
-                args![run_id, idx],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("recording a pending item", e))
+        self.item_write(
+            "recording a pending item",
+            "state = 'pending'",
+            run_id,
+            idx,
+            args![],
+        )
     }
 
     /// Records how an item ended.
     pub fn item_finished(&self, run_id: &str, idx: usize, end: &ItemEnd) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "UPDATE items SET state = ?3, outputs = ?4, reason = ?5, kind = ?6, screenshot = ?7, page_url = ?8,
-                     page_title = ?9, log = ?10, commands = commands + ?11, finished_at = ?12
-                 WHERE run_id = ?1 AND idx = ?2",
-                args![
-                    run_id,
-                    idx,
-                    end.state,
-                    end.outputs,
-                    end.reason,
-                    end.kind,
-                    end.screenshot,
-                    end.page_url,
-                    end.page_title,
-                    end.log,
-                    end.commands,
-                    end.finished_at
-                ],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err("recording an item end", e))
+        self.item_write(
+            "recording an item end",
+            "state = ?4, outputs = ?5, reason = ?6, kind = ?7, screenshot = ?8, page_url = ?9,
+                 page_title = ?10, log = ?11, commands = commands + ?12, finished_at = ?13",
+            run_id,
+            idx,
+            args![
+                end.state,
+                end.outputs,
+                end.reason,
+                end.kind,
+                end.screenshot,
+                end.page_url,
+                end.page_title,
+                end.log,
+                end.commands,
+                end.finished_at
+            ],
+        )
     }
 
-    /// Records how the run ended (`finished`, `failed`, `cancelled`).
+    /// `UPDATE items SET {set}` for one item, if this process may write it: nobody
+    /// claimed it (a run on one machine) or this process did. `set` numbers its
+    /// parameters from `?4` (`?1` run, `?2` index, `?3` this process).
+    fn item_write(
+        &self,
+        what: &str,
+        set: &str,
+        run_id: &str,
+        idx: usize,
+        rest: &[db::Value],
+    ) -> Result<(), StoreError> {
+        let me = gate::me().unwrap_or_else(|| format!("pid:{}", std::process::id()));
+        let mut all = args![run_id, idx, me.as_str()].to_vec();
+        all.extend_from_slice(rest);
+        let n = self
+            .db
+            .execute(
+                &format!(
+                    "UPDATE items SET {set} WHERE run_id = ?1 AND idx = ?2 AND (owner IS NULL OR owner = ?3)"
+                ),
+                &all,
+            )
+            .map_err(|e| self.err(what, e))?;
+        if n == 0 {
+            return Err(StoreError {
+                place: self.location.to_string(),
+                message: format!(
+                    "{what}: item {} of run {run_id} is no longer held by this agent: its lease ran out and another agent of the fleet took the item over",
+                    idx + 1
+                ),
+                lost: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records how the run ended (`finished`, `failed`, `cancelled`). Fenced like
+    /// the item writes: refused with [`StoreError::lost`] when another process
+    /// took the run over since this one began it.
     pub fn finish_run(
         &self,
         run_id: &str,
@@ -545,13 +590,23 @@ impl Store {
         error: Option<&str>,
         at: &str,
     ) -> Result<(), StoreError> {
-        self.db
+        let me = gate::me().unwrap_or_else(|| format!("pid:{}", std::process::id()));
+        let n = self
+            .db
             .execute(
-                "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4, pid = NULL, owner = NULL WHERE id = ?1",
-                args![run_id, state, error, at],
+                "UPDATE runs SET state = ?2, error = ?3, finished_at = ?4, pid = NULL, owner = NULL
+                 WHERE id = ?1 AND (owner IS NULL OR owner = ?5)",
+                args![run_id, state, error, at, me.as_str()],
             )
-            .map(|_| ())
-            .map_err(|e| self.err("recording the run end", e))
+            .map_err(|e| self.err("recording the run end", e))?;
+        if n == 0 && self.has_run(run_id)? {
+            return Err(StoreError {
+                place: self.location.to_string(),
+                message: format!("recording the run end: run {run_id} is no longer this agent's: its lease ran out and another agent of the fleet took the run over"),
+                lost: true,
+            });
+        }
+        Ok(())
     }
 
     /// A run with its item counts.

@@ -90,6 +90,29 @@ impl Store {
             .map_err(|e| self.err("giving back an item", e))
     }
 
+    /// Lets go of a run this process can no longer work on (its lease ran out): the
+    /// items it holds that did not end go back to the queue, their submitted marks
+    /// kept, and when it owns the run, the run loses its owner, so any agent of the
+    /// fleet (this one too, once its lease holds again) takes it over as it takes
+    /// over the run of a dead agent: submitted items are looked up first.
+    pub fn let_go(&self, run_id: &str) -> Result<(), StoreError> {
+        let me = me();
+        self.db
+            .transaction(|db| {
+                db.execute(
+                    "UPDATE items SET owner = NULL, state = 'pending'
+                     WHERE run_id = ?1 AND owner = ?2 AND state IN ('pending', 'in_progress')",
+                    args![run_id, me.as_str()],
+                )?;
+                db.execute(
+                    "UPDATE runs SET owner = NULL, pid = NULL WHERE id = ?1 AND owner = ?2 AND state = 'running'",
+                    args![run_id, me.as_str()],
+                )
+            })
+            .map(|_| ())
+            .map_err(|e| self.err("letting go of a run", e))
+    }
+
     /// How many items of a run have not ended (pending or in progress anywhere).
     pub fn items_left(&self, run_id: &str) -> Result<i64, StoreError> {
         self.db
@@ -207,6 +230,85 @@ mod tests {
                 .unwrap();
             a.finish_run("r1", "cancelled", None, "t").unwrap();
             assert_eq!(b.claim_item("r1").unwrap(), None);
+        });
+    }
+
+    #[test]
+    fn an_item_or_run_another_process_took_over_refuses_this_process_writes() {
+        each_backend(|path| {
+            let mut store = Store::open(&path).unwrap();
+            let items: Vec<NewItem> = (0..2)
+                .map(|i| NewItem {
+                    row: i + 2,
+                    data: "[]".into(),
+                    submitted: false,
+                })
+                .collect();
+            store
+                .begin_run(
+                    &NewRun {
+                        id: "r1",
+                        bot: "demo",
+                        trigger: "cli",
+                        input: "in.xlsx",
+                        dir: "d",
+                        started_at: "t",
+                        headers: "[]",
+                        vars: "{}",
+                        ..NewRun::default()
+                    },
+                    &items,
+                )
+                .unwrap();
+            assert_eq!(store.claim_item("r1").unwrap(), Some((0, false)));
+            assert_eq!(store.claim_item("r1").unwrap(), Some((1, false)));
+            store.item_started("r1", 0, "t", 1).unwrap();
+            store.item_started("r1", 1, "t", 2).unwrap();
+            // Another agent took item 0 over (this process's lease ran out).
+            store
+                .db
+                .batch("UPDATE items SET owner = 'other-boot:7' WHERE run_id = 'r1' AND idx = 0")
+                .unwrap();
+            let end = ItemEnd {
+                state: state::DONE,
+                outputs: "{}",
+                finished_at: "t",
+                ..ItemEnd::default()
+            };
+            for refused in [
+                store.item_started("r1", 0, "t", 1),
+                store.item_submitted("r1", 0),
+                store.item_not_submitted("r1", 0),
+                store.item_pending("r1", 0),
+                store.item_finished("r1", 0, &end),
+            ] {
+                let e = refused.unwrap_err();
+                assert!(e.lost, "{e}");
+                assert!(e.message.contains("no longer held by this agent"), "{e}");
+            }
+            let item0 = &store.items("r1").unwrap()[0];
+            assert_eq!((item0.state.as_str(), item0.attempts), ("in_progress", 1));
+            // Its own item it still writes.
+            store.item_submitted("r1", 1).unwrap();
+            // Letting go of the run: its unfinished item goes back with its mark,
+            // the other agent's stays where it is, and the run has no owner.
+            store.let_go("r1").unwrap();
+            let items = store.items("r1").unwrap();
+            assert_eq!(
+                (items[1].state.as_str(), items[1].submitted),
+                ("pending", true)
+            );
+            assert_eq!(items[0].state, "in_progress");
+            let run = store.run("r1").unwrap().unwrap();
+            assert_eq!((run.pid, run.state.as_str()), (None, "running"));
+            // Some other process took the run over: this one may not end it.
+            store
+                .db
+                .batch("UPDATE runs SET owner = 'other-boot:7' WHERE id = 'r1'")
+                .unwrap();
+            let e = store.finish_run("r1", "finished", None, "t").unwrap_err();
+            assert!(e.lost, "{e}");
+            assert_eq!(store.run("r1").unwrap().unwrap().state, "running");
         });
     }
 }

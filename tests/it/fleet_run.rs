@@ -4,6 +4,10 @@
 //! an item submitted; the portal's duplicate check is off, so a second save would be
 //! stored and counted. Every row must be saved exactly once, the dead agent's item
 //! finished by another agent, and the outputs and mail made once, by the run's owner.
+//!
+//! An agent frozen (SIGSTOP) in the middle of an item, past its submitted mark, for
+//! longer than its lease: another agent takes the item over and saves it; the frozen
+//! one, woken up, sends nothing more to the portal (the row is saved once).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -31,11 +35,23 @@ fn nik(i: u32) -> String {
 /// The demo bot with `workers = 3` over a 60-row workbook, on the shared store,
 /// with browsers from `grid` (a WebDriver URL) or local ones.
 fn member(portal: &PortalHandle, url: &str, name: &str, grid: Option<&str>) -> Project {
+    member_with(portal, url, name, grid, ROWS, 3)
+}
+
+/// [`member`] with `rows` rows and `workers` workers.
+fn member_with(
+    portal: &PortalHandle,
+    url: &str,
+    name: &str,
+    grid: Option<&str>,
+    rows: u32,
+    workers: usize,
+) -> Project {
     let p = Project::with_demo_bot();
     let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
     let manifest = manifest
         .replace("http://127.0.0.1:8765", &portal.url())
-        .replace("[run]\n", "[run]\nworkers = 3\n");
+        .replace("[run]\n", &format!("[run]\nworkers = {workers}\n"));
     p.write("bots/demo-perizinan/bot.toml", &manifest);
     p.write(
         "config/agent.toml",
@@ -63,7 +79,7 @@ fn member(portal: &PortalHandle, url: &str, name: &str, grid: Option<&str>) -> P
     {
         ws.write_string(0, c as u16, *h).unwrap();
     }
-    for i in 1..=ROWS {
+    for i in 1..=rows {
         ws.write_number(i, 0, i as f64).unwrap();
         ws.write_string(i, 1, nik(i)).unwrap();
         ws.write_string(i, 2, format!("Pemohon {i}")).unwrap();
@@ -317,6 +333,154 @@ fn a_run_whose_owner_died_is_taken_over_and_ended_once() {
     let survivor = 1 - owner;
     assert!(!files_ending(&projects[survivor].path("var/outbox"), ".eml").is_empty());
     assert!(files_ending(&projects[owner].path("var/outbox"), ".eml").is_empty());
+    for a in agents.iter_mut() {
+        if let Some(a) = a.take() {
+            let (code, log) = a.stop();
+            assert_eq!(code, 0, "{log}");
+        }
+    }
+}
+
+#[test]
+fn an_agent_frozen_past_its_lease_sends_nothing_more_once_it_wakes() {
+    const ROWS: u32 = 8;
+    let _serial = one_at_a_time();
+    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+    let location = cluster.fresh_database("fleet_frozen").unwrap();
+    let Location::Postgres { url, .. } = &location else {
+        unreachable!()
+    };
+    // A slow NIK check: the save button waits for it, so an agent frozen right
+    // after `item.submitted()` is frozen before its click.
+    let portal = PortalHandle::start_with(juru::demo::PortalOptions {
+        allow_duplicates: true,
+        nik_check_ms: (3000, 3000),
+        ..juru::demo::PortalOptions::default()
+    });
+    let names = ["kanwil-a", "kanwil-b"];
+    let projects: Vec<Project> = names
+        .iter()
+        .map(|n| member_with(&portal, url, n, None, ROWS, 2))
+        .collect();
+    let mut agents: Vec<Option<Agent>> = projects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Some(Agent::start(p, i)))
+        .collect();
+    let store = Store::open(location.clone()).unwrap();
+    wait("two live agents", 60, &live(&agents), || {
+        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
+        (alive == 2).then_some(())
+    });
+    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
+    assert_eq!(trigger.code(), 0, "{trigger}");
+    let run: RunRecord = wait("the run", 60, &live(&agents), || {
+        store
+            .runs(Some("demo-perizinan"), 10)
+            .ok()?
+            .into_iter()
+            .next()
+    });
+    let owner_pid = run.pid.expect("a running run has its process");
+    let helper = agents
+        .iter()
+        .position(|a| a.as_ref().is_some_and(|a| a.child.id() as i64 != owner_pid))
+        .expect("an agent takes part");
+    let helper_pid = agents[helper].as_ref().unwrap().child.id() as i32;
+
+    // Freeze the helper right after it marked an item submitted, while its click
+    // on "Simpan" waits for the NIK check. Should the save have gone out already
+    // (a slow machine), wake it and wait for its next item.
+    let frozen = loop {
+        let (row, nik) = wait(
+            "a submitted item of the helping agent",
+            180,
+            &live(&agents),
+            || {
+                let items = store.items(&run.id).ok()?;
+                items.iter().find_map(|i| {
+                    (i.agent.as_deref() == Some(names[helper])
+                        && i.state == "in_progress"
+                        && i.submitted)
+                        .then(|| (i.row_number, nik(i.row_number as u32 - 1)))
+                })
+            },
+        );
+        // SAFETY: signals our own child.
+        unsafe { libc::kill(helper_pid, libc::SIGSTOP) };
+        if portal.records().iter().all(|r| r.nik != nik) {
+            break (row, nik);
+        }
+        unsafe { libc::kill(helper_pid, libc::SIGCONT) };
+        wait("that item to end", 60, &live(&agents), || {
+            let items = store.items(&run.id).ok()?;
+            let i = items.iter().find(|i| i.row_number == row)?;
+            (i.state != "in_progress").then_some(())
+        });
+    };
+    let (row, frozen_nik) = frozen;
+
+    // Its lease runs out; the owner takes the item over, looks it up (not there)
+    // and saves it.
+    let taken = wait(
+        "the owner to finish the frozen item",
+        180,
+        &live(&agents),
+        || {
+            let items = store.items(&run.id).ok()?;
+            let i = items.iter().find(|i| i.row_number == row)?;
+            (i.state == "done").then(|| i.clone())
+        },
+    );
+    assert_eq!(taken.agent.as_deref(), Some(names[1 - helper]), "{taken:?}");
+    assert_eq!(
+        portal
+            .records()
+            .iter()
+            .filter(|r| r.nik == frozen_nik)
+            .count(),
+        1
+    );
+
+    // The helper wakes up: its click is withheld, it lets go of the run.
+    unsafe { libc::kill(helper_pid, libc::SIGCONT) };
+    let woken = agents[helper].as_ref().unwrap();
+    wait(
+        "the woken agent to leave the run",
+        120,
+        &live(&agents),
+        || {
+            woken
+                .log()
+                .contains("this agent stops working on the run")
+                .then_some(())
+        },
+    );
+    let done = wait("the run to end", 300, &live(&agents), || {
+        let r = store.run(&run.id).ok()??;
+        (r.state != "running").then_some(r)
+    });
+    assert_eq!(done.state, "finished", "{done:?}");
+    assert_eq!((done.done, done.pending), (ROWS as i64, 0), "{done:?}");
+    // Give a late click every chance to arrive: the woken agent's browser is
+    // still open on the form until its part ended.
+    wait("the woken agent's part to end", 120, &live(&agents), || {
+        woken
+            .log()
+            .contains("this agent left the run to the fleet")
+            .then_some(())
+    });
+    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
+    for r in portal.records() {
+        *saved.entry(r.nik).or_default() += 1;
+    }
+    assert_eq!(saved.len(), ROWS as usize, "{saved:?}");
+    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
+    let outputs: usize = projects
+        .iter()
+        .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
+        .sum();
+    assert_eq!(outputs, 1);
     for a in agents.iter_mut() {
         if let Some(a) = a.take() {
             let (code, log) = a.stop();
