@@ -528,8 +528,13 @@ async fn execute_in_span(
     }
 
     // A process that only took part in a fleet's run leaves the outputs to the
-    // run's owner.
+    // run's owner, and the items it holds but did not end (it was stopped) to the
+    // other agents at once, rather than when its lease runs out.
     if fleet.is_some_and(|r| !r.owns_run) {
+        let rid = id.clone();
+        if let Err(e) = blocking(move || store.let_go(&rid)).await? {
+            tracing::warn!(run = %id, "{e}");
+        }
         tracing::info!(run = %id, commands, "no free item left in the run: this agent's part ended");
         return Ok(RunSummary {
             id,
