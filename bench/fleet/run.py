@@ -10,6 +10,12 @@ the number of agents, so each agent works its share.
 Needs the release juru of bench/browser/run.sh (target/bench/release/juru; builds it
 when missing) and the PostgreSQL server binaries (initdb, postgres: Debian's
 postgresql). Prints a table and the median ratios to one agent. Not part of cargo test.
+
+Also measures the machine: how busy its cores were during each run (from /proc/stat)
+and the CPU time one item cost everything together (agents, browsers, chromedriver,
+portal, PostgreSQL). `cores x 60 / CPU-seconds per item` is the most items per minute
+this machine can give, however many agents share it: the ceiling the ratios are read
+against. Run it on an otherwise quiet machine.
 """
 import glob
 import json
@@ -28,6 +34,15 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target", "bench"))
 JURU = os.path.join(TARGET, "release", "juru")
 WORKERS_PER_AGENT = 1
+
+
+def cpu_times():
+    """(busy, total) clock ticks of all cores since boot."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    total = sum(fields[:8])
+    return total - idle, total
 
 
 def free_port():
@@ -128,6 +143,7 @@ def one_run(work, pg_port, psql, portal_url, agents, rows, tag, first):
                 return False
 
         wait("the agents", 60, agents_alive)
+        busy0, total0 = cpu_times()
         t0 = time.monotonic()
         subprocess.run([JURU, "trigger", "demo-perizinan"], cwd=dirs[0], check=True,
                        stdout=subprocess.DEVNULL)
@@ -144,6 +160,10 @@ def one_run(work, pg_port, psql, portal_url, agents, rows, tag, first):
             return {"id": rid, "state": state, "done": int(done)}
         run = wait("the run", 1800, ended)
         seconds = time.monotonic() - t0
+        busy1, total1 = cpu_times()
+        tick = os.sysconf("SC_CLK_TCK")
+        run["busy"] = (busy1 - busy0) / max(total1 - total0, 1)
+        run["cpu_per_item"] = (busy1 - busy0) / tick / rows
         return rows / seconds * 60, run
     finally:
         for p in procs:
@@ -179,20 +199,29 @@ def main():
         wait("the demo portal", 30, portal_up)
         pg, pg_port, psql = postgres(work)
         results = {1: [], 2: [], 3: []}
+        machine = {1: [], 2: [], 3: []}
         first = 1
         for r in range(rounds):
             for agents in (1, 2, 3):
                 rate, run = one_run(work, pg_port, psql, portal_url, agents, rows,
                                     "r%d_a%d" % (r, agents), first)
                 first += rows
-                print("round %d, %d agent(s): %.1f items/min (run %s: %s, %d done)" % (
-                    r + 1, agents, rate, run["id"], run["state"], run["done"]), flush=True)
+                print("round %d, %d agent(s): %.1f items/min, cores %.0f%% busy, %.2f CPU-s per item"
+                      " (run %s: %s, %d done)" % (
+                          r + 1, agents, rate, run["busy"] * 100, run["cpu_per_item"], run["id"],
+                          run["state"], run["done"]), flush=True)
                 results[agents].append(rate)
+                machine[agents].append((run["busy"], run["cpu_per_item"]))
         base = statistics.median(results[1])
-        print("\n| agents | items/min (median) | vs 1 agent |\n|---|---|---|")
+        cores = os.cpu_count() or 1
+        print("\n| agents | items/min (median) | vs 1 agent | cores busy | CPU-s per item |"
+              " ceiling of this machine (items/min) |\n|---|---|---|---|---|---|")
         for agents in (1, 2, 3):
             m = statistics.median(results[agents])
-            print("| %d | %.1f | %.2fx |" % (agents, m, m / base))
+            busy = statistics.median(b for b, _ in machine[agents])
+            cpu = statistics.median(c for _, c in machine[agents])
+            print("| %d | %.1f | %.2fx | %.0f%% | %.2f | %.0f |" % (
+                agents, m, m / base, busy * 100, cpu, cores * 60 / cpu))
     finally:
         portal.terminate()
         if pg:

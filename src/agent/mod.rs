@@ -1038,7 +1038,12 @@ impl Agent {
             let seats = (bot.run.workers as i64 - r.busy)
                 .min(share)
                 .min(r.free)
-                .min(self.loaded.config.max_browsers as i64);
+                .min(
+                    self.loaded
+                        .config
+                        .max_browsers
+                        .saturating_sub(run::browser_seats_taken()) as i64,
+                );
             if seats <= 0 {
                 continue;
             }

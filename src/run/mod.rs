@@ -14,7 +14,14 @@
 mod cells;
 mod progress;
 mod results;
+mod seats;
 mod worker;
+
+/// Browser seats the workers of this process's runs hold now (`[limits]
+/// max_browsers` is for all of them together).
+pub fn browser_seats_taken() -> usize {
+    seats::taken()
+}
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -459,6 +466,7 @@ async fn execute_in_span(
                 progress: worker::Progress::default(),
                 active: AtomicUsize::new(workers),
                 fleet,
+                max_browsers: opts.config.max_browsers,
                 claimed_submitted: Mutex::new(Default::default()),
                 lost: Mutex::new(None),
                 lapses: lapses_at_start,

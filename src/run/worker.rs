@@ -93,6 +93,8 @@ pub(super) struct Job {
     /// On a store a fleet shares: items are claimed from the store, not from
     /// `queue`, by the workers of every agent taking part in the run.
     pub fleet: Option<FleetRole>,
+    /// `[limits] max_browsers`: browser seats of this process, across its runs.
+    pub max_browsers: usize,
     /// Items claimed from the store that carried a submitted mark.
     pub claimed_submitted: Mutex<std::collections::HashSet<usize>>,
     /// On a fleet: why this process stopped working on the run because its lease
@@ -365,7 +367,27 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
         initialized: false,
         counts,
     };
-    while let Some(idx) = job.next() {
+    // A browser seat of the agent (`[limits] max_browsers` across its runs), held
+    // until this worker stops.
+    let seat = {
+        let (mut finish, mut abort) = (job.stop.finish.clone(), job.stop.abort.clone());
+        let max = job.max_browsers;
+        job.handle.block_on(async {
+            let take = super::seats::take(max, || {
+                tracing::info!(
+                    worker,
+                    "waiting for a browser: all {max} of [limits] max_browsers are in use by other runs of this agent"
+                )
+            });
+            tokio::select! {
+                seat = take => Some(seat),
+                _ = finish.wait_for(|s| *s) => None,
+                _ = abort.wait_for(|s| *s) => None,
+            }
+        })
+    };
+    let next = || seat.as_ref().and_then(|_| job.next());
+    while let Some(idx) = next() {
         if !session.initialized {
             if let Err(reason) = session.init(&mut host, &job) {
                 // Put the item back: it was never tried.

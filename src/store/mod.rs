@@ -243,6 +243,8 @@ pub struct ItemRecord {
     pub finished_at: Option<String>,
     /// The agent whose worker last took the item.
     pub agent: Option<String>,
+    /// When its last attempt began.
+    pub started_at: Option<String>,
 }
 
 pub struct Store {
@@ -259,7 +261,7 @@ const RUN_COLUMNS: &str = "r.id, r.bot, r.trigger, r.input, r.dir, r.state, r.st
     (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state IN ('pending', 'in_progress')),
     (SELECT max(l.until) FROM leases l WHERE l.owner = r.owner)";
 
-const ITEM_COLUMNS: &str = "idx, row_number, state, data, outputs, reason, kind, screenshot, page_url, page_title, log, attempts, worker, submitted, commands, finished_at, agent";
+const ITEM_COLUMNS: &str = "idx, row_number, state, data, outputs, reason, kind, screenshot, page_url, page_title, log, attempts, worker, submitted, commands, finished_at, agent, started_at";
 
 fn run_record(r: &Row) -> Result<RunRecord, DbError> {
     Ok(RunRecord {
@@ -306,6 +308,7 @@ fn item_record(r: &Row) -> Result<ItemRecord, DbError> {
         commands: r.get(14)?,
         finished_at: r.get(15)?,
         agent: r.get(16)?,
+        started_at: r.get(17)?,
     })
 }
 

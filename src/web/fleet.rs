@@ -231,6 +231,7 @@ mod tests {
             commands: 0,
             finished_at: None,
             agent: agent.map(str::to_string),
+            started_at: None,
         }
     }
 

@@ -420,3 +420,82 @@ fn an_idle_agent_does_not_wake_up_and_delivers_mail_queued_meanwhile() {
     let (code, log) = agent.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+/// `[limits] max_browsers` holds for the agent, not for each run: two bots with
+/// `workers = 2` run at the same time under `max_browsers = 2`, and no more than two
+/// items are ever in a browser at once; the second run's workers wait for seats.
+#[test]
+fn max_browsers_holds_across_the_concurrent_runs_of_an_agent() {
+    let portal = PortalHandle::start();
+    let p = Project::new();
+    p.write(
+        "config/agent.toml",
+        "[browser]\nheadless = true\n[limits]\nmax_browsers = 2\nmax_concurrent_runs = 2\n",
+    );
+    for name in ["kecil-a", "kecil-b"] {
+        p.write(
+            &format!("bots/{name}/bot.toml"),
+            &format!(
+                "name = \"{name}\"\n[input]\nworkbook = \"masuk.xlsx\"\n[run]\nworkers = 2\n[vars]\nportal_url = \"{}\"\n",
+                portal.url()
+            ),
+        );
+        p.write(
+            &format!("bots/{name}/main.rhai"),
+            r##"
+fn process(item) {
+    browser.open(`${vars.portal_url}/login`);
+    browser.fill_form(#{ "#user": secret("portal_user"), "#pass": secret("portal_password") });
+    browser.click("input[value=Masuk]");
+    browser.wait_for_text("Selamat datang");
+}
+"##,
+        );
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "No").unwrap();
+        for i in 1..=8u32 {
+            ws.write_number(i, 0, i as f64).unwrap();
+        }
+        wb.save(p.path(&format!("bots/{name}/masuk.xlsx"))).unwrap();
+    }
+    let agent = Agent::start(&p, 1);
+    wait_for("the agent to take a trigger", 60, &agent, || {
+        (p.juru(&["trigger", "kecil-a"]).code() == 0).then_some(())
+    });
+    let t = p.juru(&["trigger", "kecil-b"]);
+    assert_eq!(t.code(), 0, "{t}");
+    let ended = wait_for("both runs to end", 300, &agent, || {
+        let r = runs(&p);
+        (r.len() == 2 && r.iter().all(|r| r.state != "running")).then_some(r)
+    });
+    let store = Store::open(p.path("var/juru.db")).unwrap();
+    // Every item's time in a browser, as (start, +1) and (end, -1) events.
+    let mut events = Vec::new();
+    for run in &ended {
+        assert_eq!((run.state.as_str(), run.done), ("finished", 8), "{run:?}");
+        for i in store.items(&run.id).unwrap() {
+            let at = |t: &Option<String>| {
+                chrono::DateTime::parse_from_rfc3339(t.as_deref().unwrap()).unwrap()
+            };
+            events.push((at(&i.started_at), 1));
+            events.push((at(&i.finished_at), -1));
+        }
+    }
+    events.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in events {
+        now += d;
+        most = most.max(now);
+    }
+    assert!(most <= 2, "{most} items were in browsers at once");
+    assert!(
+        agent
+            .log()
+            .contains("waiting for a browser: all 2 of [limits] max_browsers are in use"),
+        "{}",
+        agent.log()
+    );
+    let (code, log) = agent.stop();
+    assert_eq!(code, 0, "{log}");
+}
