@@ -145,9 +145,11 @@ fn target(
             match crate::store::tls::Address::parse(url) {
                 Ok(_) => {}
                 Err(crate::store::tls::AddressError::Tls(e)) => return Err(format!("--to: {e}")),
-                Err(crate::store::tls::AddressError::NotAnAddress(e)) => return Err(format!(
+                Err(crate::store::tls::AddressError::NotAnAddress(e)) => {
+                    return Err(format!(
                     "--to: not a PostgreSQL address ({e}); expected postgres://user@host:port/db"
-                )),
+                ))
+                }
             }
             if let Some(name) = secret {
                 match config.secret(name) {

@@ -133,7 +133,7 @@ impl Address {
         let (rest, mode, rootcert) = split_tls_params(url)?;
         let mut config: postgres::Config = rest
             .parse()
-            .map_err(|e: postgres::Error| AddressError::NotAnAddress(e.to_string()))?;
+            .map_err(|e: postgres::Error| AddressError::NotAnAddress(chain(&e)))?;
         let mode = mode.unwrap_or(SslMode::Prefer);
         let tls = |m: String| Err(AddressError::Tls(m));
         let roots = match (rootcert.as_deref(), mode) {
@@ -256,8 +256,7 @@ impl Address {
                 other => format!("the TLS handshake with the server failed: {other}"),
             });
         }
-        let text = e.to_string();
-        if text.contains("server does not support TLS") {
+        if chain(e).contains("server does not support TLS") {
             return Some(format!(
                 "the server does not offer TLS and sslmode={} requires it",
                 self.mode.as_str()
@@ -269,7 +268,7 @@ impl Address {
 
 /// Connects (blocking) with the address's TLS settings; an error is one sentence
 /// about what went wrong, without the address.
-pub(crate) fn connect(address: &Address) -> Result<postgres::Client, String> {
+pub fn connect(address: &Address) -> Result<postgres::Client, String> {
     let result = match address.config.get_ssl_mode() {
         postgres::config::SslMode::Disable => {
             super::db::blocking_pg(|| address.config.connect(postgres::NoTls))
@@ -282,8 +281,25 @@ pub(crate) fn connect(address: &Address) -> Result<postgres::Client, String> {
     result.map_err(|e| {
         address
             .explain(&e)
-            .unwrap_or_else(|| format!("cannot connect: {}", super::db::DbError::from(e)))
+            .unwrap_or_else(|| match e.as_db_error() {
+                Some(_) => format!("cannot connect: {}", super::db::DbError::from(e)),
+                None => format!("cannot connect: {}", chain(&e)),
+            })
     })
+}
+
+/// An error with its causes ("error performing TLS handshake: …").
+fn chain(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// Takes `sslmode` and `sslrootcert` out of the query of `url`: the rest, the mode
@@ -565,10 +581,12 @@ mod tests {
             empty.display()
         ));
         assert!(e.contains("holds no certificate"), "{e}");
-        // Not an address at all stays the crate's error.
-        assert!(matches!(
-            Address::parse("postgres://juru@db/juru?sslmode=require&nonsense=1"),
-            Err(AddressError::NotAnAddress(_))
-        ));
+        // Not an address at all stays the crate's error, with its reason.
+        assert_eq!(
+            Address::parse("postgres://juru@db/juru?sslmode=require&sslcert=/c.pem")
+                .err()
+                .map(|e| e.to_string()),
+            Some("not a PostgreSQL address (invalid connection string: unknown option `sslcert`); expected postgres://user@host:port/database".into())
+        );
     }
 }
