@@ -313,6 +313,14 @@ impl StoreFile {
                     problems.0.push(at.problem(u, "store.url", message));
                     None
                 }
+                Err(crate::store::tls::AddressError::NotAnAddress(reason)) if postgres => {
+                    problems.0.push(at.problem(
+                        u,
+                        "store.url",
+                        format!("expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret); this one is refused: {reason}"),
+                    ));
+                    None
+                }
                 _ => {
                     problems.0.push(at.problem(
                         u,
@@ -1178,6 +1186,15 @@ mod tests {
         assert!(
             err.to_string().starts_with(
                 "config/agent.toml:2:7: store.url: sslrootcert /tidak/ada.pem cannot be read ("
+            ),
+            "{err}"
+        );
+        let client_cert =
+            "[store]\nurl = \"postgres://juru@db/juru?sslmode=verify-full&sslcert=/c.pem\"\n";
+        let err = AgentConfig::parse("config/agent.toml", client_cert).unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "this one is refused: invalid connection string: unknown option `sslcert`"
             ),
             "{err}"
         );
