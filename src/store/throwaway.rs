@@ -42,8 +42,10 @@ impl Cluster {
     }
 
     /// A cluster of its own that also serves TLS (`ssl = on`) with this certificate
-    /// and key, beside plain connections; the shared cluster stays plain. It ends
-    /// with the process, as the shared one does.
+    /// and key; the shared cluster stays plain. The role `juru` logs in as on the
+    /// shared cluster (no password, TLS or not); any other role needs TLS and its
+    /// password (`hostssl … scram-sha-256`). It ends with the process, as the shared
+    /// one does.
     pub fn start_tls(tls: ServerTls) -> Result<Cluster, String> {
         Cluster::start_with(Some(tls))
     }
@@ -164,6 +166,17 @@ impl Cluster {
                         .map_err(|e| format!("cannot hand {} to postgres: {e}", path.display()))?;
                 }
             }
+            // First match wins: these lines go before initdb's.
+            let hba = data.join("pg_hba.conf");
+            let rest =
+                std::fs::read_to_string(&hba).map_err(|e| format!("{}: {e}", hba.display()))?;
+            std::fs::write(
+                &hba,
+                format!(
+                    "host all juru 127.0.0.1/32 trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n{rest}"
+                ),
+            )
+            .map_err(|e| format!("{}: {e}", hba.display()))?;
             settings.extend(
                 [
                     "ssl=on",

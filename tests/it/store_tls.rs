@@ -164,6 +164,48 @@ fn each_sslmode_against_a_tls_server() {
 }
 
 #[test]
+fn a_password_over_verified_tls() {
+    let t = tls();
+    let target = url(&t.cluster, "localhost", "");
+    let mut admin = postgres::Client::connect(&target, postgres::NoTls).expect("the admin");
+    admin
+        .batch_execute(
+            "CREATE ROLE kasir LOGIN PASSWORD 'rahasia k@ta?'; GRANT CREATE ON SCHEMA public TO kasir",
+        )
+        .expect("a role");
+    let kasir = target.replacen("//juru@", "//kasir@", 1);
+    let open = |query: &str| {
+        Store::open(Location::Postgres {
+            url: format!("{kasir}?{query}"),
+            password: Some("rahasia k@ta?".into()),
+        })
+    };
+    // The password from a secret, SCRAM over a verified connection.
+    let ca = t.ca.display();
+    let store =
+        open(&format!("sslmode=verify-full&sslrootcert={ca}")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(store
+        .runs(None, 5)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+    // The TLS session binds the SCRAM exchange to the server's certificate.
+    drop(store);
+    open(&format!(
+        "sslmode=verify-full&sslrootcert={ca}&channel_binding=require"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The server takes this role over TLS only; the password never shows.
+    let refused = open("sslmode=disable").err().expect("refused").to_string();
+    assert!(refused.contains("no encryption"), "{refused}");
+    assert!(!refused.contains("rahasia"), "{refused}");
+    let refused = open("sslmode=require&sslrootcert=/tidak/ada.pem")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(!refused.contains("rahasia"), "{refused}");
+}
+
+#[test]
 fn each_sslmode_against_a_plain_server() {
     let plain = shared();
     for mode in ["require", "verify-full"] {
@@ -253,6 +295,20 @@ fn the_cli_checks_tls_values_and_connects_with_verify_full() {
         run.stderr().contains(
             "config/agent.toml:2:7: store.url: sslrootcert /tidak/ada.pem cannot be read ("
         ),
+        "{run}"
+    );
+
+    // `juru store copy --to` reads the same address: a usage error (exit 2).
+    let run = Project::new().juru(&[
+        "store",
+        "copy",
+        "--to",
+        "postgres://juru@localhost:5432/juru?sslmode=verify-ca",
+    ]);
+    assert_eq!(run.code(), 2, "{run}");
+    assert!(
+        run.stderr()
+            .contains("--to: sslmode=verify-ca needs sslrootcert"),
         "{run}"
     );
 
