@@ -142,14 +142,8 @@ fn target(
     match &mut location {
         Location::Postgres { url, password } => {
             // Not echoed: the address may hold a password.
-            match crate::store::tls::Address::parse(url) {
-                Ok(_) => {}
-                Err(crate::store::tls::AddressError::Tls(e)) => return Err(format!("--to: {e}")),
-                Err(crate::store::tls::AddressError::NotAnAddress(e)) => {
-                    return Err(format!(
-                    "--to: not a PostgreSQL address ({e}); expected postgres://user@host:port/db"
-                ))
-                }
+            if let Err(e) = crate::store::tls::Address::parse(url) {
+                return Err(format!("--to: {e}"));
             }
             if let Some(name) = secret {
                 match config.secret(name) {

@@ -367,12 +367,18 @@ fn system_bundle() -> PathBuf {
 
 /// The certificates of a PEM file as trust anchors.
 fn read_roots(roots: &Roots) -> Result<RootCertStore, String> {
-    let (path, what) = match roots {
-        Roots::File(p) => (p, "sslrootcert"),
-        Roots::System(p) => (p, "this machine's trusted roots"),
+    let (path, what, expected) = match roots {
+        Roots::File(p) => (
+            p,
+            "sslrootcert",
+            "expected a PEM file of the certificate authority that signed the server's certificate",
+        ),
+        Roots::System(p) => (
+            p,
+            "this machine's trusted roots",
+            "name the PEM file of the certificate authority that signed the server's certificate in sslrootcert",
+        ),
     };
-    let expected =
-        "expected a PEM file of the certificate authority that signed the server's certificate";
     let bytes = std::fs::read(path)
         .map_err(|e| format!("{what} {} cannot be read ({e}); {expected}", path.display()))?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
