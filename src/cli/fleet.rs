@@ -141,11 +141,9 @@ fn target(
     let mut location = Location::parse(to, Path::new(""));
     match &mut location {
         Location::Postgres { url, password } => {
-            if let Err(e) = url.parse::<postgres::Config>() {
-                // Not echoed: the address may hold a password.
-                return Err(format!(
-                    "--to: not a PostgreSQL address ({e}); expected postgres://user@host:port/db"
-                ));
+            // Not echoed: the address may hold a password.
+            if let Err(e) = crate::store::tls::Address::parse(url) {
+                return Err(format!("--to: {e}"));
             }
             if let Some(name) = secret {
                 match config.secret(name) {
@@ -187,7 +185,8 @@ fn same_store(a: &Location, b: &Location) -> bool {
             canon(x) == canon(y)
         }
         (Location::Postgres { url: x, .. }, Location::Postgres { url: y, .. }) => {
-            match (x.parse::<postgres::Config>(), y.parse::<postgres::Config>()) {
+            let config = |u: &str| crate::store::tls::Address::parse(u).map(|a| a.config);
+            match (config(x), config(y)) {
                 (Ok(x), Ok(y)) => {
                     format!("{:?}{:?}{:?}", x.get_hosts(), x.get_ports(), x.get_dbname())
                         == format!("{:?}{:?}{:?}", y.get_hosts(), y.get_ports(), y.get_dbname())

@@ -307,8 +307,20 @@ impl StoreFile {
         let url = self.url.as_ref().and_then(|u| {
             let text = u.get_ref().trim();
             let postgres = text.starts_with("postgres://") || text.starts_with("postgresql://");
-            match text.parse::<postgres::Config>() {
+            match crate::store::tls::Address::parse(text) {
                 Ok(_) if postgres => Some(text.to_string()),
+                Err(crate::store::tls::AddressError::Tls(message)) if postgres => {
+                    problems.0.push(at.problem(u, "store.url", message));
+                    None
+                }
+                Err(crate::store::tls::AddressError::NotAnAddress(reason)) if postgres => {
+                    problems.0.push(at.problem(
+                        u,
+                        "store.url",
+                        format!("expected a PostgreSQL address such as \"postgres://juru@db.example:5432/juru\" (the password goes in store.password_secret); this one is refused: {reason}"),
+                    ));
+                    None
+                }
                 _ => {
                     problems.0.push(at.problem(
                         u,
@@ -1157,6 +1169,40 @@ mod tests {
             err.to_string()
                 .contains("a.toml:2:13: browser.grid_wait: expected a duration"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn store_url_tls_values_are_checked() {
+        let bad = "[store]\nurl = \"postgres://juru@db.example/juru?sslmode=sometimes\"\n";
+        let err = AgentConfig::parse("config/agent.toml", bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config/agent.toml:2:7: store.url: sslmode \"sometimes\" is not a TLS mode; expected disable, prefer, require, verify-ca or verify-full"
+        );
+        let unreadable =
+            "[store]\nurl = \"postgres://juru@db/juru?sslmode=verify-full&sslrootcert=/tidak/ada.pem\"\n";
+        let err = AgentConfig::parse("config/agent.toml", unreadable).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "config/agent.toml:2:7: store.url: sslrootcert /tidak/ada.pem cannot be read ("
+            ),
+            "{err}"
+        );
+        let client_cert =
+            "[store]\nurl = \"postgres://juru@db/juru?sslmode=verify-full&sslcert=/c.pem\"\n";
+        let err = AgentConfig::parse("config/agent.toml", client_cert).unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "this one is refused: invalid connection string: unknown option `sslcert`"
+            ),
+            "{err}"
+        );
+        let ok = "[store]\nurl = \"postgres://juru@db/juru?sslmode=require&application_name=x\"\n";
+        let c = AgentConfig::parse("config/agent.toml", ok).unwrap();
+        assert_eq!(
+            c.store.url.as_deref(),
+            Some("postgres://juru@db/juru?sslmode=require&application_name=x")
         );
     }
 }

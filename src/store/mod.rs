@@ -26,6 +26,7 @@ pub mod queue;
 pub mod schema;
 #[doc(hidden)]
 pub mod throwaway;
+pub mod tls;
 pub mod trends;
 
 use db::{args, Db, DbError, Row};
@@ -346,11 +347,8 @@ impl Store {
                 Db::Sqlite(conn)
             }
             Location::Postgres { url, password } => {
-                let mut config: postgres::Config = url.parse().map_err(|e| {
-                    fail(format!(
-                        "not a PostgreSQL address ({e}); expected postgres://user@host:port/database"
-                    ))
-                })?;
+                let mut address = tls::Address::parse(url).map_err(|e| fail(e.to_string()))?;
+                let config = &mut address.config;
                 if let Some(p) = password {
                     config.password(p);
                 }
@@ -358,8 +356,7 @@ impl Store {
                     config.connect_timeout(std::time::Duration::from_secs(10));
                 }
                 config.application_name("juru");
-                let client = db::blocking_pg(|| config.connect(postgres::NoTls))
-                    .map_err(|e| fail(format!("cannot connect: {}", DbError::from(e))))?;
+                let client = tls::connect(&address).map_err(fail)?;
                 Db::Postgres(std::mem::ManuallyDrop::new(std::sync::Mutex::new(client)))
             }
         };

@@ -4,7 +4,8 @@
 //! the folder of a dead run is removed by the next one). It needs the PostgreSQL
 //! server binaries (Debian's `postgresql-15` or newer, found under
 //! `/usr/lib/postgresql/*/bin` or on `PATH`); run as root, it runs the server as
-//! the `postgres` user, because PostgreSQL refuses to run as root.
+//! the `postgres` user, because PostgreSQL refuses to run as root. [`Cluster::start_tls`]
+//! starts a cluster of its own that also serves TLS with a certificate the caller made.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::Location;
+
+/// The certificate and key a cluster serves TLS with (PEM text).
+pub struct ServerTls<'a> {
+    pub cert: &'a str,
+    pub key: &'a str,
+}
 
 /// A running cluster.
 pub struct Cluster {
@@ -32,6 +39,15 @@ impl Cluster {
             .get_or_init(Cluster::start)
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// A cluster of its own that also serves TLS (`ssl = on`) with this certificate
+    /// and key; the shared cluster stays plain. The role `juru` logs in as on the
+    /// shared cluster (no password, TLS or not); any other role needs TLS and its
+    /// password (`hostssl … scram-sha-256`). It ends with the process, as the shared
+    /// one does.
+    pub fn start_tls(tls: ServerTls) -> Result<Cluster, String> {
+        Cluster::start_with(Some(tls))
     }
 
     /// The server's port on 127.0.0.1.
@@ -81,13 +97,24 @@ impl Cluster {
     }
 
     fn start() -> Result<Cluster, String> {
+        Cluster::start_with(None)
+    }
+
+    fn start_with(tls: Option<ServerTls>) -> Result<Cluster, String> {
         let bin = bin_dir().ok_or(
             "the PostgreSQL server binaries (initdb, postgres) are not installed: apt-get install postgresql",
         )?;
         let owner = server_user()?;
         let root = std::env::temp_dir();
         remove_stale(&root);
-        let dir = root.join(format!("juru-pg-{}", std::process::id()));
+        let dir = root.join(match tls {
+            None => format!("juru-pg-{}", std::process::id()),
+            Some(_) => format!(
+                "juru-pg-{}-tls{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            ),
+        });
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         if let Some((uid, gid)) = owner {
@@ -121,6 +148,45 @@ impl Cluster {
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
+        let mut settings: Vec<String> = Vec::new();
+        if let Some(tls) = tls {
+            // In the data folder, owned by the server's user; the key readable by
+            // it alone, as PostgreSQL demands.
+            use std::os::unix::fs::PermissionsExt;
+            for (name, text, mode) in [
+                ("server.crt", tls.cert, 0o644),
+                ("server.key", tls.key, 0o600),
+            ] {
+                let path = data.join(name);
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                if let Some((uid, gid)) = owner {
+                    std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                        .map_err(|e| format!("cannot hand {} to postgres: {e}", path.display()))?;
+                }
+            }
+            // First match wins: these lines go before initdb's.
+            let hba = data.join("pg_hba.conf");
+            let rest =
+                std::fs::read_to_string(&hba).map_err(|e| format!("{}: {e}", hba.display()))?;
+            std::fs::write(
+                &hba,
+                format!(
+                    "host all juru 127.0.0.1/32 trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n{rest}"
+                ),
+            )
+            .map_err(|e| format!("{}: {e}", hba.display()))?;
+            settings.extend(
+                [
+                    "ssl=on",
+                    "ssl_cert_file=server.crt",
+                    "ssl_key_file=server.key",
+                ]
+                .iter()
+                .flat_map(|s| ["-c".to_string(), s.to_string()]),
+            );
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
@@ -148,6 +214,7 @@ impl Cluster {
                         "-c",
                         "max_connections=300",
                     ])
+                    .args(&settings)
                     .stdout(Stdio::null())
                     .stderr(Stdio::from(
                         std::fs::File::create(server_dir.join("server.log"))
@@ -245,6 +312,7 @@ fn remove_stale(root: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix("juru-pg-"))
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<i32>().ok())
         else {
             continue;

@@ -30,6 +30,7 @@ mod sandbox;
 mod schedules;
 mod sheets;
 mod simpeg;
+mod store_tls;
 mod web;
 mod web_attacks;
 mod workbooks;
