@@ -1123,7 +1123,19 @@ impl Agent {
 
     /// `juru trigger BOT` requests: run the bot now, as `manual`.
     async fn take_requests(&mut self) {
-        let requests = match db(&self.store, |s| s.take_requests()).await {
+        // On a fleet's store, the requests for bots this agent does not have (or all
+        // of them while it stops) are left to the other agents.
+        let shared = self.loaded.config.store.url.is_some();
+        let bots: Vec<String> = match *self.stop.finish.borrow() {
+            true => Vec::new(),
+            false => self.loaded.bots.keys().cloned().collect(),
+        };
+        let requests = match db(&self.store, move |s| match shared {
+            true => s.take_requests_for(&bots),
+            false => s.take_requests(),
+        })
+        .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("cannot read trigger requests: {e}");

@@ -1055,17 +1055,22 @@ pub(super) struct Raw {
     pub body: Value,
 }
 
+/// `/session/{id}/{path}` on the WebDriver at `base`.
+fn session_endpoint(
+    base: &url::Url,
+    session: Option<&str>,
+    path: &str,
+) -> Result<url::Url, url::ParseError> {
+    base.join(&format!("session/{}/{path}", session.unwrap_or_default()))
+}
+
 impl WebDriverCompatibleCommand for Raw {
     fn endpoint(
         &self,
         base: &url::Url,
         session: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/{}",
-            session.unwrap_or_default(),
-            self.path
-        ))
+        session_endpoint(base, session, self.path)
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
@@ -1085,11 +1090,7 @@ impl WebDriverCompatibleCommand for RawGet {
         base: &url::Url,
         session: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/{}",
-            session.unwrap_or_default(),
-            self.path
-        ))
+        session_endpoint(base, session, self.path)
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {

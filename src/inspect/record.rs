@@ -681,17 +681,18 @@ pub fn draft(
             }
             "fill" => {
                 let p = placeholder(&value_text);
+                // The value's shape only: what a person types while recording is
+                // often a real citizen's data, and drafts end up in repositories.
                 steps.push(step(format!(
                     "browser.fill({sel}, {p});  // typed: {}{}",
-                    lit(&value_text),
+                    shape(&value_text),
                     fragile.replace("  //", ";")
                 )));
             }
             "date" => {
                 let p = placeholder(&value_text);
                 steps.push(step(format!(
-                    "browser.set_date({sel}, {p});  // chosen: {}{}",
-                    lit(&value_text),
+                    "browser.set_date({sel}, {p});  // a date chosen{}",
                     fragile.replace("  //", ";")
                 )));
             }
@@ -855,6 +856,18 @@ fn write_frames(text: &mut String, steps: &[Step], depth: usize) {
     }
 }
 
+/// What a typed value looked like, without the value: "18 digits", "12 characters".
+fn shape(value: &str) -> String {
+    let n = value.chars().count();
+    if n == 0 {
+        "nothing (the field was cleared)".into()
+    } else if value.chars().all(|c| c.is_ascii_digit()) {
+        format!("{n} digit{}", if n == 1 { "" } else { "s" })
+    } else {
+        format!("{n} character{}", if n == 1 { "" } else { "s" })
+    }
+}
+
 /// Keeps one `fill` per field: the last value typed into it before anything else
 /// happened.
 fn collapse(events: &[Event]) -> Vec<Event> {
@@ -1011,7 +1024,12 @@ mod tests {
             t.contains("browser.open(`${vars.portal_url}/lab/formulir`);"),
             "{t}"
         );
-        assert!(t.contains("browser.fill(\"#nib\", item[\"NIB\"]);"), "{t}");
+        // The typed value's shape, never the value (a citizen's data).
+        assert!(
+            t.contains("browser.fill(\"#nib\", item[\"NIB\"]);  // typed: 4 digits"),
+            "{t}"
+        );
+        assert!(!t.contains("1234"), "{t}");
         assert!(!t.contains("\"12\""), "{t}");
         assert!(
             t.contains("browser.fill(\"#kecamatan\", item[\"Kec\"]);"),

@@ -17,6 +17,11 @@ mod results;
 mod seats;
 mod worker;
 
+/// How often the owner of a fleet's run looks whether the fleet uses all of the
+/// run's browsers (`run.workers`); two looks in a row that find fewer in use and
+/// items waiting start another worker of its own.
+const GROW_LOOK: Duration = Duration::from_secs(5);
+
 /// Browser seats the workers of this process's runs hold now (`[limits]
 /// max_browsers` is for all of them together).
 pub fn browser_seats_taken() -> usize {
@@ -473,18 +478,63 @@ async fn execute_in_span(
             });
             tracing::info!(run = %id, workers, items = todo.len(), "working");
             let ticker = progress::spawn(job.clone(), todo.len(), opts.progress);
-            let mut handles = Vec::new();
-            for w in 1..=workers {
+            let mut set = tokio::task::JoinSet::new();
+            let spawn = |set: &mut tokio::task::JoinSet<()>, w: usize| {
                 let job = job.clone();
                 let span = span.clone();
-                handles.push(tokio::task::spawn_blocking(move || {
+                set.spawn_blocking(move || {
                     let _entered = span.enter();
                     worker::work(job, w)
-                }));
+                });
+            };
+            for w in 1..=workers {
+                spawn(&mut set, w);
             }
-            for h in handles {
-                if let Err(e) = h.await {
-                    job.fail_run_now(format!("a worker thread failed: {e}"));
+            // The owner of a fleet's run started its share of the browsers; when the
+            // other agents do not take up the rest (busy, or without the bot), it
+            // starts them itself, one at a time.
+            let cap = bot
+                .run
+                .workers
+                .min(opts.config.max_browsers)
+                .min(todo.len())
+                .max(1);
+            let grows = fleet.is_some_and(|r| r.owns_run);
+            let mut started = workers;
+            let mut short = 0;
+            let mut look = tokio::time::interval(GROW_LOOK);
+            look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            look.tick().await;
+            loop {
+                tokio::select! {
+                    joined = set.join_next() => match joined {
+                        None => break,
+                        Some(Err(e)) => job.fail_run_now(format!("a worker thread failed: {e}")),
+                        Some(Ok(())) => {}
+                    },
+                    _ = look.tick(), if grows && started < cap => {
+                        let j = job.clone();
+                        let used = tokio::task::spawn_blocking(move || j.fleet_use())
+                            .await
+                            .ok()
+                            .flatten();
+                        short = match used {
+                            Some((busy, free)) if free > 0 && (busy as usize) < bot.run.workers => {
+                                short + 1
+                            }
+                            _ => 0,
+                        };
+                        if short >= 2 && !job.stopping() && job.add_worker() {
+                            started += 1;
+                            short = 0;
+                            tracing::info!(
+                                run = %id,
+                                workers = started,
+                                "the other agents of the fleet leave browsers of the run unused: this agent starts another worker"
+                            );
+                            spawn(&mut set, started);
+                        }
+                    }
                 }
             }
             // Wait until the ticker is gone: it holds the job, which must have no

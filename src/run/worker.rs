@@ -151,11 +151,27 @@ impl Job {
         lock(&self.failure).clone()
     }
 
-    fn stopping(&self) -> bool {
+    pub(super) fn stopping(&self) -> bool {
         *self.stop.finish.borrow()
             || *self.stop.abort.borrow()
             || self.failed().is_some()
             || self.lost_reason().is_some()
+    }
+
+    /// On a fleet: the run's items in progress anywhere and free now.
+    pub(super) fn fleet_use(&self) -> Option<(i64, i64)> {
+        self.fleet?;
+        self.store().run_use(&self.run_id).ok()
+    }
+
+    /// Counts one more worker, unless every worker already stopped (then the run
+    /// is ending, and `false`).
+    pub(super) fn add_worker(&self) -> bool {
+        self.active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n > 0).then_some(n + 1)
+            })
+            .is_ok()
     }
 
     /// Why this process stopped working on a fleet's run, if it did ([`Job::lost`]).

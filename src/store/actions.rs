@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::db::{args, DbError};
+use super::db::{args, Db, DbError};
 use super::{Store, StoreError};
 
 /// Kinds of action.
@@ -45,25 +45,28 @@ pub struct NewAction<'a> {
     pub note: Option<&'a str>,
 }
 
+/// Inserts an action stamped now; its id.
+fn insert(db: &Db, a: &NewAction) -> Result<i64, DbError> {
+    db.query_one(
+        "INSERT INTO actions (at, \"user\", action, run_id, item_idx, target, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        args![
+            chrono::Utc::now().to_rfc3339(),
+            a.user,
+            a.action,
+            a.run_id,
+            a.item_idx,
+            a.target,
+            a.note
+        ],
+    )?
+    .get(0)
+}
+
 impl Store {
     /// Records an action now; its id.
     pub fn record_action(&self, a: &NewAction) -> Result<i64, StoreError> {
-        self.db
-            .query_one(
-                "INSERT INTO actions (at, \"user\", action, run_id, item_idx, target, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-                args![
-                    chrono::Utc::now().to_rfc3339(),
-                    a.user,
-                    a.action,
-                    a.run_id,
-                    a.item_idx,
-                    a.target,
-                    a.note
-                ],
-            )
-            .and_then(|r| r.get(0))
-            .map_err(|e| self.err("recording an action", e))
+        insert(&self.db, a).map_err(|e| self.err("recording an action", e))
     }
 
     /// Records that an item was resolved or re-queued, unless someone already did:
@@ -81,21 +84,7 @@ impl Store {
                 if handled.is_some() {
                     return Ok(None);
                 }
-                db.query_one(
-                    "INSERT INTO actions (at, \"user\", action, run_id, item_idx, target, note)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-                    args![
-                        chrono::Utc::now().to_rfc3339(),
-                        a.user,
-                        a.action,
-                        a.run_id,
-                        a.item_idx,
-                        a.target,
-                        a.note
-                    ],
-                )?
-                .get(0)
-                .map(Some)
+                insert(db, a).map(Some)
             })
             .map_err(|e: DbError| self.err("recording an action", e))
     }

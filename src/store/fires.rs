@@ -290,6 +290,17 @@ impl Store {
     /// Takes every open request for this process, oldest first: on a shared
     /// store, the agent that takes a request first runs it.
     pub fn take_requests(&mut self) -> Result<Vec<Request>, StoreError> {
+        self.take_requests_of(None)
+    }
+
+    /// [`Store::take_requests`], only those for the bots named in `bots`: on a
+    /// fleet's store an agent leaves the requests for bots it does not have to the
+    /// agents that have them.
+    pub fn take_requests_for(&mut self, bots: &[String]) -> Result<Vec<Request>, StoreError> {
+        self.take_requests_of(Some(bots))
+    }
+
+    fn take_requests_of(&mut self, bots: Option<&[String]>) -> Result<Vec<Request>, StoreError> {
         self.db
             .deciding(|db| {
                 let open = db
@@ -306,6 +317,10 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, DbError>>()?;
+                let open: Vec<Request> = open
+                    .into_iter()
+                    .filter(|r| bots.is_none_or(|b| b.contains(&r.bot)))
+                    .collect();
                 for r in &open {
                     db.execute(
                         "UPDATE requests SET taken_by = ?2, taken_at = ?3 WHERE id = ?1",
@@ -444,6 +459,22 @@ mod tests {
                 s.watched_since("pagi", "2026-06-01T00:00:00Z").unwrap(),
                 "2026-01-01T00:00:00Z"
             );
+        });
+    }
+
+    #[test]
+    fn an_agent_takes_only_the_requests_for_its_bots() {
+        crate::store::each_backend(|path| {
+            let mut s = Store::open(&path).unwrap();
+            let a = s.request_run("izin").unwrap();
+            let b = s.request_run("pajak").unwrap();
+            let mine = s.take_requests_for(&["pajak".to_string()]).unwrap();
+            assert_eq!(mine.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b]);
+            assert!(s.request_taken(b).unwrap());
+            assert!(!s.request_taken(a).unwrap());
+            assert!(s.take_requests_for(&[]).unwrap().is_empty());
+            let rest = s.take_requests().unwrap();
+            assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), vec![a]);
         });
     }
 }

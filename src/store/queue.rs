@@ -113,6 +113,22 @@ impl Store {
             .map_err(|e| self.err("letting go of a run", e))
     }
 
+    /// How a run's items stand now across the fleet: (in progress, free).
+    pub fn run_use(&self, run_id: &str) -> Result<(i64, i64), StoreError> {
+        let me = me();
+        self.db
+            .query_one(
+                &format!(
+                    "SELECT (SELECT count(*) FROM items i WHERE i.run_id = ?1 AND i.state = 'in_progress'),
+                            (SELECT count(*) FROM items i WHERE {})",
+                    free("?1", "?2", "?3")
+                ),
+                args![run_id, me.as_str(), unix_now()],
+            )
+            .and_then(|r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err("looking at a run's items", e))
+    }
+
     /// How many items of a run have not ended (pending or in progress anywhere).
     pub fn items_left(&self, run_id: &str) -> Result<i64, StoreError> {
         self.db

@@ -488,3 +488,80 @@ fn an_agent_frozen_past_its_lease_sends_nothing_more_once_it_wakes() {
         }
     }
 }
+
+#[test]
+fn the_owner_starts_the_browsers_the_other_agents_leave_unused() {
+    const ROWS: u32 = 16;
+    let _serial = one_at_a_time();
+    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+    let location = cluster.fresh_database("fleet_grow").unwrap();
+    let Location::Postgres { url, .. } = &location else {
+        unreachable!()
+    };
+    let portal = PortalHandle::start_with(juru::demo::PortalOptions {
+        allow_duplicates: true,
+        nik_check_ms: (700, 700),
+        ..juru::demo::PortalOptions::default()
+    });
+    // Two live agents, but only the first has the bot: the run's owner starts half
+    // of `workers = 2`, and nobody takes up the other half.
+    let names = ["kanwil-a", "kanwil-b"];
+    let projects: Vec<Project> = names
+        .iter()
+        .map(|n| member_with(&portal, url, n, None, ROWS, 2))
+        .collect();
+    std::fs::remove_dir_all(projects[1].path("bots/demo-perizinan")).unwrap();
+    let mut agents: Vec<Option<Agent>> = projects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Some(Agent::start(p, i)))
+        .collect();
+    let store = Store::open(location.clone()).unwrap();
+    wait("two live agents", 60, &live(&agents), || {
+        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
+        (alive == 2).then_some(())
+    });
+    // The agent without the bot leaves the request to the one that has it.
+    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
+    assert_eq!(trigger.code(), 0, "{trigger}");
+    let run: RunRecord = wait("the run", 60, &live(&agents), || {
+        store
+            .runs(Some("demo-perizinan"), 10)
+            .ok()?
+            .into_iter()
+            .next()
+    });
+    let done = wait("the run to end", 300, &live(&agents), || {
+        let r = store.run(&run.id).ok()??;
+        (r.state != "running").then_some(r)
+    });
+    assert_eq!(done.state, "finished", "{done:?}");
+    assert_eq!((done.done, done.pending), (ROWS as i64, 0), "{done:?}");
+    let items = store.items(&run.id).unwrap();
+    assert!(
+        items.iter().all(|i| i.agent.as_deref() == Some(names[0])),
+        "{items:?}"
+    );
+    assert!(
+        items.iter().any(|i| i.worker == Some(2)),
+        "the owner never started a second worker:\n{}",
+        agents[0].as_ref().unwrap().log()
+    );
+    assert!(agents[0]
+        .as_ref()
+        .unwrap()
+        .log()
+        .contains("this agent starts another worker"));
+    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
+    for r in portal.records() {
+        *saved.entry(r.nik).or_default() += 1;
+    }
+    assert_eq!(saved.len(), ROWS as usize, "{saved:?}");
+    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
+    for a in agents.iter_mut() {
+        if let Some(a) = a.take() {
+            let (code, log) = a.stop();
+            assert_eq!(code, 0, "{log}");
+        }
+    }
+}
