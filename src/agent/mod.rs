@@ -1043,6 +1043,11 @@ impl Agent {
                         .config
                         .max_browsers
                         .saturating_sub(run::browser_seats_taken()) as i64,
+                )
+                .min(
+                    bot.run
+                        .max_browsers
+                        .map_or(i64::MAX, |m| m as i64 - r.bot_busy),
                 );
             if seats <= 0 {
                 continue;

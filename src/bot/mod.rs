@@ -65,6 +65,10 @@ pub struct Bot {
 pub struct RunSettings {
     /// Browser sessions working in parallel (capped by agent.toml `[limits] max_browsers`).
     pub workers: usize,
+    /// The most items of this bot in browsers at once, across all its runs and, on
+    /// a fleet's store, every agent (the legacy system's limit of sessions for the
+    /// bot's account), if set.
+    pub max_browsers: Option<usize>,
     /// How often an item is retried after a system exception.
     pub max_retries: u32,
     /// After this many system exceptions in a row the run stops (0 = never).
@@ -89,6 +93,7 @@ impl Default for RunSettings {
     fn default() -> Self {
         RunSettings {
             workers: 1,
+            max_browsers: None,
             max_retries: 2,
             circuit_breaker: 5,
             rate_per_minute: None,
@@ -385,6 +390,7 @@ fn filter_text(value: &toml::Value) -> Option<String> {
 struct RunFile {
     timeout_per_item: Option<Spanned<String>>,
     workers: Option<Spanned<i64>>,
+    max_browsers: Option<Spanned<i64>>,
     max_retries: Option<Spanned<i64>>,
     circuit_breaker: Option<Spanned<i64>>,
     rate_per_minute: Option<Spanned<f64>>,
@@ -560,6 +566,11 @@ impl BotFile {
                 defaults.login_attempts as i64,
             ) as u32,
             workers: whole(&self.run.workers, "run.workers", 1, 16, 1) as usize,
+            max_browsers: self
+                .run
+                .max_browsers
+                .as_ref()
+                .map(|_| whole(&self.run.max_browsers, "run.max_browsers", 1, 64, 1) as usize),
             max_retries: whole(
                 &self.run.max_retries,
                 "run.max_retries",

@@ -25,7 +25,7 @@ const GROW_LOOK: Duration = Duration::from_secs(5);
 /// Browser seats the workers of this process's runs hold now (`[limits]
 /// max_browsers` is for all of them together).
 pub fn browser_seats_taken() -> usize {
-    seats::taken()
+    seats::taken(seats::AGENT)
 }
 
 use std::collections::{BTreeMap, VecDeque};
@@ -408,6 +408,7 @@ async fn execute_in_span(
                 .workers
                 .div_ceil(share)
                 .min(opts.config.max_browsers)
+                .min(bot.run.max_browsers.unwrap_or(usize::MAX))
                 .min(todo.len())
                 .max(1);
             let spacing = bot
@@ -472,6 +473,7 @@ async fn execute_in_span(
                 active: AtomicUsize::new(workers),
                 fleet,
                 max_browsers: opts.config.max_browsers,
+                bot_max_browsers: bot.run.max_browsers,
                 claimed_submitted: Mutex::new(Default::default()),
                 lost: Mutex::new(None),
                 lapses: lapses_at_start,
@@ -497,6 +499,7 @@ async fn execute_in_span(
                 .run
                 .workers
                 .min(opts.config.max_browsers)
+                .min(bot.run.max_browsers.unwrap_or(usize::MAX))
                 .min(todo.len())
                 .max(1);
             let grows = fleet.is_some_and(|r| r.owns_run);

@@ -1,54 +1,72 @@
-//! Browser seats: `[limits] max_browsers` for the whole process. Every worker of
-//! every run takes a seat before its first item and holds it until it stops, so the
-//! browsers of an agent's concurrent runs together stay within the limit (and
-//! within the memory planned for them). A worker that finds every seat taken waits
-//! for one, and says so once in the log; a stop ends the wait.
+//! Browser seats: `[limits] max_browsers` for the whole process, and a bot's own
+//! `[run] max_browsers` across its runs. Every worker of every run takes a seat of
+//! the agent (and one of its bot, when the bot has a limit) before its first item
+//! and holds them until it stops, so the browsers of an agent's concurrent runs
+//! together stay within the limits (and within the memory planned for them). A
+//! worker that finds every seat taken waits for one, and says so once in the log;
+//! a stop ends the wait.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
-static TAKEN: Mutex<usize> = Mutex::new(0);
+/// Seats taken now, by pool: `AGENT` for the agent's, a bot's name for the bot's.
+static TAKEN: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
 static FREED: Notify = Notify::const_new();
+
+/// The pool of the agent's seats.
+pub(super) const AGENT: &str = "";
 
 /// A seat a worker holds; given back when dropped.
 #[derive(Debug)]
-pub(super) struct Seat(());
+pub(super) struct Seat(String);
 
 impl Drop for Seat {
     fn drop(&mut self) {
         let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
-        *taken = taken.saturating_sub(1);
+        if let Some(n) = taken.get_or_insert_with(HashMap::new).get_mut(&self.0) {
+            *n = n.saturating_sub(1);
+        }
         drop(taken);
         FREED.notify_waiters();
     }
 }
 
-/// Seats taken now in this process.
-pub fn taken() -> usize {
-    *TAKEN.lock().unwrap_or_else(|p| p.into_inner())
+/// Seats of `pool` taken now in this process.
+pub fn taken(pool: &str) -> usize {
+    let taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+    taken
+        .as_ref()
+        .and_then(|t| t.get(pool))
+        .copied()
+        .unwrap_or(0)
 }
 
-fn try_take(max: usize) -> Option<Seat> {
+fn try_take(pool: &str, max: usize) -> Option<Seat> {
     let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
-    if *taken < max.max(1) {
-        *taken += 1;
-        Some(Seat(()))
+    let n = taken
+        .get_or_insert_with(HashMap::new)
+        .entry(pool.to_string())
+        .or_insert(0);
+    if *n < max.max(1) {
+        *n += 1;
+        Some(Seat(pool.to_string()))
     } else {
         None
     }
 }
 
-/// Takes a seat among `max`, waiting for one when all are taken; `waiting` is
-/// called once if it must wait.
-pub(super) async fn take(max: usize, waiting: impl FnOnce()) -> Seat {
+/// Takes a seat of `pool` among `max`, waiting for one when all are taken;
+/// `waiting` is called once if it must wait.
+pub(super) async fn take(pool: &str, max: usize, waiting: impl FnOnce()) -> Seat {
     let mut waiting = Some(waiting);
     loop {
         // Ask to be told before looking, so a seat freed in between is not missed.
         let freed = FREED.notified();
         tokio::pin!(freed);
         freed.as_mut().enable();
-        if let Some(seat) = try_take(max) {
+        if let Some(seat) = try_take(pool, max) {
             return seat;
         }
         if let Some(w) = waiting.take() {
@@ -74,7 +92,7 @@ mod tests {
         for _ in 0..8 {
             let (peak, now, waited) = (peak.clone(), now.clone(), waited.clone());
             tasks.push(tokio::spawn(async move {
-                let seat = take(3, || {
+                let seat = take("seats-test", 3, || {
                     waited.fetch_add(1, Ordering::Relaxed);
                 })
                 .await;
@@ -91,6 +109,6 @@ mod tests {
         }
         assert!(peak.load(Ordering::SeqCst) <= 3, "{peak:?}");
         assert!(waited.load(Ordering::Relaxed) >= 5, "{waited:?}");
-        assert_eq!(taken(), 0);
+        assert_eq!(taken("seats-test"), 0);
     }
 }

@@ -95,6 +95,9 @@ pub(super) struct Job {
     pub fleet: Option<FleetRole>,
     /// `[limits] max_browsers`: browser seats of this process, across its runs.
     pub max_browsers: usize,
+    /// The bot's `[run] max_browsers`: its items in browsers at once, across its
+    /// runs (and, on a fleet, every agent).
+    pub bot_max_browsers: Option<usize>,
     /// Items claimed from the store that carried a submitted mark.
     pub claimed_submitted: Mutex<std::collections::HashSet<usize>>,
     /// On a fleet: why this process stopped working on the run because its lease
@@ -238,7 +241,9 @@ impl Job {
             if !self.hold() {
                 return None;
             }
-            let claimed = self.store().claim_item(&self.run_id);
+            let claimed = self
+                .store()
+                .claim_item_within(&self.run_id, self.bot_max_browsers);
             match claimed {
                 Ok(Some((idx, submitted))) => {
                     if submitted {
@@ -389,14 +394,30 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
         let (mut finish, mut abort) = (job.stop.finish.clone(), job.stop.abort.clone());
         let max = job.max_browsers;
         job.handle.block_on(async {
-            let take = super::seats::take(max, || {
-                tracing::info!(
-                    worker,
-                    "waiting for a browser: all {max} of [limits] max_browsers are in use by other runs of this agent"
-                )
-            });
+            let take = async {
+                let agent = super::seats::take(super::seats::AGENT, max, || {
+                    tracing::info!(
+                        worker,
+                        "waiting for a browser: all {max} of [limits] max_browsers are in use by other runs of this agent"
+                    )
+                })
+                .await;
+                let bot = match job.bot_max_browsers {
+                    Some(limit) => Some(
+                        super::seats::take(&job.bot, limit, || {
+                            tracing::info!(
+                                worker,
+                                "waiting for a browser: all {limit} of the bot's [run] max_browsers are in use by its other runs"
+                            )
+                        })
+                        .await,
+                    ),
+                    None => None,
+                };
+                (agent, bot)
+            };
             tokio::select! {
-                seat = take => Some(seat),
+                seats = take => Some(seats),
                 _ = finish.wait_for(|s| *s) => None,
                 _ = abort.wait_for(|s| *s) => None,
             }

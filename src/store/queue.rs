@@ -23,6 +23,17 @@ fn free(run: &str, me: &str, now: &str) -> String {
     )
 }
 
+/// How many items of the bot of run `run` are in browsers now (claimed or in
+/// progress, by a process whose lease holds at `now`), in every running run of it.
+fn in_browsers(run: &str, now: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM items bi JOIN runs br ON br.id = bi.run_id
+          WHERE br.bot = (SELECT b.bot FROM runs b WHERE b.id = {run}) AND br.state = 'running'
+            AND bi.state IN ('pending', 'in_progress') AND bi.owner IS NOT NULL
+            AND EXISTS (SELECT 1 FROM leases bl WHERE bl.owner = bi.owner AND bl.until > {now}))"
+    )
+}
+
 /// A run other agents may take part in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenRun {
@@ -32,6 +43,8 @@ pub struct OpenRun {
     pub free: i64,
     /// Items in progress now (one per busy worker).
     pub busy: i64,
+    /// Items of the run's bot in browsers now, in all its running runs.
+    pub bot_busy: i64,
 }
 
 fn me() -> String {
@@ -47,8 +60,31 @@ impl Store {
     /// it may already be in the legacy system (its submitted mark). A run that no
     /// longer goes on (stopped, failed) gives out no item.
     pub fn claim_item(&self, run_id: &str) -> Result<Option<(usize, bool)>, StoreError> {
+        self.claim_item_within(run_id, None)
+    }
+
+    /// [`Store::claim_item`], while fewer than `bot_limit` items of the run's bot
+    /// (in all its running runs, by every live process) are in browsers: the bot's
+    /// `[run] max_browsers`, fleet-wide. The count and the claim are one deciding
+    /// transaction, so two agents cannot both take the last place.
+    pub fn claim_item_within(
+        &self,
+        run_id: &str,
+        bot_limit: Option<usize>,
+    ) -> Result<Option<(usize, bool)>, StoreError> {
         let me = me();
         let claim = |db: &Db| -> Result<Option<(usize, bool)>, DbError> {
+            if let Some(limit) = bot_limit {
+                let held: i64 = db
+                    .query_one(
+                        &format!("SELECT {}", in_browsers("?1", "?2")),
+                        args![run_id, unix_now()],
+                    )?
+                    .get(0)?;
+                if held >= limit as i64 {
+                    return Ok(None);
+                }
+            }
             let lock = match db.kind() {
                 Kind::Postgres => " FOR UPDATE OF i SKIP LOCKED",
                 Kind::Sqlite => "",
@@ -72,9 +108,9 @@ impl Store {
             )?;
             Ok(Some((idx as usize, submitted)))
         };
-        match self.db.kind() {
-            Kind::Postgres => self.db.transaction(claim),
-            Kind::Sqlite => self.db.deciding(claim),
+        match (self.db.kind(), bot_limit) {
+            (Kind::Postgres, None) => self.db.transaction(claim),
+            _ => self.db.deciding(claim),
         }
         .map_err(|e| self.err("claiming an item", e))
     }
@@ -150,12 +186,14 @@ impl Store {
                 &format!(
                     "SELECT r.id, r.bot,
                         (SELECT count(*) FROM items i WHERE {}),
-                        (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'in_progress')
+                        (SELECT count(*) FROM items i WHERE i.run_id = r.id AND i.state = 'in_progress'),
+                        {}
                      FROM runs r
                      WHERE r.state = 'running' AND r.owner IS NOT NULL AND r.owner <> ?1
                        AND EXISTS (SELECT 1 FROM leases l WHERE l.owner = r.owner AND l.until > ?2)
                      ORDER BY r.started_at",
-                    free("r.id", "?1", "?2")
+                    free("r.id", "?1", "?2"),
+                    in_browsers("r.id", "?2")
                 ),
                 args![me.as_str(), unix_now()],
             )
@@ -167,6 +205,7 @@ impl Store {
                     bot: r.get(1)?,
                     free: r.get(2)?,
                     busy: r.get(3)?,
+                    bot_busy: r.get(4)?,
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()
@@ -325,6 +364,96 @@ mod tests {
             let e = store.finish_run("r1", "finished", None, "t").unwrap_err();
             assert!(e.lost, "{e}");
             assert_eq!(store.run("r1").unwrap().unwrap().state, "running");
+        });
+    }
+
+    #[test]
+    fn a_bots_browser_limit_holds_across_its_runs() {
+        each_backend(|path| {
+            let mut store = Store::open(&path).unwrap();
+            // On one machine (SQLite) nobody holds a lease: give this process one,
+            // as a fleet's store does.
+            let until = chrono::Utc::now().timestamp() + 60;
+            let me = super::me();
+            store
+                .db
+                .execute(
+                    "INSERT INTO leases (owner, agent, host, until) VALUES (?1, 'a', 'h', ?2)
+                     ON CONFLICT (owner) DO UPDATE SET until = ?2",
+                    super::args![me.as_str(), until],
+                )
+                .unwrap();
+            let items: Vec<NewItem> = (0..3)
+                .map(|i| NewItem {
+                    row: i + 2,
+                    data: "[]".into(),
+                    submitted: false,
+                })
+                .collect();
+            for (id, input, bot) in [
+                ("r1", "a.xlsx", "izin"),
+                ("r2", "b.xlsx", "izin"),
+                ("r3", "c.xlsx", "pajak"),
+            ] {
+                store
+                    .begin_run(
+                        &NewRun {
+                            id,
+                            bot,
+                            trigger: "cli",
+                            input,
+                            dir: "d",
+                            started_at: "t",
+                            headers: "[]",
+                            vars: "{}",
+                            // parallel_runs: runs over different inputs at once
+                            only_input: Some(input),
+                            ..NewRun::default()
+                        },
+                        &items,
+                    )
+                    .unwrap();
+            }
+            // Two places for the bot "izin", over both its runs.
+            assert_eq!(
+                store.claim_item_within("r1", Some(2)).unwrap(),
+                Some((0, false))
+            );
+            assert_eq!(
+                store.claim_item_within("r2", Some(2)).unwrap(),
+                Some((0, false))
+            );
+            assert_eq!(store.claim_item_within("r1", Some(2)).unwrap(), None);
+            assert_eq!(store.claim_item_within("r2", Some(2)).unwrap(), None);
+            // Another bot has its own.
+            assert_eq!(
+                store.claim_item_within("r3", Some(1)).unwrap(),
+                Some((0, false))
+            );
+            let open = store.open_runs().unwrap();
+            assert!(
+                open.is_empty(),
+                "runs of this process are not offered: {open:?}"
+            );
+            // An item that ends frees its place.
+            store
+                .item_finished(
+                    "r1",
+                    0,
+                    &ItemEnd {
+                        state: state::DONE,
+                        outputs: "{}",
+                        finished_at: "t",
+                        ..ItemEnd::default()
+                    },
+                )
+                .unwrap();
+            assert_eq!(
+                store.claim_item_within("r2", Some(2)).unwrap(),
+                Some((1, false))
+            );
+            // Without a limit, claims go on.
+            assert_eq!(store.claim_item("r1").unwrap(), Some((1, false)));
         });
     }
 }

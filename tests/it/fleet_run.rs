@@ -61,6 +61,16 @@ fn member_with(
                 .unwrap_or_default()
         ),
     );
+    permohonan(
+        &p.path("bots/demo-perizinan/input/permohonan.xlsx"),
+        1,
+        rows,
+    );
+    p
+}
+
+/// The demo bot's workbook with `rows` rows, NIKs from number `first` on.
+fn permohonan(path: &Path, first: u32, rows: u32) {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet().set_name("Permohonan").unwrap();
     let date = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
@@ -79,22 +89,21 @@ fn member_with(
     {
         ws.write_string(0, c as u16, *h).unwrap();
     }
-    for i in 1..=rows {
-        ws.write_number(i, 0, i as f64).unwrap();
-        ws.write_string(i, 1, nik(i)).unwrap();
-        ws.write_string(i, 2, format!("Pemohon {i}")).unwrap();
-        ws.write_string(i, 3, "Surat Izin Usaha Perdagangan")
+    for i in first..first + rows {
+        let r = i - first + 1;
+        ws.write_number(r, 0, i as f64).unwrap();
+        ws.write_string(r, 1, nik(i)).unwrap();
+        ws.write_string(r, 2, format!("Pemohon {i}")).unwrap();
+        ws.write_string(r, 3, "Surat Izin Usaha Perdagangan")
             .unwrap();
-        ws.write_string(i, 4, "Kecil").unwrap();
+        ws.write_string(r, 4, "Kecil").unwrap();
         let at = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 2, (i % 28 + 1) as u8).unwrap();
-        ws.write_datetime_with_format(i, 5, &at, &date).unwrap();
-        ws.write_string(i, 6, format!("Jl. Contoh No. {i}"))
+        ws.write_datetime_with_format(r, 5, &at, &date).unwrap();
+        ws.write_string(r, 6, format!("Jl. Contoh No. {i}"))
             .unwrap();
-        ws.write_string(i, 7, "081234567890").unwrap();
+        ws.write_string(r, 7, "081234567890").unwrap();
     }
-    wb.save(p.path("bots/demo-perizinan/input/permohonan.xlsx"))
-        .unwrap();
-    p
+    wb.save(path).unwrap();
 }
 
 fn wait<T>(what: &str, secs: u64, agents: &[&Agent], mut check: impl FnMut() -> Option<T>) -> T {
@@ -564,4 +573,89 @@ fn the_owner_starts_the_browsers_the_other_agents_leave_unused() {
             assert_eq!(code, 0, "{log}");
         }
     }
+}
+
+/// A bot's `[run] max_browsers` holds across its runs and processes: two `juru run`
+/// processes on one store work two runs of the bot (over two workbooks, with
+/// `parallel_runs`) with `workers = 2` each, and never more than two items of the
+/// bot are in browsers at once.
+#[test]
+fn a_bots_max_browsers_holds_across_two_runs_in_two_processes() {
+    const ROWS: u32 = 6;
+    let _serial = one_at_a_time();
+    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+    let location = cluster.fresh_database("fleet_bot_max").unwrap();
+    let Location::Postgres { url, .. } = &location else {
+        unreachable!()
+    };
+    let portal = PortalHandle::start_with(juru::demo::PortalOptions {
+        allow_duplicates: true,
+        nik_check_ms: (400, 400),
+        ..juru::demo::PortalOptions::default()
+    });
+    let mut p = member_with(&portal, url, "kanwil-a", None, ROWS, 2);
+    let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
+    p.write(
+        "bots/demo-perizinan/bot.toml",
+        &manifest.replace("[run]\n", "[run]\nparallel_runs = true\nmax_browsers = 2\n"),
+    );
+    permohonan(&p.path("bots/demo-perizinan/input/kedua.xlsx"), 101, ROWS);
+    p.env("JURU_SECRET_PORTAL_USER", juru::demo::DEMO_USER)
+        .env("JURU_SECRET_PORTAL_PASSWORD", juru::demo::DEMO_PASSWORD);
+    let mut first = p.spawn_logged(&["run", "demo-perizinan"], "run-1.log");
+    let mut second = p.spawn_logged(
+        &[
+            "run",
+            "demo-perizinan",
+            "--input",
+            "bots/demo-perizinan/input/kedua.xlsx",
+        ],
+        "run-2.log",
+    );
+    for (child, log) in [(&mut first, "run-1.log"), (&mut second, "run-2.log")] {
+        let status = child.wait().unwrap();
+        let text = std::fs::read_to_string(p.path(log)).unwrap_or_default();
+        assert!(status.success(), "{log}:\n{text}");
+    }
+    let store = Store::open(location.clone()).unwrap();
+    let runs = store.runs(Some("demo-perizinan"), 10).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let mut events = Vec::new();
+    for run in &runs {
+        assert_eq!(
+            (run.state.as_str(), run.done),
+            ("finished", ROWS as i64),
+            "{run:?}"
+        );
+        for i in store.items(&run.id).unwrap() {
+            let at = |t: &Option<String>| {
+                chrono::DateTime::parse_from_rfc3339(t.as_deref().unwrap()).unwrap()
+            };
+            events.push((at(&i.started_at), 1));
+            events.push((at(&i.finished_at), -1));
+        }
+    }
+    // The runs went on at the same time...
+    let ends: Vec<_> = runs
+        .iter()
+        .map(|r| chrono::DateTime::parse_from_rfc3339(r.finished_at.as_deref().unwrap()).unwrap())
+        .collect();
+    let starts: Vec<_> = runs
+        .iter()
+        .map(|r| chrono::DateTime::parse_from_rfc3339(&r.started_at).unwrap())
+        .collect();
+    assert!(starts[0] < ends[1] && starts[1] < ends[0], "{runs:?}");
+    // ...and never had more than two items in browsers together.
+    events.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in events {
+        now += d;
+        most = most.max(now);
+    }
+    assert!(
+        most <= 2,
+        "{most} items of the bot were in browsers at once"
+    );
+    let saved: BTreeSet<String> = portal.records().into_iter().map(|r| r.nik).collect();
+    assert_eq!(saved.len(), 2 * ROWS as usize, "{saved:?}");
 }
