@@ -218,33 +218,41 @@ impl Store {
 mod tests {
     use super::super::{each_backend, state, ItemEnd, NewItem, NewRun, Store};
 
-    #[test]
-    fn items_are_claimed_once_and_come_back_when_their_owner_is_gone() {
-        each_backend(|path| {
-            let mut a = Store::open(&path).unwrap();
-            let b = Store::open(&path).unwrap();
-            let items: Vec<NewItem> = (0..3)
-                .map(|i| NewItem {
-                    row: i + 2,
-                    data: "[]".into(),
-                    submitted: false,
-                })
-                .collect();
-            a.begin_run(
+    /// Begins run `id` of `bot` over `input` with `n` pending items.
+    fn begin(store: &mut Store, id: &str, bot: &str, input: &str, n: i64) {
+        let items: Vec<NewItem> = (0..n)
+            .map(|i| NewItem {
+                row: i + 2,
+                data: "[]".into(),
+                submitted: false,
+            })
+            .collect();
+        store
+            .begin_run(
                 &NewRun {
-                    id: "r1",
-                    bot: "demo",
+                    id,
+                    bot,
                     trigger: "cli",
-                    input: "in.xlsx",
+                    input,
                     dir: "d",
                     started_at: "t",
                     headers: "[]",
                     vars: "{}",
+                    // Runs over different inputs may go on together (parallel_runs).
+                    only_input: Some(input),
                     ..NewRun::default()
                 },
                 &items,
             )
             .unwrap();
+    }
+
+    #[test]
+    fn items_are_claimed_once_and_come_back_when_their_owner_is_gone() {
+        each_backend(|path| {
+            let mut a = Store::open(&path).unwrap();
+            let b = Store::open(&path).unwrap();
+            begin(&mut a, "r1", "demo", "in.xlsx", 3);
             // Two connections of one process claim different items.
             assert_eq!(a.claim_item("r1").unwrap(), Some((0, false)));
             assert_eq!(b.claim_item("r1").unwrap(), Some((1, false)));
@@ -292,29 +300,7 @@ mod tests {
     fn an_item_or_run_another_process_took_over_refuses_this_process_writes() {
         each_backend(|path| {
             let mut store = Store::open(&path).unwrap();
-            let items: Vec<NewItem> = (0..2)
-                .map(|i| NewItem {
-                    row: i + 2,
-                    data: "[]".into(),
-                    submitted: false,
-                })
-                .collect();
-            store
-                .begin_run(
-                    &NewRun {
-                        id: "r1",
-                        bot: "demo",
-                        trigger: "cli",
-                        input: "in.xlsx",
-                        dir: "d",
-                        started_at: "t",
-                        headers: "[]",
-                        vars: "{}",
-                        ..NewRun::default()
-                    },
-                    &items,
-                )
-                .unwrap();
+            begin(&mut store, "r1", "demo", "in.xlsx", 2);
             assert_eq!(store.claim_item("r1").unwrap(), Some((0, false)));
             assert_eq!(store.claim_item("r1").unwrap(), Some((1, false)));
             store.item_started("r1", 0, "t", 1).unwrap();
@@ -383,36 +369,12 @@ mod tests {
                     super::args![me.as_str(), until],
                 )
                 .unwrap();
-            let items: Vec<NewItem> = (0..3)
-                .map(|i| NewItem {
-                    row: i + 2,
-                    data: "[]".into(),
-                    submitted: false,
-                })
-                .collect();
             for (id, input, bot) in [
                 ("r1", "a.xlsx", "izin"),
                 ("r2", "b.xlsx", "izin"),
                 ("r3", "c.xlsx", "pajak"),
             ] {
-                store
-                    .begin_run(
-                        &NewRun {
-                            id,
-                            bot,
-                            trigger: "cli",
-                            input,
-                            dir: "d",
-                            started_at: "t",
-                            headers: "[]",
-                            vars: "{}",
-                            // parallel_runs: runs over different inputs at once
-                            only_input: Some(input),
-                            ..NewRun::default()
-                        },
-                        &items,
-                    )
-                    .unwrap();
+                begin(&mut store, id, bot, input, 3);
             }
             // Two places for the bot "izin", over both its runs.
             assert_eq!(

@@ -112,12 +112,17 @@ pub(crate) fn runs(p: &Project) -> Vec<RunRecord> {
 
 /// A small bot over a one-row workbook that logs in to the portal.
 pub(crate) fn small_bot(p: &Project, portal_url: &str) {
+    small_bot_named(p, portal_url, "kecil", 1, "");
+}
+
+/// [`small_bot`] named `name` over `rows` rows, with `run` (lines of its `[run]`).
+pub(crate) fn small_bot_named(p: &Project, portal_url: &str, name: &str, rows: u32, run: &str) {
     p.write(
-        "bots/kecil/bot.toml",
-        &format!("name = \"kecil\"\n[input]\nworkbook = \"masuk.xlsx\"\n[vars]\nportal_url = \"{portal_url}\"\n"),
+        &format!("bots/{name}/bot.toml"),
+        &format!("name = \"{name}\"\n[input]\nworkbook = \"masuk.xlsx\"\n[run]\n{run}[vars]\nportal_url = \"{portal_url}\"\n"),
     );
     p.write(
-        "bots/kecil/main.rhai",
+        &format!("bots/{name}/main.rhai"),
         r##"
 fn process(item) {
     browser.open(`${vars.portal_url}/login`);
@@ -131,8 +136,10 @@ fn process(item) {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     ws.write_string(0, 0, "No").unwrap();
-    ws.write_number(1, 0, 1.0).unwrap();
-    wb.save(p.path("bots/kecil/masuk.xlsx")).unwrap();
+    for i in 1..=rows {
+        ws.write_number(i, 0, i as f64).unwrap();
+    }
+    wb.save(p.path(&format!("bots/{name}/masuk.xlsx"))).unwrap();
 }
 
 /// A cron (with seconds, UTC) firing once, `ahead` seconds from now.
@@ -433,31 +440,7 @@ fn max_browsers_holds_across_the_concurrent_runs_of_an_agent() {
         "[browser]\nheadless = true\n[limits]\nmax_browsers = 2\nmax_concurrent_runs = 2\n",
     );
     for name in ["kecil-a", "kecil-b"] {
-        p.write(
-            &format!("bots/{name}/bot.toml"),
-            &format!(
-                "name = \"{name}\"\n[input]\nworkbook = \"masuk.xlsx\"\n[run]\nworkers = 2\n[vars]\nportal_url = \"{}\"\n",
-                portal.url()
-            ),
-        );
-        p.write(
-            &format!("bots/{name}/main.rhai"),
-            r##"
-fn process(item) {
-    browser.open(`${vars.portal_url}/login`);
-    browser.fill_form(#{ "#user": secret("portal_user"), "#pass": secret("portal_password") });
-    browser.click("input[value=Masuk]");
-    browser.wait_for_text("Selamat datang");
-}
-"##,
-        );
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let ws = wb.add_worksheet();
-        ws.write_string(0, 0, "No").unwrap();
-        for i in 1..=8u32 {
-            ws.write_number(i, 0, i as f64).unwrap();
-        }
-        wb.save(p.path(&format!("bots/{name}/masuk.xlsx"))).unwrap();
+        small_bot_named(&p, &portal.url(), name, 8, "workers = 2\n");
     }
     let agent = Agent::start(&p, 1);
     wait_for("the agent to take a trigger", 60, &agent, || {
@@ -470,24 +453,12 @@ fn process(item) {
         (r.len() == 2 && r.iter().all(|r| r.state != "running")).then_some(r)
     });
     let store = Store::open(p.path("var/juru.db")).unwrap();
-    // Every item's time in a browser, as (start, +1) and (end, -1) events.
-    let mut events = Vec::new();
+    let mut items = Vec::new();
     for run in &ended {
         assert_eq!((run.state.as_str(), run.done), ("finished", 8), "{run:?}");
-        for i in store.items(&run.id).unwrap() {
-            let at = |t: &Option<String>| {
-                chrono::DateTime::parse_from_rfc3339(t.as_deref().unwrap()).unwrap()
-            };
-            events.push((at(&i.started_at), 1));
-            events.push((at(&i.finished_at), -1));
-        }
+        items.extend(store.items(&run.id).unwrap());
     }
-    events.sort();
-    let (mut now, mut most) = (0, 0);
-    for (_, d) in events {
-        now += d;
-        most = most.max(now);
-    }
+    let most = crate::support::most_at_once(&items);
     assert!(most <= 2, "{most} items were in browsers at once");
     assert!(
         agent

@@ -5,9 +5,11 @@
 //! stored and counted. Every row must be saved exactly once, the dead agent's item
 //! finished by another agent, and the outputs and mail made once, by the run's owner.
 //!
-//! An agent frozen (SIGSTOP) in the middle of an item, past its submitted mark, for
-//! longer than its lease: another agent takes the item over and saves it; the frozen
-//! one, woken up, sends nothing more to the portal (the row is saved once).
+//! Also: a run whose owner died is taken over; an agent frozen (SIGSTOP) in the
+//! middle of an item, past its submitted mark, for longer than its lease sends
+//! nothing more once it wakes (another agent saved the row); the owner starts the
+//! browsers the other agents leave unused; a bot's `[run] max_browsers` holds across
+//! processes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -123,11 +125,11 @@ fn wait<T>(what: &str, secs: u64, agents: &[&Agent], mut check: impl FnMut() -> 
     }
 }
 
-/// Files under `dir` whose name ends with `suffix`.
 fn live(agents: &[Option<Agent>]) -> Vec<&Agent> {
     agents.iter().flatten().collect()
 }
 
+/// Files under `dir` whose name ends with `suffix`.
 fn files_ending(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -144,14 +146,137 @@ fn files_ending(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// A fleet for one test: a fresh database on the shared throwaway cluster, and a
+/// project and a running agent for each name.
+struct Fleet {
+    projects: Vec<Project>,
+    agents: Vec<Option<Agent>>,
+    store: Store,
+}
+
+impl Fleet {
+    /// Starts an agent for each of `names` (their projects made by `member` from
+    /// the database's address and the name) and waits until all are alive.
+    fn start(db: &str, names: &[&str], member: impl Fn(&str, &str) -> Project) -> Fleet {
+        let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+        let location = cluster.fresh_database(db).unwrap();
+        let Location::Postgres { url, .. } = &location else {
+            unreachable!()
+        };
+        let projects: Vec<Project> = names.iter().map(|n| member(url, n)).collect();
+        let agents = projects
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Some(Agent::start(p, i)))
+            .collect();
+        let store = Store::open(location).unwrap();
+        let fleet = Fleet {
+            projects,
+            agents,
+            store,
+        };
+        fleet.wait("every agent alive", 60, || {
+            let alive = fleet
+                .store
+                .agents()
+                .ok()?
+                .iter()
+                .filter(|a| a.alive)
+                .count();
+            (alive == names.len()).then_some(())
+        });
+        fleet
+    }
+
+    fn wait<T>(&self, what: &str, secs: u64, check: impl FnMut() -> Option<T>) -> T {
+        wait(what, secs, &live(&self.agents), check)
+    }
+
+    /// `juru trigger` of the demo bot from the first project; the run it started.
+    fn trigger(&self) -> RunRecord {
+        let trigger = self.projects[0].juru(&["trigger", "demo-perizinan"]);
+        assert_eq!(trigger.code(), 0, "{trigger}");
+        self.wait("the run", 60, || {
+            self.store
+                .runs(Some("demo-perizinan"), 10)
+                .ok()?
+                .into_iter()
+                .next()
+        })
+    }
+
+    /// Waits until `run` ended; how.
+    fn ended(&self, run: &RunRecord) -> RunRecord {
+        self.wait("the run to end", 300, || {
+            let r = self.store.run(&run.id).ok()??;
+            (r.state != "running").then_some(r)
+        })
+    }
+
+    /// The index of the agent whose process is `pid`.
+    fn agent_of(&self, pid: Option<i64>) -> usize {
+        self.agents
+            .iter()
+            .position(|a| a.as_ref().is_some_and(|a| Some(a.child.id() as i64) == pid))
+            .expect("an agent with that process")
+    }
+
+    /// Output workbooks of every project.
+    fn outputs(&self) -> usize {
+        self.projects
+            .iter()
+            .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
+            .sum()
+    }
+
+    /// Kills agent `n` (SIGKILL).
+    fn kill(&mut self, n: usize) {
+        if let Some(mut a) = self.agents[n].take() {
+            let _ = a.child.kill();
+            let _ = a.child.wait();
+        }
+    }
+
+    /// Stops the agents still running; each must exit 0.
+    fn stop(mut self) {
+        for a in self.agents.iter_mut() {
+            if let Some(a) = a.take() {
+                let (code, log) = a.stop();
+                assert_eq!(code, 0, "{log}");
+            }
+        }
+    }
+}
+
+/// How many times the portal saved each NIK.
+fn saved(portal: &PortalHandle) -> BTreeMap<String, usize> {
+    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
+    for r in portal.records() {
+        *saved.entry(r.nik).or_default() += 1;
+    }
+    saved
+}
+
+/// Every NIK of `expected` saved exactly once, and nothing else.
+fn saved_once(portal: &PortalHandle, expected: usize) {
+    let saved = saved(portal);
+    assert_eq!(saved.len(), expected, "{saved:?}");
+    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
+}
+
+/// A portal that stores duplicates (so a second save shows) and whose NIK check
+/// takes `ms`.
+fn portal_with_nik_check(ms: u64) -> PortalHandle {
+    PortalHandle::start_with(juru::demo::PortalOptions {
+        allow_duplicates: true,
+        nik_check_ms: (ms, ms),
+        ..juru::demo::PortalOptions::default()
+    })
+}
+
 #[test]
 fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
     let _serial = one_at_a_time();
-    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
-    let location = cluster.fresh_database("fleet_run").unwrap();
-    let Location::Postgres { url, .. } = &location else {
-        unreachable!()
-    };
     let portal = forgiving_portal();
     // Browsers from one Selenium Grid (a slot more than the run needs: the killed
     // agent's session stays open on the Grid until the Grid times it out).
@@ -160,59 +285,26 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
         &["--override-max-sessions", "true", "--max-sessions", "4"],
     );
     let names = ["kanwil-a", "kanwil-b", "kanwil-c"];
-    let projects: Vec<Project> = names
-        .iter()
-        .map(|n| member(&portal, url, n, Some(&grid.url)))
-        .collect();
-    let mut agents: Vec<Option<Agent>> = projects
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Some(Agent::start(p, i)))
-        .collect();
-    let store = Store::open(location.clone()).unwrap();
-    wait("three live agents", 60, &live(&agents), || {
-        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
-        (alive == 3).then_some(())
+    let mut fleet = Fleet::start("fleet_run", &names, |url, n| {
+        member(&portal, url, n, Some(&grid.url))
     });
-
-    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
-    assert_eq!(trigger.code(), 0, "{trigger}");
-    let run: RunRecord = wait("the run", 60, &live(&agents), || {
-        store
-            .runs(Some("demo-perizinan"), 10)
-            .ok()?
-            .into_iter()
-            .next()
-    });
+    let run = fleet.trigger();
     assert_eq!(run.total, ROWS as i64);
 
     // Work spreads over the agents; then kill an agent that does not own the run
     // right after one of its items was marked submitted (the save is under way or
     // done, not yet recorded).
-    let owner_pid = run.pid.expect("a running run has its process");
-    let (victim, victim_row) = wait(
-        "a submitted item of a helping agent",
-        180,
-        &live(&agents),
-        || {
-            let items = store.items(&run.id).ok()?;
-            items.iter().find_map(|i| {
-                let agent = i.agent.as_deref()?;
-                let n = names.iter().position(|n| *n == agent)?;
-                let helper = agents[n].as_ref()?.child.id() as i64 != owner_pid;
-                (helper && i.state == "in_progress" && i.submitted).then_some((n, i.row_number))
-            })
-        },
-    );
-    if let Some(mut a) = agents[victim].take() {
-        let _ = a.child.kill();
-        let _ = a.child.wait();
-    }
-
-    let done = wait("the run to end", 300, &live(&agents), || {
-        let r = store.run(&run.id).ok()??;
-        (r.state != "running").then_some(r)
+    let owner = fleet.agent_of(run.pid);
+    let (victim, victim_row) = fleet.wait("a submitted item of a helping agent", 180, || {
+        let items = fleet.store.items(&run.id).ok()?;
+        items.iter().find_map(|i| {
+            let n = names.iter().position(|n| Some(*n) == i.agent.as_deref())?;
+            (n != owner && i.state == "in_progress" && i.submitted).then_some((n, i.row_number))
+        })
     });
+    fleet.kill(victim);
+
+    let done = fleet.ended(&run);
     assert_eq!(done.state, "finished", "{done:?}");
     assert_eq!(
         (
@@ -226,16 +318,15 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
     );
 
     // Every row is in the portal exactly once.
-    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
-    for r in portal.records() {
-        *saved.entry(r.nik).or_default() += 1;
-    }
     let expected: BTreeSet<String> = (1..=ROWS).map(nik).collect();
-    assert_eq!(saved.keys().cloned().collect::<BTreeSet<_>>(), expected);
-    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
+    assert_eq!(
+        saved(&portal).keys().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+    saved_once(&portal, ROWS as usize);
 
     // The killed agent's item was finished by another agent, after a look-up.
-    let items = store.items(&run.id).unwrap();
+    let items = fleet.store.items(&run.id).unwrap();
     let taken = items.iter().find(|i| i.row_number == victim_row).unwrap();
     assert_ne!(taken.agent.as_deref(), Some(names[victim]), "{taken:?}");
     assert_eq!(taken.state, "done");
@@ -243,336 +334,167 @@ fn three_agents_share_a_run_and_a_killed_agent_loses_no_row_and_doubles_none() {
     assert!(workers.len() >= 2, "one agent did everything: {workers:?}");
 
     // One output workbook and one set of mail, from the run's owner.
-    let owner = projects
+    let folder = fleet
+        .projects
         .iter()
         .position(|p| Path::new(&run.dir).starts_with(p.path("var")))
         .expect("the run folder is in one agent's data folder");
-    let outputs: usize = projects
-        .iter()
-        .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
-        .sum();
-    assert_eq!(outputs, 1);
-    let mails: Vec<usize> = projects
+    assert_eq!(folder, owner);
+    assert_eq!(fleet.outputs(), 1);
+    let mails: Vec<usize> = fleet
+        .projects
         .iter()
         .map(|p| files_ending(&p.path("var/outbox"), ".eml").len())
         .collect();
     assert!(mails[owner] >= 1, "{mails:?}");
     assert_eq!(mails.iter().sum::<usize>(), mails[owner], "{mails:?}");
-
-    for a in agents.iter_mut() {
-        if let Some(a) = a.take() {
-            let (code, log) = a.stop();
-            assert_eq!(code, 0, "{log}");
-        }
-    }
+    fleet.stop();
 }
 
 #[test]
 fn a_run_whose_owner_died_is_taken_over_and_ended_once() {
     let _serial = one_at_a_time();
-    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
-    let location = cluster.fresh_database("fleet_takeover").unwrap();
-    let Location::Postgres { url, .. } = &location else {
-        unreachable!()
-    };
     let portal = forgiving_portal();
     let names = ["kanwil-a", "kanwil-b"];
-    let projects: Vec<Project> = names
-        .iter()
-        .map(|n| member(&portal, url, n, None))
-        .collect();
-    let mut agents: Vec<Option<Agent>> = projects
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Some(Agent::start(p, i)))
-        .collect();
-    let store = Store::open(location.clone()).unwrap();
-    wait("two live agents", 60, &live(&agents), || {
-        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
-        (alive == 2).then_some(())
+    let mut fleet = Fleet::start("fleet_takeover", &names, |url, n| {
+        member(&portal, url, n, None)
     });
-    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
-    assert_eq!(trigger.code(), 0, "{trigger}");
-    let run: RunRecord = wait("the run", 60, &live(&agents), || {
-        store
-            .runs(Some("demo-perizinan"), 10)
-            .ok()?
-            .into_iter()
-            .next()
-    });
+    let run = fleet.trigger();
     // Kill the run's owner right after one of its items was marked submitted.
-    let owner_pid = run.pid.expect("a running run has its process");
-    let owner = agents
-        .iter()
-        .position(|a| a.as_ref().is_some_and(|a| a.child.id() as i64 == owner_pid))
-        .expect("an agent owns the run");
-    let row = wait("a submitted item of the owner", 180, &live(&agents), || {
-        let items = store.items(&run.id).ok()?;
+    let owner = fleet.agent_of(run.pid);
+    let row = fleet.wait("a submitted item of the owner", 180, || {
+        let items = fleet.store.items(&run.id).ok()?;
         items.iter().find_map(|i| {
             (i.agent.as_deref() == Some(names[owner]) && i.state == "in_progress" && i.submitted)
                 .then_some(i.row_number)
         })
     });
-    if let Some(mut a) = agents[owner].take() {
-        let _ = a.child.kill();
-        let _ = a.child.wait();
-    }
-    let done = wait("the run to end", 300, &live(&agents), || {
-        let r = store.run(&run.id).ok()??;
-        (r.state != "running").then_some(r)
-    });
+    fleet.kill(owner);
+    let done = fleet.ended(&run);
     assert_eq!(done.state, "finished", "{done:?}");
     assert_eq!((done.done, done.pending), (ROWS as i64, 0), "{done:?}");
-    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
-    for r in portal.records() {
-        *saved.entry(r.nik).or_default() += 1;
-    }
-    assert_eq!(saved.len(), ROWS as usize);
-    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
-    let items = store.items(&run.id).unwrap();
+    saved_once(&portal, ROWS as usize);
+    let items = fleet.store.items(&run.id).unwrap();
     let item = items.iter().find(|i| i.row_number == row).unwrap();
     assert_eq!(item.state, "done");
     assert_ne!(item.agent.as_deref(), Some(names[owner]), "{item:?}");
     // The outputs and the mail, once, by the agent that took the run over.
-    let outputs: usize = projects
-        .iter()
-        .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
-        .sum();
-    assert_eq!(outputs, 1);
+    assert_eq!(fleet.outputs(), 1);
     let survivor = 1 - owner;
-    assert!(!files_ending(&projects[survivor].path("var/outbox"), ".eml").is_empty());
-    assert!(files_ending(&projects[owner].path("var/outbox"), ".eml").is_empty());
-    for a in agents.iter_mut() {
-        if let Some(a) = a.take() {
-            let (code, log) = a.stop();
-            assert_eq!(code, 0, "{log}");
-        }
-    }
+    assert!(!files_ending(&fleet.projects[survivor].path("var/outbox"), ".eml").is_empty());
+    assert!(files_ending(&fleet.projects[owner].path("var/outbox"), ".eml").is_empty());
+    fleet.stop();
 }
 
 #[test]
 fn an_agent_frozen_past_its_lease_sends_nothing_more_once_it_wakes() {
     const ROWS: u32 = 8;
     let _serial = one_at_a_time();
-    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
-    let location = cluster.fresh_database("fleet_frozen").unwrap();
-    let Location::Postgres { url, .. } = &location else {
-        unreachable!()
-    };
     // A slow NIK check: the save button waits for it, so an agent frozen right
     // after `item.submitted()` is frozen before its click.
-    let portal = PortalHandle::start_with(juru::demo::PortalOptions {
-        allow_duplicates: true,
-        nik_check_ms: (3000, 3000),
-        ..juru::demo::PortalOptions::default()
-    });
+    let portal = portal_with_nik_check(3000);
     let names = ["kanwil-a", "kanwil-b"];
-    let projects: Vec<Project> = names
-        .iter()
-        .map(|n| member_with(&portal, url, n, None, ROWS, 2))
-        .collect();
-    let mut agents: Vec<Option<Agent>> = projects
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Some(Agent::start(p, i)))
-        .collect();
-    let store = Store::open(location.clone()).unwrap();
-    wait("two live agents", 60, &live(&agents), || {
-        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
-        (alive == 2).then_some(())
+    let fleet = Fleet::start("fleet_frozen", &names, |url, n| {
+        member_with(&portal, url, n, None, ROWS, 2)
     });
-    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
-    assert_eq!(trigger.code(), 0, "{trigger}");
-    let run: RunRecord = wait("the run", 60, &live(&agents), || {
-        store
-            .runs(Some("demo-perizinan"), 10)
-            .ok()?
-            .into_iter()
-            .next()
-    });
-    let owner_pid = run.pid.expect("a running run has its process");
-    let helper = agents
-        .iter()
-        .position(|a| a.as_ref().is_some_and(|a| a.child.id() as i64 != owner_pid))
-        .expect("an agent takes part");
-    let helper_pid = agents[helper].as_ref().unwrap().child.id() as i32;
+    let run = fleet.trigger();
+    let helper = 1 - fleet.agent_of(run.pid);
+    let helper_pid = fleet.agents[helper].as_ref().unwrap().child.id() as i32;
 
     // Freeze the helper right after it marked an item submitted, while its click
     // on "Simpan" waits for the NIK check. Should the save have gone out already
     // (a slow machine), wake it and wait for its next item.
-    let frozen = loop {
-        let (row, nik) = wait(
-            "a submitted item of the helping agent",
-            180,
-            &live(&agents),
-            || {
-                let items = store.items(&run.id).ok()?;
-                items.iter().find_map(|i| {
-                    (i.agent.as_deref() == Some(names[helper])
-                        && i.state == "in_progress"
-                        && i.submitted)
-                        .then(|| (i.row_number, nik(i.row_number as u32 - 1)))
-                })
-            },
-        );
+    let (row, frozen_nik) = loop {
+        let (row, nik) = fleet.wait("a submitted item of the helping agent", 180, || {
+            let items = fleet.store.items(&run.id).ok()?;
+            items.iter().find_map(|i| {
+                (i.agent.as_deref() == Some(names[helper])
+                    && i.state == "in_progress"
+                    && i.submitted)
+                    .then(|| (i.row_number, nik(i.row_number as u32 - 1)))
+            })
+        });
         // SAFETY: signals our own child.
         unsafe { libc::kill(helper_pid, libc::SIGSTOP) };
         if portal.records().iter().all(|r| r.nik != nik) {
             break (row, nik);
         }
         unsafe { libc::kill(helper_pid, libc::SIGCONT) };
-        wait("that item to end", 60, &live(&agents), || {
-            let items = store.items(&run.id).ok()?;
+        fleet.wait("that item to end", 60, || {
+            let items = fleet.store.items(&run.id).ok()?;
             let i = items.iter().find(|i| i.row_number == row)?;
             (i.state != "in_progress").then_some(())
         });
     };
-    let (row, frozen_nik) = frozen;
 
     // Its lease runs out; the owner takes the item over, looks it up (not there)
     // and saves it.
-    let taken = wait(
-        "the owner to finish the frozen item",
-        180,
-        &live(&agents),
-        || {
-            let items = store.items(&run.id).ok()?;
-            let i = items.iter().find(|i| i.row_number == row)?;
-            (i.state == "done").then(|| i.clone())
-        },
-    );
+    let taken = fleet.wait("the owner to finish the frozen item", 180, || {
+        let items = fleet.store.items(&run.id).ok()?;
+        let i = items.iter().find(|i| i.row_number == row)?;
+        (i.state == "done").then(|| i.clone())
+    });
     assert_eq!(taken.agent.as_deref(), Some(names[1 - helper]), "{taken:?}");
-    assert_eq!(
-        portal
-            .records()
-            .iter()
-            .filter(|r| r.nik == frozen_nik)
-            .count(),
-        1
-    );
+    assert_eq!(saved(&portal).get(&frozen_nik), Some(&1));
 
     // The helper wakes up: its click is withheld, it lets go of the run.
     unsafe { libc::kill(helper_pid, libc::SIGCONT) };
-    let woken = agents[helper].as_ref().unwrap();
-    wait(
-        "the woken agent to leave the run",
-        120,
-        &live(&agents),
-        || {
-            woken
-                .log()
-                .contains("this agent stops working on the run")
-                .then_some(())
-        },
-    );
-    let done = wait("the run to end", 300, &live(&agents), || {
-        let r = store.run(&run.id).ok()??;
-        (r.state != "running").then_some(r)
+    let woken = fleet.agents[helper].as_ref().unwrap();
+    fleet.wait("the woken agent to leave the run", 120, || {
+        woken
+            .log()
+            .contains("this agent stops working on the run")
+            .then_some(())
     });
+    let done = fleet.ended(&run);
     assert_eq!(done.state, "finished", "{done:?}");
     assert_eq!((done.done, done.pending), (ROWS as i64, 0), "{done:?}");
     // Give a late click every chance to arrive: the woken agent's browser is
     // still open on the form until its part ended.
-    wait("the woken agent's part to end", 120, &live(&agents), || {
+    fleet.wait("the woken agent's part to end", 120, || {
         woken
             .log()
             .contains("this agent left the run to the fleet")
             .then_some(())
     });
-    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
-    for r in portal.records() {
-        *saved.entry(r.nik).or_default() += 1;
-    }
-    assert_eq!(saved.len(), ROWS as usize, "{saved:?}");
-    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
-    let outputs: usize = projects
-        .iter()
-        .map(|p| files_ending(&p.path("var"), "output.xlsx").len())
-        .sum();
-    assert_eq!(outputs, 1);
-    for a in agents.iter_mut() {
-        if let Some(a) = a.take() {
-            let (code, log) = a.stop();
-            assert_eq!(code, 0, "{log}");
-        }
-    }
+    saved_once(&portal, ROWS as usize);
+    assert_eq!(fleet.outputs(), 1);
+    fleet.stop();
 }
 
 #[test]
 fn the_owner_starts_the_browsers_the_other_agents_leave_unused() {
     const ROWS: u32 = 16;
     let _serial = one_at_a_time();
-    let cluster = juru::store::throwaway::Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
-    let location = cluster.fresh_database("fleet_grow").unwrap();
-    let Location::Postgres { url, .. } = &location else {
-        unreachable!()
-    };
-    let portal = PortalHandle::start_with(juru::demo::PortalOptions {
-        allow_duplicates: true,
-        nik_check_ms: (700, 700),
-        ..juru::demo::PortalOptions::default()
-    });
+    let portal = portal_with_nik_check(700);
     // Two live agents, but only the first has the bot: the run's owner starts half
     // of `workers = 2`, and nobody takes up the other half.
     let names = ["kanwil-a", "kanwil-b"];
-    let projects: Vec<Project> = names
-        .iter()
-        .map(|n| member_with(&portal, url, n, None, ROWS, 2))
-        .collect();
-    std::fs::remove_dir_all(projects[1].path("bots/demo-perizinan")).unwrap();
-    let mut agents: Vec<Option<Agent>> = projects
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Some(Agent::start(p, i)))
-        .collect();
-    let store = Store::open(location.clone()).unwrap();
-    wait("two live agents", 60, &live(&agents), || {
-        let alive = store.agents().ok()?.iter().filter(|a| a.alive).count();
-        (alive == 2).then_some(())
+    let fleet = Fleet::start("fleet_grow", &names, |url, n| {
+        let p = member_with(&portal, url, n, None, ROWS, 2);
+        if n == names[1] {
+            std::fs::remove_dir_all(p.path("bots/demo-perizinan")).unwrap();
+        }
+        p
     });
     // The agent without the bot leaves the request to the one that has it.
-    let trigger = projects[0].juru(&["trigger", "demo-perizinan"]);
-    assert_eq!(trigger.code(), 0, "{trigger}");
-    let run: RunRecord = wait("the run", 60, &live(&agents), || {
-        store
-            .runs(Some("demo-perizinan"), 10)
-            .ok()?
-            .into_iter()
-            .next()
-    });
-    let done = wait("the run to end", 300, &live(&agents), || {
-        let r = store.run(&run.id).ok()??;
-        (r.state != "running").then_some(r)
-    });
+    let run = fleet.trigger();
+    let done = fleet.ended(&run);
     assert_eq!(done.state, "finished", "{done:?}");
     assert_eq!((done.done, done.pending), (ROWS as i64, 0), "{done:?}");
-    let items = store.items(&run.id).unwrap();
+    let items = fleet.store.items(&run.id).unwrap();
     assert!(
         items.iter().all(|i| i.agent.as_deref() == Some(names[0])),
         "{items:?}"
     );
+    let log = fleet.agents[0].as_ref().unwrap().log();
     assert!(
         items.iter().any(|i| i.worker == Some(2)),
-        "the owner never started a second worker:\n{}",
-        agents[0].as_ref().unwrap().log()
+        "the owner never started a second worker:\n{log}"
     );
-    assert!(agents[0]
-        .as_ref()
-        .unwrap()
-        .log()
-        .contains("this agent starts another worker"));
-    let mut saved: BTreeMap<String, usize> = BTreeMap::new();
-    for r in portal.records() {
-        *saved.entry(r.nik).or_default() += 1;
-    }
-    assert_eq!(saved.len(), ROWS as usize, "{saved:?}");
-    assert!(saved.values().all(|n| *n == 1), "saved twice: {saved:?}");
-    for a in agents.iter_mut() {
-        if let Some(a) = a.take() {
-            let (code, log) = a.stop();
-            assert_eq!(code, 0, "{log}");
-        }
-    }
+    assert!(log.contains("this agent starts another worker"), "{log}");
+    saved_once(&portal, ROWS as usize);
+    fleet.stop();
 }
 
 /// A bot's `[run] max_browsers` holds across its runs and processes: two `juru run`
@@ -588,11 +510,7 @@ fn a_bots_max_browsers_holds_across_two_runs_in_two_processes() {
     let Location::Postgres { url, .. } = &location else {
         unreachable!()
     };
-    let portal = PortalHandle::start_with(juru::demo::PortalOptions {
-        allow_duplicates: true,
-        nik_check_ms: (400, 400),
-        ..juru::demo::PortalOptions::default()
-    });
+    let portal = portal_with_nik_check(400);
     let mut p = member_with(&portal, url, "kanwil-a", None, ROWS, 2);
     let manifest = std::fs::read_to_string(p.path("bots/demo-perizinan/bot.toml")).unwrap();
     p.write(
@@ -620,42 +538,27 @@ fn a_bots_max_browsers_holds_across_two_runs_in_two_processes() {
     let store = Store::open(location.clone()).unwrap();
     let runs = store.runs(Some("demo-perizinan"), 10).unwrap();
     assert_eq!(runs.len(), 2, "{runs:?}");
-    let mut events = Vec::new();
+    let mut items = Vec::new();
     for run in &runs {
         assert_eq!(
             (run.state.as_str(), run.done),
             ("finished", ROWS as i64),
             "{run:?}"
         );
-        for i in store.items(&run.id).unwrap() {
-            let at = |t: &Option<String>| {
-                chrono::DateTime::parse_from_rfc3339(t.as_deref().unwrap()).unwrap()
-            };
-            events.push((at(&i.started_at), 1));
-            events.push((at(&i.finished_at), -1));
-        }
+        items.extend(store.items(&run.id).unwrap());
     }
     // The runs went on at the same time...
-    let ends: Vec<_> = runs
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let (starts, ends): (Vec<_>, Vec<_>) = runs
         .iter()
-        .map(|r| chrono::DateTime::parse_from_rfc3339(r.finished_at.as_deref().unwrap()).unwrap())
-        .collect();
-    let starts: Vec<_> = runs
-        .iter()
-        .map(|r| chrono::DateTime::parse_from_rfc3339(&r.started_at).unwrap())
-        .collect();
+        .map(|r| (at(&r.started_at), at(r.finished_at.as_deref().unwrap())))
+        .unzip();
     assert!(starts[0] < ends[1] && starts[1] < ends[0], "{runs:?}");
     // ...and never had more than two items in browsers together.
-    events.sort();
-    let (mut now, mut most) = (0, 0);
-    for (_, d) in events {
-        now += d;
-        most = most.max(now);
-    }
+    let most = crate::support::most_at_once(&items);
     assert!(
         most <= 2,
         "{most} items of the bot were in browsers at once"
     );
-    let saved: BTreeSet<String> = portal.records().into_iter().map(|r| r.nik).collect();
-    assert_eq!(saved.len(), 2 * ROWS as usize, "{saved:?}");
+    saved_once(&portal, 2 * ROWS as usize);
 }

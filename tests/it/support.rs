@@ -312,3 +312,24 @@ pub fn run_lab(p: &Project, portal: &PortalHandle, extra: &[&str]) -> Run {
     args.extend_from_slice(extra);
     p.juru(&args)
 }
+
+/// The most items that were in browsers at the same time, from when each item's
+/// last attempt began to when it ended.
+pub fn most_at_once(items: &[juru::store::ItemRecord]) -> i32 {
+    let at = |t: &Option<String>| {
+        chrono::DateTime::parse_from_rfc3339(t.as_deref().expect("a started and ended item"))
+            .expect("an RFC 3339 time")
+    };
+    let mut events: Vec<_> = items
+        .iter()
+        .flat_map(|i| [(at(&i.started_at), 1), (at(&i.finished_at), -1)])
+        .collect();
+    // At one instant, an end comes before a start.
+    events.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in events {
+        now += d;
+        most = most.max(now);
+    }
+    most
+}
