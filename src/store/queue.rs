@@ -218,6 +218,20 @@ impl Store {
 mod tests {
     use super::super::{each_backend, state, ItemEnd, NewItem, NewRun, Store};
 
+    /// How a done item ends.
+    const DONE: ItemEnd<'static> = ItemEnd {
+        state: state::DONE,
+        outputs: "{}",
+        reason: None,
+        kind: None,
+        screenshot: None,
+        page_url: None,
+        page_title: None,
+        log: None,
+        commands: 0,
+        finished_at: "t",
+    };
+
     /// Begins run `id` of `bot` over `input` with `n` pending items.
     fn begin(store: &mut Store, id: &str, bot: &str, input: &str, n: i64) {
         let items: Vec<NewItem> = (0..n)
@@ -261,17 +275,7 @@ mod tests {
             // Item 1 is given back untried: free again.
             b.release_item("r1", 1).unwrap();
             assert_eq!(b.claim_item("r1").unwrap(), Some((1, false)));
-            b.item_finished(
-                "r1",
-                1,
-                &ItemEnd {
-                    state: state::DONE,
-                    outputs: "{}",
-                    finished_at: "t",
-                    ..ItemEnd::default()
-                },
-            )
-            .unwrap();
+            b.item_finished("r1", 1, &DONE).unwrap();
             assert_eq!(a.claim_item("r1").unwrap(), Some((2, false)));
             assert_eq!(a.claim_item("r1").unwrap(), None);
             assert_eq!(a.items_left("r1").unwrap(), 2);
@@ -310,12 +314,7 @@ mod tests {
                 .db
                 .batch("UPDATE items SET owner = 'other-boot:7' WHERE run_id = 'r1' AND idx = 0")
                 .unwrap();
-            let end = ItemEnd {
-                state: state::DONE,
-                outputs: "{}",
-                finished_at: "t",
-                ..ItemEnd::default()
-            };
+            let end = DONE;
             for refused in [
                 store.item_started("r1", 0, "t", 1),
                 store.item_submitted("r1", 0),
@@ -398,18 +397,7 @@ mod tests {
                 "runs of this process are not offered: {open:?}"
             );
             // An item that ends frees its place.
-            store
-                .item_finished(
-                    "r1",
-                    0,
-                    &ItemEnd {
-                        state: state::DONE,
-                        outputs: "{}",
-                        finished_at: "t",
-                        ..ItemEnd::default()
-                    },
-                )
-                .unwrap();
+            store.item_finished("r1", 0, &DONE).unwrap();
             assert_eq!(
                 store.claim_item_within("r2", Some(2)).unwrap(),
                 Some((1, false))
