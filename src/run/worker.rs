@@ -416,10 +416,21 @@ pub(super) fn work(job: Arc<Job>, worker: usize) {
                 };
                 (agent, bot)
             };
+            // A run that fails meanwhile (its other workers hit the circuit
+            // breaker, its time limit) needs no seat: look now and then.
+            let failed = async {
+                loop {
+                    tokio::time::sleep(FLEET_LOOK).await;
+                    if job.stopping() {
+                        break;
+                    }
+                }
+            };
             tokio::select! {
                 seats = take => Some(seats),
                 _ = finish.wait_for(|s| *s) => None,
                 _ = abort.wait_for(|s| *s) => None,
+                _ = failed => None,
             }
         })
     };
