@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::grid;
 use super::js;
-use super::session::{command, Backoff, Found, Raw, RawGet, POLL};
+use super::session::{command, Backoff, Found, Raw, POLL};
 use super::{Browser, BrowserError, FieldValue};
 
 impl Browser {
@@ -331,7 +331,10 @@ impl Browser {
     async fn grid_files(&self) -> Result<Vec<String>, BrowserError> {
         self.act(1)?;
         self.client
-            .issue_cmd(RawGet { path: "se/files" })
+            .issue_cmd(Raw {
+                path: "se/files",
+                body: Value::Null,
+            })
             .await
             .map(|v| grid::file_names(&v))
             .map_err(|e| command("listing the files the browser downloaded on the grid", e))

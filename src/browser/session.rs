@@ -1048,20 +1048,12 @@ impl Browser {
     }
 }
 
-/// A WebDriver command fantoccini has no method for: POST `/session/{id}/{path}`.
+/// A WebDriver command fantoccini has no method for: POST `/session/{id}/{path}`
+/// with `body`, or GET when `body` is `null`.
 #[derive(Debug)]
 pub(super) struct Raw {
     pub path: &'static str,
     pub body: Value,
-}
-
-/// `/session/{id}/{path}` on the WebDriver at `base`.
-fn session_endpoint(
-    base: &url::Url,
-    session: Option<&str>,
-    path: &str,
-) -> Result<url::Url, url::ParseError> {
-    base.join(&format!("session/{}/{path}", session.unwrap_or_default()))
 }
 
 impl WebDriverCompatibleCommand for Raw {
@@ -1070,31 +1062,18 @@ impl WebDriverCompatibleCommand for Raw {
         base: &url::Url,
         session: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        session_endpoint(base, session, self.path)
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(self.body.to_string()))
-    }
-}
-
-/// A WebDriver command fantoccini has no method for: GET `/session/{id}/{path}`.
-#[derive(Debug)]
-pub(super) struct RawGet {
-    pub path: &'static str,
-}
-
-impl WebDriverCompatibleCommand for RawGet {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        session_endpoint(base, session, self.path)
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::GET, None)
+        match &self.body {
+            Value::Null => (http::Method::GET, None),
+            body => (http::Method::POST, Some(body.to_string())),
+        }
     }
 }
 

@@ -904,26 +904,44 @@ pub async fn resume(
     store.claim_run(run_id).map_err(RunError::begin)?;
     let opts = with_saved_vars(opts, &record.vars);
     tracing::info!(run = %run_id, items = todo.len(), "run resumed");
-    let started_at = stored_start(&record);
     let shared = store.location().shared();
-    execute(
-        Plan {
-            bot,
-            opts,
-            id: record.id.clone(),
-            dir: PathBuf::from(&record.dir),
-            input_text: record.input.clone(),
-            headers,
-            items,
-            todo,
-            store,
-            started_at,
-            started,
-            fleet: shared.then_some(worker::FleetRole { owns_run: true }),
-        },
-        stop,
-    )
-    .await
+    let fleet = shared.then_some(worker::FleetRole { owns_run: true });
+    let plan = stored_plan(
+        bot,
+        opts,
+        &record,
+        (headers, items, todo),
+        store,
+        started,
+        fleet,
+    );
+    execute(plan, stop).await
+}
+
+/// The plan of a run the store holds (resumed, or taken part in).
+fn stored_plan(
+    bot: Bot,
+    opts: RunOptions,
+    record: &store::RunRecord,
+    (headers, items, todo): (Vec<String>, Vec<WorkItem>, Vec<usize>),
+    store: Store,
+    started: Instant,
+    fleet: Option<worker::FleetRole>,
+) -> Plan {
+    Plan {
+        bot,
+        opts,
+        id: record.id.clone(),
+        dir: PathBuf::from(&record.dir),
+        input_text: record.input.clone(),
+        headers,
+        items,
+        todo,
+        store,
+        started_at: stored_start(record),
+        started,
+        fleet,
+    }
 }
 
 /// Takes part in a run another agent of the fleet owns (a store on PostgreSQL):
@@ -952,25 +970,17 @@ pub async fn join(
     let (headers, items, todo) = stored_items(&store, &record)?;
     let opts = with_saved_vars(opts, &record.vars);
     tracing::info!(run = %run_id, bot = %record.bot, workers, "taking part in a run of the fleet");
-    let started_at = stored_start(&record);
-    execute(
-        Plan {
-            bot,
-            opts,
-            id: record.id.clone(),
-            dir: PathBuf::from(&record.dir),
-            input_text: record.input.clone(),
-            headers,
-            items,
-            todo,
-            store,
-            started_at,
-            started,
-            fleet: Some(worker::FleetRole { owns_run: false }),
-        },
-        stop,
-    )
-    .await
+    let fleet = Some(worker::FleetRole { owns_run: false });
+    let plan = stored_plan(
+        bot,
+        opts,
+        &record,
+        (headers, items, todo),
+        store,
+        started,
+        fleet,
+    );
+    execute(plan, stop).await
 }
 
 /// A stored run's headers, its items as workers get them, and the items not ended.

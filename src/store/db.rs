@@ -309,19 +309,22 @@ impl Db {
                 }
             }
         }
-        match f(self) {
-            Ok(v) => match self.batch("COMMIT") {
-                Ok(()) => Ok(v),
-                Err(e) => {
-                    let _ = self.batch("ROLLBACK");
-                    Err(e.into())
-                }
-            },
+        self.end(f(self))
+    }
+
+    /// Ends the open transaction: commits after `done` succeeded, else rolls back.
+    fn end<T, E: From<DbError>>(&self, done: Result<T, E>) -> Result<T, E> {
+        let committed = match done {
+            Ok(v) => self.batch("COMMIT").map(|()| v),
             Err(e) => {
                 let _ = self.batch("ROLLBACK");
-                Err(e)
+                return Err(e);
             }
-        }
+        };
+        committed.map_err(|e| {
+            let _ = self.batch("ROLLBACK");
+            e.into()
+        })
     }
 
     /// Runs `f` in one transaction (several writes that belong together).
@@ -330,19 +333,7 @@ impl Db {
         f: impl FnOnce(&Db) -> Result<T, E>,
     ) -> Result<T, E> {
         self.batch("BEGIN")?;
-        match f(self) {
-            Ok(v) => match self.batch("COMMIT") {
-                Ok(()) => Ok(v),
-                Err(e) => {
-                    let _ = self.batch("ROLLBACK");
-                    Err(e.into())
-                }
-            },
-            Err(e) => {
-                let _ = self.batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        self.end(f(self))
     }
 
     /// Creates tables written in SQLite's words: on PostgreSQL an `INTEGER PRIMARY
